@@ -1,0 +1,43 @@
+# Peak Portal: `make run` starts the portal on the embedded default, `make test` runs the suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+# Django 6.1 needs Python 3.12+. Take the first suitable interpreter: $(PYTHON) if given,
+# then python3.13/python3.12 on PATH, then pyenv's, then python3.
+PYTHON ?= $(shell for p in python3.13 python3.12 \
+	$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
+
+.PHONY: run test install lock clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Peak Portal needs Python 3.12 or newer (Django 6.1). None was found on PATH or in pyenv."; \
+		echo "Install one (e.g. 'pyenv install 3.13') or run: make PYTHON=/path/to/python3.13 $(MAKECMDGOALS)"; \
+		exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py runportal --port $(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the lock after changing pyproject.toml: a fresh venv, newest allowed versions, frozen.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet ".[dev]"
+	.lock-venv/bin/pip freeze --exclude peak-portal > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,43 @@
+"""The four roles, as Django groups with permissions.
+
+Roles are cumulative on the read side: everybody signed in with a role can read the catalog and the
+audit log; Engineers register agents and request deployments; Approvers decide on approvals;
+Platform admins manage environments and policies (and can do everything the others can).
+"""
+
+VIEWER = "Viewer"
+ENGINEER = "Engineer"
+APPROVER = "Approver"
+PLATFORM_ADMIN = "Platform admin"
+ROLES = (VIEWER, ENGINEER, APPROVER, PLATFORM_ADMIN)
+
+READ = [
+    "catalog.view_environment",
+    "catalog.view_nodepool",
+    "catalog.view_team",
+    "catalog.view_agent",
+    "catalog.view_placement",
+    "catalog.view_environmentsync",
+    "audit.view_auditevent",
+]
+ENGINEER_PERMS = [
+    "catalog.add_agent",
+    "catalog.change_agent",
+    "catalog.add_environmentsync",
+]
+APPROVER_PERMS: list[str] = []
+ADMIN_PERMS = [
+    "catalog.add_environment",
+    "catalog.change_environment",
+    "catalog.change_nodepool",
+    "catalog.add_team",
+    "catalog.change_team",
+    "catalog.add_environmentsync",
+]
+
+ROLE_PERMISSIONS = {
+    VIEWER: READ,
+    ENGINEER: READ + ENGINEER_PERMS,
+    APPROVER: READ + APPROVER_PERMS,
+    PLATFORM_ADMIN: READ + ENGINEER_PERMS + APPROVER_PERMS + ADMIN_PERMS,
+}

@@ -1,0 +1,25 @@
+from django.db.models import QuerySet
+
+from portal.audit.models import AuditEvent
+
+
+def audit_event_list(*, actor: str = "", action: str = "", object_type: str = "", q: str = "") -> QuerySet:
+    qs = AuditEvent.objects.all()
+    if actor:
+        qs = qs.filter(actor_name=actor)
+    if action:
+        qs = qs.filter(action=action)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if q:
+        qs = qs.filter(object_repr__icontains=q)
+    return qs
+
+
+def audit_filter_choices() -> dict[str, list[str]]:
+    events = AuditEvent.objects.order_by()
+    return {
+        "actors": sorted(events.values_list("actor_name", flat=True).distinct()),
+        "actions": sorted(events.values_list("action", flat=True).distinct()),
+        "object_types": sorted(events.values_list("object_type", flat=True).distinct()),
+    }

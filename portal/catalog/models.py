@@ -1,0 +1,184 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from portal.catalog.choices import (
+    REDIS_DATABASES,
+    MemoryTier,
+    NodePoolMode,
+    PlacementStatus,
+    RedisSku,
+    SYNC_ACTIVE,
+    SyncStatus,
+    Tier,
+)
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+    "Use lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+)
+
+
+class Environment(models.Model):
+    name = models.SlugField(max_length=20, unique=True, validators=[slug_validator])
+    tier = models.CharField(max_length=20, choices=Tier.choices)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on pages: dev, staging, prod.")
+    subscription_id = models.CharField(max_length=36, blank=True)
+    region = models.CharField(max_length=40, default="eastus")
+    resource_group = models.CharField(max_length=90)
+    aks_cluster = models.CharField("AKS cluster", max_length=63)
+    redis_sku = models.CharField("Redis SKU", max_length=2, choices=RedisSku.choices, default=RedisSku.P1)
+    redis_clustered = models.BooleanField("Redis clustering", default=False,
+                                          help_text="A clustered cache has database 0 only.")
+    redis_reserved_databases = models.PositiveSmallIntegerField(
+        default=1, help_text="Databases kept for the platform before any agent (0: the CRUD service)."
+    )
+    cosmos_containers = models.JSONField(default=list, blank=True,
+                                         help_text="The platform's operational Cosmos DB containers.")
+    event_hub_topics = models.JSONField(default=list, blank=True, help_text="Event Hubs topics of the namespace.")
+    monthly_budget = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    approvals_required = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(5)], help_text="0: deployments here need no approval."
+    )
+    approver_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+", help_text="Who may approve deployments here.")
+    approval_timeout_hours = models.PositiveSmallIntegerField(default=24, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:environment_detail", args=[self.name])
+
+    @property
+    def redis_database_limit(self) -> int:
+        return 1 if self.redis_clustered else REDIS_DATABASES[self.redis_sku]
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approvals_required > 0
+
+
+class NodePool(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="node_pools")
+    name = models.CharField(max_length=12, validators=[RegexValidator(r"^[a-z][a-z0-9]{0,11}$",
+                            "AKS pool names are 1-12 lowercase letters and digits, starting with a letter.")])
+    mode = models.CharField(max_length=10, choices=NodePoolMode.choices, default=NodePoolMode.USER)
+    vm_size = models.CharField("VM size", max_length=40)
+    min_nodes = models.PositiveSmallIntegerField()
+    max_nodes = models.PositiveSmallIntegerField()
+    taints = models.JSONField(default=list, blank=True, help_text='e.g. ["workload=agents:NoSchedule"]')
+
+    class Meta:
+        ordering = ["environment__position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "name"], name="nodepool_unique_name"),
+            models.CheckConstraint(condition=Q(min_nodes__lte=models.F("max_nodes")), name="nodepool_min_le_max"),
+        ]
+
+    def __str__(self):
+        return f"{self.environment.name}/{self.name}"
+
+
+class Team(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Agent(models.Model):
+    slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
+    display_name = models.CharField(max_length=100)
+    domain = models.CharField(max_length=40, db_index=True)
+    owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="agents")
+    description = models.TextField(blank=True)
+    image = models.CharField("container image", max_length=255)
+    memory_tiers = models.JSONField(default=list, help_text="Any of: hot, warm, cold.")
+    needs_ai_search = models.BooleanField("needs Azure AI Search", default=False)
+    needs_openai = models.BooleanField("needs Azure OpenAI", default=False)
+    health_path = models.CharField(max_length=100, default="/health", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+    def get_absolute_url(self):
+        return reverse("catalog:agent_detail", args=[self.slug])
+
+    def uses(self, tier: str) -> bool:
+        return tier in self.memory_tiers
+
+    @property
+    def memory_tier_labels(self) -> list[str]:
+        return [label for value, label in MemoryTier.choices if value in self.memory_tiers]
+
+
+class Placement(models.Model):
+    """One agent in one environment, with the memory resources allocated to it there."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="placements")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="placements")
+    redis_db = models.PositiveSmallIntegerField("Redis database", null=True, blank=True)
+    cosmos_container = models.CharField(max_length=255, blank=True)
+    blob_container = models.CharField(max_length=63, blank=True)
+    image_tag = models.CharField(max_length=128, default="latest")
+    replicas = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=20, choices=PlacementStatus.choices, default=PlacementStatus.PLANNED)
+    status_detail = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["environment__position", "agent__slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "environment"], name="placement_one_per_env"),
+            models.UniqueConstraint(fields=["environment", "redis_db"], condition=Q(redis_db__isnull=False),
+                                    name="placement_unique_redis_db"),
+            models.UniqueConstraint(fields=["environment", "cosmos_container"], condition=~Q(cosmos_container=""),
+                                    name="placement_unique_cosmos_container"),
+            models.UniqueConstraint(fields=["environment", "blob_container"], condition=~Q(blob_container=""),
+                                    name="placement_unique_blob_container"),
+        ]
+
+    def __str__(self):
+        return f"{self.agent.slug} in {self.environment.name}"
+
+
+class EnvironmentSync(models.Model):
+    """A run of the summary sync: a small Celery task that recounts an environment."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="syncs")
+    status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        get_latest_by = "requested_at"
+
+    def __str__(self):
+        return f"sync of {self.environment.name} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in SYNC_ACTIVE

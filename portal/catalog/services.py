@@ -1,0 +1,118 @@
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit.services import audit_record
+from portal.catalog import selectors
+from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SyncStatus
+from portal.catalog.models import Environment, EnvironmentSync, Placement
+from portal.core.errors import ConflictError, DomainError
+from portal.core.transitions import transition
+from provisioning import tasks as provisioning_tasks
+
+
+class RedisFull(DomainError):
+    status = 409
+
+
+def environment_sync_transition(sync: EnvironmentSync, new: str, **fields) -> EnvironmentSync:
+    return transition(EnvironmentSync, sync.pk, old=sync.status, new=new, allowed=SYNC_ALLOWED_TRANSITIONS,
+                      **fields)
+
+
+@transaction.atomic
+def environment_sync_request(*, environment: Environment, user=None, request=None) -> EnvironmentSync:
+    """Queue a recount of the environment's summary. One at a time per environment."""
+    Environment.objects.select_for_update().filter(pk=environment.pk).first()
+    active = EnvironmentSync.objects.filter(environment=environment, status__in=SYNC_ACTIVE).first()
+    if active is not None:
+        return active
+    sync = EnvironmentSync.objects.create(environment=environment, requested_by=user)
+    audit_record(action="environment.sync_requested", obj=environment, actor=user, request=request,
+                 details={"sync": sync.pk})
+    transaction.on_commit(partial(provisioning_tasks.sync_environment.delay, sync.pk))
+    return sync
+
+
+def environment_sync_run(*, sync_id: int) -> EnvironmentSync | None:
+    """Called by the task: claim the queued sync, compute the summary, record it. Idempotent."""
+    try:
+        sync = EnvironmentSync.objects.select_related("environment").get(pk=sync_id)
+    except EnvironmentSync.DoesNotExist:
+        return None
+    if sync.status != SyncStatus.QUEUED:
+        return sync  # re-delivered: someone already ran (or is running) it
+    sync = environment_sync_transition(sync, SyncStatus.RUNNING, started_at=timezone.now())
+    try:
+        summary = selectors.environment_summary(environment=sync.environment)
+    except Exception as exc:  # record the failure on the row; the task itself does not retry a bug
+        with transaction.atomic():
+            sync = environment_sync_transition(sync, SyncStatus.FAILED, finished_at=timezone.now(),
+                                               error=f"{type(exc).__name__}: {exc}")
+            audit_record(action="environment.sync_failed", obj=sync.environment, details={"sync": sync.pk})
+        raise
+    with transaction.atomic():
+        sync = environment_sync_transition(sync, SyncStatus.SUCCEEDED, finished_at=timezone.now(), result=summary)
+        audit_record(action="environment.sync_succeeded", obj=sync.environment,
+                     details={"sync": sync.pk, "placements": summary["placements"]})
+    return sync
+
+
+def environment_sync_all() -> list[EnvironmentSync]:
+    """The scheduled sweep: queue a sync of every environment."""
+    return [environment_sync_request(environment=env) for env in Environment.objects.all()]
+
+
+ENVIRONMENT_EDITABLE = (
+    "region", "subscription_id", "resource_group", "aks_cluster", "redis_sku", "redis_clustered",
+    "monthly_budget", "approvals_required", "approver_group", "approval_timeout_hours",
+)
+
+
+@transaction.atomic
+def environment_update(*, environment: Environment, data: dict, user=None, request=None) -> Environment:
+    changes = {}
+    for field in ENVIRONMENT_EDITABLE:
+        if field in data and getattr(environment, field) != data[field]:
+            before = getattr(environment, field)
+            changes[field] = [str(before) if before is not None else None,
+                              str(data[field]) if data[field] is not None else None]
+            setattr(environment, field, data[field])
+    if "redis_sku" in changes or "redis_clustered" in changes:
+        highest = (Placement.objects.filter(environment=environment, redis_db__isnull=False)
+                   .order_by("-redis_db").values_list("redis_db", flat=True).first())
+        if highest is not None and highest >= environment.redis_database_limit:
+            raise ConflictError(
+                f"Redis database {highest} is allocated in {environment.name}; a cache with "
+                f"{environment.redis_database_limit} database(s) cannot hold it. Release it first."
+            )
+    if changes:
+        environment.save()
+        audit_record(action="environment.updated", obj=environment, actor=user, request=request,
+                     details={"changes": changes})
+    return environment
+
+
+def redis_free_databases(*, environment: Environment) -> list[int]:
+    used = set(Placement.objects.filter(environment=environment, redis_db__isnull=False)
+               .values_list("redis_db", flat=True))
+    return [db for db in range(environment.redis_reserved_databases, environment.redis_database_limit)
+            if db not in used]
+
+
+def redis_allocate(*, placement: Placement) -> int:
+    """Give the placement the lowest free Redis database index of its environment (call in a transaction)."""
+    if placement.redis_db is not None:
+        return placement.redis_db
+    env = Environment.objects.select_for_update().get(pk=placement.environment_id)
+    free = redis_free_databases(environment=env)
+    if not free:
+        raise RedisFull(
+            f"No free Redis database in {env.name}: its {env.get_redis_sku_display()} cache has "
+            f"{env.redis_database_limit} database(s), {env.redis_reserved_databases} kept for the platform, "
+            "the rest allocated. Move the environment to a larger SKU (P2: 32, P3: 48, P4/P5: 64 databases), "
+            "or share a database with key prefixes."
+        )
+    placement.redis_db = free[0]
+    return placement.redis_db

@@ -1,0 +1,96 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.accounts.decorators import require_perm
+from portal.catalog import selectors, services
+from portal.catalog.forms import AgentFilterForm, EnvironmentForm
+from portal.catalog.models import Agent, Environment, EnvironmentSync
+from portal.core.errors import DomainError
+from portal.core.http import htmx_vary, stop_polling_if
+
+
+def _environment_or_404(name):
+    try:
+        return selectors.environment_get(name=name)
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
+
+
+@require_GET
+@require_perm("catalog.view_environment")
+def environment_detail(request, name):
+    environment = _environment_or_404(name)
+    context = {
+        "environment": environment,
+        "sync": selectors.environment_latest_sync(environment=environment),
+    }
+    return render(request, "catalog/environment_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("catalog.change_environment")
+def environment_edit(request, name):
+    environment = _environment_or_404(name)
+    form = EnvironmentForm(request.POST or None, instance=Environment.objects.get(pk=environment.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.environment_update(environment=environment, data=form.cleaned_data, user=request.user,
+                                        request=request)
+        except DomainError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, f"{environment.name} saved.")
+            return redirect(environment)
+    return render(request, "catalog/environment_edit.html", {"environment": environment, "form": form},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@require_perm("catalog.add_environmentsync")
+def environment_sync(request, name):
+    environment = _environment_or_404(name)
+    sync = services.environment_sync_request(environment=environment, user=request.user, request=request)
+    if request.htmx:
+        return render(request, "catalog/environment_detail.html#sync", {"environment": environment, "sync": sync})
+    messages.info(request, "Summary sync queued.")
+    return redirect(environment)
+
+
+@require_GET
+@require_perm("catalog.view_environmentsync")
+def environment_sync_status(request, name, pk):
+    try:
+        sync = selectors.environment_sync_get(pk=pk)
+    except EnvironmentSync.DoesNotExist:
+        raise Http404("No such sync.")
+    if sync.environment.name != name:
+        raise Http404("No such sync.")
+    if not request.htmx:
+        return redirect(sync.environment)
+    response = render(request, "catalog/environment_detail.html#sync", {"environment": sync.environment, "sync": sync})
+    return stop_polling_if(response, not sync.is_active)
+
+
+@require_GET
+@require_perm("catalog.view_agent")
+def agent_list(request):
+    choices = selectors.agent_filter_choices()
+    form = AgentFilterForm(request.GET or None, choices=choices)
+    filters = form.filters() if request.GET else {}
+    agents = selectors.agent_list(**filters)
+    context = {"form": form, "agents": agents, "filters": filters, "environments": choices["environments"]}
+    template = "catalog/agent_list.html#results" if request.htmx and not request.htmx.boosted else \
+        "catalog/agent_list.html"
+    return htmx_vary(render(request, template, context))
+
+
+@require_GET
+@require_perm("catalog.view_agent")
+def agent_detail(request, slug):
+    try:
+        agent = selectors.agent_get(slug=slug)
+    except Agent.DoesNotExist:
+        raise Http404(f"No agent {slug!r}.")
+    return render(request, "catalog/agent_detail.html", {"agent": agent})

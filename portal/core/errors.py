@@ -1,0 +1,19 @@
+class DomainError(Exception):
+    """A rule of the domain refused the action. One middleware turns it into a 4xx page or partial."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ConflictError(DomainError):
+    """The object is not in a state that allows the action (someone else got there first)."""
+
+    status = 409
+
+
+class InvalidTransition(ConflictError):
+    pass
