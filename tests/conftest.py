@@ -1,0 +1,121 @@
+"""Shared fixtures: role users (the permission matrix), a demo platform, a browser launcher."""
+
+import os
+import shutil
+
+import pytest
+from django.test import Client
+
+from portal.accounts import roles
+from portal.accounts.services import roles_sync
+from tests.factories import UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROLE_USERS = {
+    "viewer": roles.VIEWER,
+    "engineer": roles.ENGINEER,
+    "approver": roles.APPROVER,
+    "admin": roles.PLATFORM_ADMIN,
+}
+
+
+@pytest.fixture
+def role_groups(db):
+    return roles_sync()
+
+
+@pytest.fixture
+def make_user(role_groups):
+    def make(username, role=None, **kwargs):
+        return UserFactory(username=username, role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user("vera", roles.VIEWER)
+
+
+@pytest.fixture
+def engineer(make_user):
+    return make_user("erin", roles.ENGINEER)
+
+
+@pytest.fixture
+def approver(make_user):
+    return make_user("ada", roles.APPROVER)
+
+
+@pytest.fixture
+def platform_admin(make_user):
+    return make_user("pat", roles.PLATFORM_ADMIN)
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) -> a Django test client signed in as that user (None: anonymous)."""
+
+    def make(user):
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def demo(db):
+    """The whole demo platform: 3 environments, 21 agents, demo users."""
+    from portal.catalog.demo import demo_load
+
+    demo_load()
+
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Real Chromium (Debian's) through Playwright. Skipped only where Chromium is absent, and never
+    when PORTAL_REQUIRE_BROWSER is set (CI), where its absence is a failure."""
+    if CHROMIUM is None:
+        if os.environ.get("PORTAL_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (PORTAL_REQUIRE_BROWSER) but /usr/bin/chromium is missing.")
+        pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """login(page, username, password): sign in through the real sign-in form."""
+
+    def sign_in(page, username, password="pw-for-tests-1"):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+    return sign_in
