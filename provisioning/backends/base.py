@@ -103,7 +103,7 @@ class DeploymentHandle:
     correlation_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class CloudError(Exception):
     """An ARM-shaped error: code, message, nested details; `transient` says whether to retry."""
 
