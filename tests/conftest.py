@@ -10,6 +10,14 @@ from portal.accounts import roles
 from portal.accounts.services import roles_sync
 from tests.factories import UserFactory
 
+# Tests never share the embedded broker with a portal running from the same checkout.
+if not os.environ.get("CELERY_BROKER_URL"):
+    from django.conf import settings as django_settings
+
+    from portal.celery import app as _celery_app
+
+    _celery_app.conf.broker_url = f"sqla+sqlite:///{django_settings.VAR_DIR / 'test-broker.sqlite3'}"
+
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -19,6 +27,12 @@ ROLE_USERS = {
     "approver": roles.APPROVER,
     "admin": roles.PLATFORM_ADMIN,
 }
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness costs about half a second per user; tests don't need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -65,6 +79,18 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def platform(db):
+    """A small platform: dev with one node pool and one placed agent. Cheaper than `demo`."""
+    from tests.factories import AgentFactory, EnvironmentFactory, NodePoolFactory, PlacementFactory, TeamFactory
+
+    dev = EnvironmentFactory(name="dev", cosmos_containers=["orders"], event_hub_topics=["order-events"])
+    NodePoolFactory(environment=dev, name="agents", min_nodes=2, max_nodes=20, taints=["workload=agents:NoSchedule"])
+    agent = AgentFactory(slug="ecommerce-catalog-search", owner_team=TeamFactory(slug="ecommerce"))
+    PlacementFactory(agent=agent, environment=dev, redis_db=1)
+    return dev
 
 
 @pytest.fixture

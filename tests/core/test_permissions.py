@@ -1,0 +1,105 @@
+"""The permission matrix: every view, for anonymous, Viewer, Engineer, Approver and Platform admin.
+
+Allowed: 200 (or a redirect for a successful POST). Refused: 403 when signed in, a redirect to the
+sign-in page when anonymous. Never a 500.
+"""
+
+import pytest
+from django.urls import reverse
+
+from portal.catalog.models import Environment, EnvironmentSync
+
+ROLES = ["anonymous", "viewer", "engineer", "approver", "admin"]
+EVERYONE = {"viewer", "engineer", "approver", "admin"}
+
+# (name, url name, url kwargs, method, roles allowed)
+MATRIX = [
+    ("home", "home", {}, "get", EVERYONE),
+    ("environment detail", "catalog:environment_detail", {"name": "dev"}, "get", EVERYONE),
+    ("environment edit form", "catalog:environment_edit", {"name": "dev"}, "get", {"admin"}),
+    ("environment edit save", "catalog:environment_edit", {"name": "dev"}, "post", {"admin"}),
+    ("environment sync", "catalog:environment_sync", {"name": "dev"}, "post", {"engineer", "admin"}),
+    ("environment sync status", "catalog:environment_sync_status", {"name": "dev", "pk": "SYNC"}, "get", EVERYONE),
+    ("agent list", "catalog:agent_list", {}, "get", EVERYONE),
+    ("agent detail", "catalog:agent_detail", {"slug": "ecommerce-catalog-search"}, "get", EVERYONE),
+    ("audit log", "audit:list", {}, "get", EVERYONE),
+]
+
+
+@pytest.fixture
+def users(viewer, engineer, approver, platform_admin):
+    return {"anonymous": None, "viewer": viewer, "engineer": engineer, "approver": approver, "admin": platform_admin}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name,url_name,kwargs,method,allowed", MATRIX, ids=[row[0] for row in MATRIX])
+def test_permission_matrix(platform, users, client_for, role, name, url_name, kwargs, method, allowed,
+                           django_capture_on_commit_callbacks):
+    if kwargs.get("pk") == "SYNC":
+        kwargs = {**kwargs, "pk": EnvironmentSync.objects.create(environment=Environment.objects.get(name="dev")).pk}
+    url = reverse(url_name, kwargs=kwargs)
+    client = client_for(users[role])
+    data = {}
+    if url_name == "catalog:environment_edit" and method == "post":
+        data = {"region": "westeurope", "resource_group": "holidaypeakhub-dev-rg", "aks_cluster": "holidaypeakhub-dev-aks",
+                "redis_sku": "P1", "monthly_budget": "650", "approvals_required": "0", "approval_timeout_hours": "24"}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = getattr(client, method)(url, data) if method == "post" else client.get(url)
+
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif role in allowed:
+        assert response.status_code in (200, 302), response.content[:500]
+        if response.status_code == 302:
+            assert not response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == 403
+
+
+def test_views_refuse_wrong_methods(platform, client_for, platform_admin):
+    client = client_for(platform_admin)
+    assert client.post(reverse("home")).status_code == 405
+    assert client.get(reverse("catalog:environment_sync", args=["dev"])).status_code == 405
+    assert client.post(reverse("catalog:agent_list")).status_code == 405
+    assert client.delete(reverse("catalog:environment_edit", args=["dev"])).status_code == 405
+
+
+def test_viewer_sees_no_buttons_they_cannot_use(platform, client_for, viewer):
+    html = client_for(viewer).get(reverse("catalog:environment_detail", args=["dev"])).content.decode()
+    assert "Sync summary now" not in html
+    assert "Edit settings" not in html
+
+
+def test_engineer_sees_sync_but_not_edit(platform, client_for, engineer):
+    html = client_for(engineer).get(reverse("catalog:environment_detail", args=["dev"])).content.decode()
+    assert "Sync summary now" in html
+    assert "Edit settings" not in html
+
+
+def test_admin_sees_edit(platform, client_for, platform_admin):
+    html = client_for(platform_admin).get(reverse("catalog:environment_detail", args=["dev"])).content.decode()
+    assert "Edit settings" in html
+
+
+def test_user_without_role_is_refused_everywhere(platform, client_for, make_user):
+    nobody = make_user("norole")
+    assert client_for(nobody).get(reverse("home")).status_code == 403
+    assert client_for(nobody).get(reverse("catalog:agent_list")).status_code == 403
+
+
+def test_unknown_objects_are_404_not_500(platform, client_for, viewer):
+    client = client_for(viewer)
+    assert client.get(reverse("catalog:environment_detail", args=["nope"])).status_code == 404
+    assert client.get(reverse("catalog:agent_detail", args=["nope"])).status_code == 404
+    assert client.get(reverse("catalog:environment_sync_status", args=["dev", 999999])).status_code == 404
+
+
+def test_healthz_answers_anonymous(db, client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_sign_in_page_answers(db, client):
+    assert client.get(reverse("login")).status_code == 200

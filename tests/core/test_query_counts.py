@@ -1,0 +1,59 @@
+"""Query counts of the list and dashboard pages are pinned and do not grow with the number of agents."""
+
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal.audit.services import audit_record
+from tests.factories import AgentFactory, EnvironmentFactory, NodePoolFactory, PlacementFactory, TeamFactory
+
+# Pinned counts (session, user and permissions included). Change them only on purpose.
+PINNED = {"home": 6, "agent_list": 10, "environment_detail": 9, "audit": 10}
+
+PAGES = [
+    ("home", reverse("home")),
+    ("agent_list", reverse("catalog:agent_list") + "?domain=crm"),
+    ("environment_detail", reverse("catalog:environment_detail", args=["dev"])),
+    ("audit", reverse("audit:list")),
+]
+
+
+@pytest.fixture
+def add_agents(db):
+    envs = [EnvironmentFactory(name=name, position=i, redis_sku="P5") for i, name in enumerate(["dev", "staging", "prod"])]
+    for env in envs:
+        NodePoolFactory(environment=env, name="agents")
+    teams = [TeamFactory(slug=f"team-{i}") for i in range(3)]
+    serial = itertools.count()
+
+    def add(n):
+        for _ in range(n):
+            i = next(serial)
+            agent = AgentFactory(owner_team=teams[i % 3], domain=["crm", "ecommerce", "logistics"][i % 3])
+            PlacementFactory(agent=agent, environment=envs[0], redis_db=i + 1 if i < 60 else None)
+            if i % 2 == 0:
+                PlacementFactory(agent=agent, environment=envs[1])
+            audit_record(action="agent.registered", obj=agent)
+
+    return add
+
+
+def count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("page,url", PAGES, ids=[p for p, _ in PAGES])
+def test_query_count_is_pinned_and_does_not_grow_with_agents(add_agents, client_for, make_user, page, url):
+    client = client_for(make_user("counter", "Platform admin"))
+    add_agents(5)
+    with_5 = count(client, url)
+    add_agents(195)
+    with_200 = count(client, url)
+    assert with_5 == with_200, f"{page}: {with_5} queries with 5 agents, {with_200} with 200"
+    assert with_5 == PINNED[page], f"{page}: pinned {PINNED[page]}, now {with_5}"
