@@ -117,6 +117,56 @@ class CloudError(Exception):
         return f"{self.code}: {self.message}"
 
 
+class ErrorCode:
+    """ARM error codes the portal acts on, spelled as ARM spells them (both backends raise these)."""
+
+    DEPLOYMENT_NOT_FOUND = "DeploymentNotFound"                    # 404 on an unknown deployment name
+    DEPLOYMENT_ACTIVE = "DeploymentActive"                        # 409: PUT over a running deployment
+    DEPLOYMENT_CANNOT_BE_CANCELLED = "DeploymentCannotBeCancelled"  # 409: cancel of a finished one
+    DEPLOYMENT_FAILED = "DeploymentFailed"                        # a deployment's error; details say why
+    NO_COMPILED_TEMPLATE = "NoCompiledTemplate"                   # ours: no ARM JSON to send to Azure
+
+
+# --- Resource ids -------------------------------------------------------------------------------
+
+RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+
+
+def resource_id(subscription_id: str, resource_group: str | None, resource_type: str, name: str) -> str:
+    """The ARM id of a resource, child types interleaved with their names as ARM writes them:
+    ("Microsoft.DocumentDB/databaseAccounts/sqlDatabases", "acct/db") ->
+    ".../providers/Microsoft.DocumentDB/databaseAccounts/acct/sqlDatabases/db". A resource group is
+    "/subscriptions/{sub}/resourceGroups/{name}"; resource_group=None means subscription level. A name
+    with fewer segments than the type (a child named without its parents) is appended whole."""
+    if resource_type.lower() == RESOURCE_GROUP_TYPE.lower():
+        return f"/subscriptions/{subscription_id}/resourceGroups/{name}"
+    scope = f"/subscriptions/{subscription_id}"
+    if resource_group:
+        scope += f"/resourceGroups/{resource_group}"
+    namespace, *types = resource_type.split("/")
+    names = name.split("/")
+    if len(names) == len(types):
+        path = "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
+    else:
+        path = f"{'/'.join(types)}/{name}"
+    return f"{scope}/providers/{namespace}/{path}"
+
+
+def parse_resource_id(rid: str) -> tuple[str, str]:
+    """(type, name) of an ARM resource id, the inverse of resource_id(); ("", "") when it is not one."""
+    parts = [p for p in rid.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" in lowered:
+        at = len(lowered) - 1 - lowered[::-1].index("providers")
+        namespace, rest = parts[at + 1:at + 2], parts[at + 2:]
+        if not namespace or len(rest) < 2 or len(rest) % 2:
+            return "", ""
+        return "/".join(namespace + rest[0::2]), "/".join(rest[1::2])
+    if len(parts) == 4 and lowered[2] == "resourcegroups":
+        return RESOURCE_GROUP_TYPE, parts[3]
+    return "", ""
+
+
 # --- The interface ------------------------------------------------------------------------------
 
 class CloudBackend(Protocol):
@@ -127,7 +177,7 @@ class CloudBackend(Protocol):
     kind: str  # "sandbox" or "azure"
 
     def what_if(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                parameters: dict[str, Any]) -> WhatIfResult: ...
+                parameters: dict[str, Any], mode: str = "Incremental") -> WhatIfResult: ...
 
     def begin_deploy(self, *, deployment_name: str, location: str, template: TemplateSpec,
                      parameters: dict[str, Any]) -> DeploymentHandle: ...

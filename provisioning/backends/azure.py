@@ -1,0 +1,412 @@
+"""Azure: the CloudBackend over azure-mgmt-resource-deployments, at subscription scope.
+
+How the calls map:
+
+    what_if       deployments.begin_what_if_at_subscription_scope(...).result()
+    begin_deploy  deployments.begin_create_or_update_at_subscription_scope: sends the PUT and returns
+                  at once, with the poller's continuation token and ARM's correlation id
+    get_status    deployments.get_at_subscription_scope + deployment_operations.list_at_subscription_scope,
+                  nested deployments (Bicep modules) expanded into their own resources
+    cancel        deployments.cancel_at_subscription_scope
+    resume        rebuilds the SDK poller from a continuation token, in any process
+    wait          resume() and block until the deployment ends, then get_status()
+
+Errors: every azure-core error becomes a CloudError carrying ARM's code, message and details. 429, 408
+and 5xx are `transient` with `retry_after` from the Retry-After header. The SDK's own retry policy
+runs first (`retry_total`, 3 by default here, 10 in the SDK): it sleeps for Retry-After and tries again,
+so a CloudError(transient=True) means the SDK already gave up and the caller's backoff takes over.
+Pass retry_total=0 to leave every retry to the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import email.utils
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, cast
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline.transport import HttpTransport
+from azure.core.polling import LROPoller
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+from azure.mgmt.resource.deployments.models import (
+    Deployment,
+    DeploymentExtended,
+    DeploymentOperation,
+    DeploymentParameter,
+    DeploymentProperties,
+    DeploymentWhatIf,
+    DeploymentWhatIfProperties,
+    ErrorResponse,
+    WhatIfOperationResult,
+)
+
+from .base import (
+    CloudError,
+    DeploymentHandle,
+    DeploymentStatus,
+    ErrorCode,
+    ProvisioningState,
+    ResourceOperation,
+    TemplateSpec,
+    WhatIfChange,
+    WhatIfResult,
+    parse_resource_id,
+)
+
+ARM_BASE_URL = "https://management.azure.com"
+DEPLOYMENTS_TYPE = "Microsoft.Resources/deployments"
+_MAX_NESTING = 5
+_KNOWN_STATES = frozenset({
+    ProvisioningState.ACCEPTED, ProvisioningState.RUNNING, ProvisioningState.SUCCEEDED,
+    ProvisioningState.FAILED, ProvisioningState.CANCELED,
+})
+
+
+class AzureCloud:
+    """CloudBackend for one subscription. `transport` replaces the HTTP layer (tests pass an in-process
+    fake ARM); `polling_interval` is the seconds between LRO polls when ARM sends no Retry-After;
+    other keyword arguments go to DeploymentsMgmtClient (azure-core pipeline options)."""
+
+    kind = "azure"
+
+    def __init__(
+        self,
+        subscription_id: str,
+        credential: TokenCredential,
+        *,
+        transport: HttpTransport[Any, Any] | None = None,
+        polling_interval: float | None = None,
+        base_url: str = ARM_BASE_URL,
+        retry_total: int = 3,
+        **client_kwargs: Any,
+    ) -> None:
+        self.subscription_id = subscription_id
+        self.base_url = base_url
+        self.polling_interval: float = 30 if polling_interval is None else polling_interval
+        options: dict[str, Any] = {"retry_total": retry_total, "polling_interval": self.polling_interval,
+                                   **client_kwargs}
+        if transport is not None:
+            options["transport"] = transport
+        self.client = DeploymentsMgmtClient(credential, subscription_id, base_url, **options)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- CloudBackend ---------------------------------------------------------------------------
+
+    def what_if(self, *, deployment_name: str, location: str, template: TemplateSpec,
+                parameters: dict[str, Any], mode: str = "Incremental") -> WhatIfResult:
+        """ARM's what-if. HTTP failures raise CloudError; a what-if that ARM ran and reported Failed
+        comes back as WhatIfResult(status="Failed", error=...)."""
+        body = DeploymentWhatIf(location=location, properties=DeploymentWhatIfProperties(
+            mode=mode, template=_arm_template(template), parameters=_wrap_parameters(parameters)))
+        with _cloud_errors():
+            poller = self.client.deployments.begin_what_if_at_subscription_scope(deployment_name, body)
+            result = poller.result()
+        return _what_if_result(result)
+
+    def begin_deploy(self, *, deployment_name: str, location: str, template: TemplateSpec,
+                     parameters: dict[str, Any]) -> DeploymentHandle:
+        """PUT the deployment and return without polling. If a deployment by that name is still
+        running, ARM answers 409 DeploymentActive: the handle then names that deployment, with its
+        correlation id and no continuation token (this process did not start it; poll get_status)."""
+        body = Deployment(location=location, properties=DeploymentProperties(
+            mode="Incremental", template=_arm_template(template), parameters=_wrap_parameters(parameters)))
+        polling = _StartOnlyPolling(self.polling_interval, path_format_arguments={"endpoint": self.base_url})
+        try:
+            poller = self.client.deployments.begin_create_or_update_at_subscription_scope(
+                deployment_name, body, polling=polling)
+        except AzureError as exc:
+            error = cloud_error_from(exc)
+            if error.code != ErrorCode.DEPLOYMENT_ACTIVE:
+                raise error from exc
+            with _cloud_errors():
+                running = self.client.deployments.get_at_subscription_scope(deployment_name)
+            props = running.properties
+            return DeploymentHandle(deployment_name=deployment_name,
+                                    correlation_id=(props.correlation_id if props is not None else None) or "")
+        return DeploymentHandle(deployment_name=deployment_name, continuation_token=poller.continuation_token(),
+                                correlation_id=polling.correlation_id)
+
+    def get_status(self, *, deployment_name: str) -> DeploymentStatus:
+        with _cloud_errors():
+            deployment = self.client.deployments.get_at_subscription_scope(deployment_name)
+            operations = self._expand(
+                self.client.deployment_operations.list_at_subscription_scope(deployment_name), depth=0)
+        props = deployment.properties
+        error = props.error if props is not None else None
+        return DeploymentStatus(
+            deployment_name=deployment_name,
+            provisioning_state=_state(props.provisioning_state if props is not None else None),
+            correlation_id=(props.correlation_id if props is not None else None) or "",
+            operations=tuple(operations),
+            error=_from_error_response(error),
+            outputs=_outputs(props.outputs if props is not None else None),
+        )
+
+    def cancel(self, *, deployment_name: str) -> None:
+        """ARM answers 409 DeploymentCannotBeCancelled for a deployment that has already ended."""
+        with _cloud_errors():
+            self.client.deployments.cancel_at_subscription_scope(deployment_name)
+
+    # --- Resuming -------------------------------------------------------------------------------
+
+    def resume(self, continuation_token: str) -> LROPoller[DeploymentExtended]:
+        """The SDK poller for a deployment begun elsewhere, rebuilt from DeploymentHandle.continuation_token
+        (another process, another client instance: the token carries the PUT's response, polling URL
+        included). It polls on a background thread: .result() blocks until the deployment ends and
+        returns it, or raises HttpResponseError when it ended Failed or Canceled; .done() does not
+        block. The token is azure-core's (base64 JSON in 1.41; older releases pickled, and refuse
+        each other's tokens): keep azure-core the same in every process that shares tokens."""
+        # deployment_name and parameters are not used when a continuation token is given.
+        return self.client.deployments.begin_create_or_update_at_subscription_scope(
+            "", cast(Deployment, None), continuation_token=continuation_token)
+
+    def wait(self, handle: DeploymentHandle, *, timeout: float | None = None) -> DeploymentStatus:
+        """Block until the deployment ends (or `timeout` seconds pass), then return get_status().
+        Polls through resume() when the handle has a continuation token, else by get_status()."""
+        if handle.continuation_token:
+            try:
+                self.resume(handle.continuation_token).wait(timeout)
+            except HttpResponseError as exc:
+                # The poller raises when the LRO ends Failed or Canceled, on a 200 poll; get_status
+                # reports that outcome. Anything else is a real HTTP failure.
+                if exc.status_code is None or exc.status_code >= 400:
+                    raise cloud_error_from(exc) from exc
+            except AzureError as exc:
+                raise cloud_error_from(exc) from exc
+            return self.get_status(deployment_name=handle.deployment_name)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            status = self.get_status(deployment_name=handle.deployment_name)
+            if status.provisioning_state in ProvisioningState.TERMINAL:
+                return status
+            if deadline is not None and time.monotonic() >= deadline:
+                return status
+            time.sleep(self.polling_interval)
+
+    # --- Internals ------------------------------------------------------------------------------
+
+    def _expand(self, operations: Iterable[DeploymentOperation], *, depth: int) -> list[ResourceOperation]:
+        """Resource operations, oldest first. A Bicep module is a nested deployment: its line is
+        replaced by its own resources' lines (listed at its scope) once it has any."""
+        result: list[ResourceOperation] = []
+        for operation in sorted(operations, key=_timestamp):
+            props = operation.properties
+            target = props.target_resource if props is not None else None
+            if props is None or target is None or props.provisioning_operation == "EvaluateDeploymentOutput":
+                continue
+            if depth < _MAX_NESTING and (target.resource_type or "").lower() == DEPLOYMENTS_TYPE.lower():
+                nested = self._nested_operations(target.id or "")
+                if nested:
+                    result.extend(self._expand(nested, depth=depth + 1))
+                    continue
+            result.append(_resource_operation(operation))
+        return result
+
+    def _nested_operations(self, deployment_id: str) -> list[DeploymentOperation]:
+        parts = [p for p in deployment_id.split("/") if p]
+        lowered = [p.lower() for p in parts]
+        try:
+            if len(parts) == 8 and lowered[0] == "subscriptions" and lowered[2] == "resourcegroups":
+                return list(self.client.deployment_operations.list(parts[3], parts[7]))
+            if len(parts) == 6 and lowered[0] == "subscriptions" and parts[1] == self.subscription_id:
+                return list(self.client.deployment_operations.list_at_subscription_scope(parts[5]))
+        except ResourceNotFoundError:
+            pass  # not created yet, or gone: keep the module's own line
+        return []
+
+
+def default_azure_cloud(subscription_id: str, **kwargs: Any) -> AzureCloud:
+    """AzureCloud with azure-identity's DefaultAzureCredential (environment, workload identity,
+    managed identity, Azure CLI login, ...)."""
+    from azure.identity import DefaultAzureCredential
+
+    return AzureCloud(subscription_id, DefaultAzureCredential(), **kwargs)
+
+
+def cloud_error_from(exc: AzureError) -> CloudError:
+    """An azure-core error as a CloudError: ARM's error body when there is one; 408, 429 and 5xx
+    (and failures to reach ARM at all) are transient."""
+    response = getattr(exc, "response", None)
+    if isinstance(exc, HttpResponseError) and response is not None:
+        status = exc.status_code or 0
+        body = _json(response)
+        error_body = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error_body, Mapping) and error_body.get("code"):
+            error = _from_json(error_body)
+        elif exc.error is not None and exc.error.code:
+            error = _from_json({"code": exc.error.code, "message": exc.error.message,
+                                "details": [{"code": d.code, "message": d.message} for d in exc.error.details]})
+        else:
+            error = CloudError(code=exc.reason or f"Http{status}", message=exc.message or str(exc))
+        transient = status in (408, 429) or status >= 500
+        retry_after = _retry_after(response.headers) if transient else None
+        return dataclasses.replace(error, transient=transient, retry_after=retry_after)
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return CloudError(code="ServiceUnreachable", message=str(exc), transient=True)
+    return CloudError(code=type(exc).__name__, message=str(exc))
+
+
+@contextlib.contextmanager
+def _cloud_errors() -> Iterator[None]:
+    try:
+        yield
+    except AzureError as exc:
+        raise cloud_error_from(exc) from exc
+
+
+class _StartOnlyPolling(ARMPolling):
+    """ARMPolling that stops at the initial response.
+
+    LROPoller starts a daemon thread that polls until the operation ends, unless its polling method
+    says finished() right after initialize(). begin_deploy wants only the PUT's answer and its
+    continuation token (the portal polls with get_status from a task, and resume()/wait() poll where
+    someone wants to block), so this one says finished. Never call .result() on its poller: it would
+    return the initial response, not the end of the deployment. It also keeps the correlation id."""
+
+    correlation_id: str = ""
+
+    def initialize(self, client: Any, initial_response: Any, deserialization_callback: Any) -> None:
+        super().initialize(client, initial_response, deserialization_callback)
+        response = initial_response.http_response
+        body = _json(response)
+        props = body.get("properties") if isinstance(body, dict) else None
+        self.correlation_id = (
+            (props.get("correlationId") if isinstance(props, dict) else None)
+            or response.headers.get("x-ms-correlation-request-id")
+            or ""
+        )
+
+    def finished(self) -> bool:
+        return True
+
+
+def _arm_template(template: TemplateSpec) -> dict[str, Any]:
+    if template.arm_template is None:
+        raise CloudError(
+            code=ErrorCode.NO_COMPILED_TEMPLATE,
+            message=(
+                f"Template '{template.name}' has no compiled ARM JSON, and Azure deploys only ARM JSON: "
+                "install the Bicep CLI (`az bicep install` or the bicep binary) and set PORTAL_BICEP "
+                "(path to bicep or az) so the portal can compile it."
+            ),
+        )
+    return template.arm_template
+
+
+def _wrap_parameters(parameters: Mapping[str, Any]) -> dict[str, DeploymentParameter]:
+    return {name: DeploymentParameter(value=value) for name, value in parameters.items()}
+
+
+def _what_if_result(result: WhatIfOperationResult) -> WhatIfResult:
+    changes = []
+    for change in (result.properties.changes if result.properties is not None else None) or ():
+        rid = change.resource_id or ""
+        parsed_type, parsed_name = parse_resource_id(rid)
+        changes.append(WhatIfChange(
+            change_type=_text(change.change_type),
+            resource_id=rid,
+            resource_type=change.resource_type or parsed_type,
+            resource_name=parsed_name,
+            delta=tuple(d.path for d in change.delta or ()),
+        ))
+    return WhatIfResult(status=_text(result.status) or "Succeeded", changes=tuple(changes),
+                        error=_from_error_response(result.error))
+
+
+def _resource_operation(operation: DeploymentOperation) -> ResourceOperation:
+    props = operation.properties
+    assert props is not None and props.target_resource is not None
+    target = props.target_resource
+    parsed_type, parsed_name = parse_resource_id(target.id or "")
+    message = props.status_message
+    return ResourceOperation(
+        operation_id=operation.operation_id or "",
+        resource_type=target.resource_type or parsed_type,
+        resource_name=target.resource_name or parsed_name,
+        provisioning_state=_state(props.provisioning_state),
+        status_code=props.status_code or "",
+        error=_from_error_response(message.error if message is not None else None),
+    )
+
+
+def _state(value: Any) -> str:
+    """ARM's provisioningState as one of ours; the transitional others (Creating, Updating...) are Running."""
+    state = _text(value)
+    if not state:
+        return ProvisioningState.ACCEPTED
+    return state if state in _KNOWN_STATES else ProvisioningState.RUNNING
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def _timestamp(operation: DeploymentOperation) -> tuple[bool, datetime]:
+    stamp = operation.properties.timestamp if operation.properties is not None else None
+    return stamp is None, stamp or datetime.max.replace(tzinfo=UTC)
+
+
+def _outputs(outputs: Any) -> dict[str, Any]:
+    if not isinstance(outputs, Mapping):
+        return {}
+    return {name: out.get("value") if isinstance(out, Mapping) else out for name, out in outputs.items()}
+
+
+def _from_error_response(error: ErrorResponse | None) -> CloudError | None:
+    if error is None or not (error.code or error.message):
+        return None
+    return CloudError(code=error.code or "", message=error.message or "",
+                      details=tuple(d for d in map(_from_error_response, error.details or ()) if d is not None))
+
+
+def _from_json(error: Mapping[str, Any]) -> CloudError:
+    return CloudError(code=str(error.get("code") or ""), message=str(error.get("message") or ""),
+                      details=tuple(_from_json(d) for d in error.get("details") or () if isinstance(d, Mapping)))
+
+
+def _json(response: Any) -> Any:
+    try:
+        text = response.text()
+    except Exception:  # a body that was streamed away or never read: no ARM error to show
+        return None
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for name, scale in (("retry-after-ms", 1000.0), ("x-ms-retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            return float(value) / scale
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                continue
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return None
+
+
+__all__ = ["ARM_BASE_URL", "AzureCloud", "cloud_error_from", "default_azure_cloud"]

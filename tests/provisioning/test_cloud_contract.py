@@ -1,0 +1,618 @@
+"""One contract for both cloud backends: SandboxCloud (MemoryStore, a clock the test owns) and
+AzureCloud (the real azure-mgmt-resource-deployments SDK, answered in-process by
+tests/provisioning/arm_transport.py). Each backend also has tests of what only it does.
+
+Templates are built by hand here: a resource group and two resources deployed by Bicep modules (a
+Cosmos DB container and a blob container), as ResourceSpecs for the sandbox and as the ARM JSON a
+Bicep build would produce for Azure."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest
+
+from provisioning.backends.azure import AzureCloud, cloud_error_from, default_azure_cloud
+from provisioning.backends.base import (
+    RESOURCE_GROUP_TYPE,
+    ChangeType,
+    CloudBackend,
+    CloudError,
+    DeploymentHandle,
+    DeploymentStatus,
+    ErrorCode,
+    ProvisioningState,
+    ResourceSpec,
+    TemplateSpec,
+    parse_resource_id,
+    resource_id,
+)
+from provisioning.backends.sandbox import Fault, MemoryStore, SandboxCloud
+from tests.provisioning.arm_transport import FakeArm, FakeCredential, FakeResponse
+
+SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
+LOCATION = "eastus2"
+RG = "holidaypeakhub-dev-rg"
+COSMOS = ResourceSpec(
+    type="Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers",
+    name="holidaypeakhub-dev-cosmos/holidaypeakhub/orders",
+    symbol="ordersContainer",
+    module="modules/cosmos.bicep",
+    properties={"resource": {"id": "orders", "partitionKey": {"paths": ["/customerId"], "kind": "Hash"}},
+                "options": {}},
+)
+BLOB = ResourceSpec(
+    type="Microsoft.Storage/storageAccounts/blobServices/containers",
+    name="holidaypeakhubdevsa/default/cold-cart-intelligence-chat-memory",
+    symbol="coldMemory",
+    module="modules/storage.bicep",
+    properties={"publicAccess": "None"},
+)
+GROUP = ResourceSpec(type=RESOURCE_GROUP_TYPE, name=RG, symbol="rg", properties={})
+PARAMETERS: dict[str, Any] = {"resourceGroupName": RG, "environment": "dev"}
+
+
+def template(*resources: ResourceSpec, name: str = "shared-infrastructure") -> TemplateSpec:
+    return TemplateSpec(name=name, resources=resources, arm_template=arm_json(resources),
+                        content_hash=f"sha256:{name}")
+
+
+def arm_json(resources: Sequence[ResourceSpec]) -> dict[str, Any]:
+    """The subscription-scope ARM JSON Bicep would emit: resource groups at the top, every other
+    resource inside the Microsoft.Resources/deployments of its module, targeted at the group."""
+    top: list[dict[str, Any]] = []
+    modules: dict[str, list[dict[str, Any]]] = {}
+    for spec in resources:
+        item: dict[str, Any] = {"type": spec.type, "apiVersion": "2024-05-15", "name": spec.name,
+                                "properties": spec.properties}
+        if spec.type == RESOURCE_GROUP_TYPE:
+            top.append({**item, "name": "[parameters('resourceGroupName')]", "location": "[deployment().location]"})
+        else:
+            modules.setdefault(spec.module or "main", []).append(item)
+    for module, items in modules.items():
+        top.append({
+            "type": "Microsoft.Resources/deployments",
+            "apiVersion": "2022-09-01",
+            "name": module.rsplit("/", 1)[-1].removesuffix(".bicep"),
+            "resourceGroup": "[parameters('resourceGroupName')]",
+            "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                           "template": {"contentVersion": "1.0.0.0", "resources": items}},
+        })
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"resourceGroupName": {"type": "string"}, "environment": {"type": "string"}},
+        "resources": top,
+    }
+
+
+def rid(spec: ResourceSpec) -> str:
+    group = None if spec.type == RESOURCE_GROUP_TYPE else RG
+    return resource_id(SUBSCRIPTION, group, spec.type, spec.name)
+
+
+FULL = template(GROUP, COSMOS, BLOB)
+
+
+# --- The two backends, behind one harness ------------------------------------------------------
+
+class FakeClock:
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Harness:
+    """A backend plus the few things a test needs that the interface does not give: letting a
+    deployment get going, letting it finish, and counting how many deployments a name has had."""
+
+    cloud: CloudBackend
+    start: Callable[[], None]                       # the deployment just begun is now in flight
+    finish: Callable[[DeploymentHandle], DeploymentStatus]  # ...and now it has ended
+    created: Callable[[str], int]                   # deployments created under a name
+
+
+Failure = tuple[str, str, str]   # (glob on the resource name or type, ARM error code, message)
+
+
+def sandbox_harness(failures: Sequence[Failure] = ()) -> Harness:
+    clock, store = FakeClock(), MemoryStore()
+    cloud = SandboxCloud(store, subscription_id=SUBSCRIPTION, clock=clock, seconds_per_resource=(10, 20),
+                         faults=[Fault(match, "fail", code, message) for match, code, message in failures])
+
+    def finish(handle: DeploymentHandle) -> DeploymentStatus:
+        clock.advance(3600)
+        return cloud.get_status(deployment_name=handle.deployment_name)
+
+    def created(name: str) -> int:
+        record = store.get(f"deployment:{name.lower()}")
+        return 0 if record is None else int(record["generation"])
+
+    return Harness(cloud, start=lambda: clock.advance(5), finish=finish, created=created)
+
+
+def azure_harness(failures: Sequence[Failure] = ()) -> Harness:
+    arm = FakeArm(SUBSCRIPTION)
+    for failure in failures:
+        arm.fail_resource(*failure)
+    cloud = AzureCloud(SUBSCRIPTION, FakeCredential(), transport=arm.transport(), polling_interval=0, retry_total=0)
+
+    def finish(handle: DeploymentHandle) -> DeploymentStatus:
+        if not handle.continuation_token:
+            arm.advance(100)   # no poller to move time along (see arm_transport): move it here
+        return cloud.wait(handle)
+
+    return Harness(cloud, start=arm.advance, finish=finish, created=lambda name: arm.created[name.lower()])
+
+
+@pytest.fixture(params=["sandbox", "azure"])
+def make(request: pytest.FixtureRequest) -> Callable[..., Harness]:
+    return sandbox_harness if request.param == "sandbox" else azure_harness
+
+
+@pytest.fixture
+def backend(make: Callable[..., Harness]) -> Harness:
+    return make()
+
+
+def deploy(cloud: CloudBackend, spec: TemplateSpec = FULL, name: str = "run-42") -> DeploymentHandle:
+    return cloud.begin_deploy(deployment_name=name, location=LOCATION, template=spec, parameters=PARAMETERS)
+
+
+def error_codes(error: CloudError | None) -> list[str]:
+    """Every code in an error and its details, depth first."""
+    if error is None:
+        return []
+    return [error.code, *(code for detail in error.details for code in error_codes(detail))]
+
+
+# --- The contract -------------------------------------------------------------------------------
+
+def test_deploy_runs_every_resource_to_succeeded(backend: Harness) -> None:
+    handle = deploy(backend.cloud)
+    status = backend.finish(handle)
+
+    assert status.provisioning_state == ProvisioningState.SUCCEEDED
+    assert status.error is None
+    assert status.correlation_id and status.correlation_id == handle.correlation_id
+    assert [(op.resource_type, op.resource_name) for op in status.operations] == [
+        (s.type, s.name) for s in (GROUP, COSMOS, BLOB)]
+    assert {op.provisioning_state for op in status.operations} == {ProvisioningState.SUCCEEDED}
+    assert {op.status_code for op in status.operations} == {"OK"}
+    assert len({op.operation_id for op in status.operations}) == 3
+
+
+def test_status_while_running_shows_the_resource_in_flight(backend: Harness) -> None:
+    deploy(backend.cloud)
+    backend.start()
+
+    status = backend.cloud.get_status(deployment_name="run-42")
+
+    assert status.provisioning_state in (ProvisioningState.ACCEPTED, ProvisioningState.RUNNING)
+    assert [op.resource_name for op in status.operations] == [RG]
+    assert status.operations[0].provisioning_state in (ProvisioningState.ACCEPTED, ProvisioningState.RUNNING)
+
+
+def test_what_if_on_an_empty_subscription_creates_everything(backend: Harness) -> None:
+    result = backend.cloud.what_if(deployment_name="run-42", location=LOCATION, template=FULL, parameters=PARAMETERS)
+
+    assert result.status == "Succeeded"
+    assert [(c.change_type, c.resource_id) for c in result.changes] == [
+        (ChangeType.CREATE, rid(spec)) for spec in (GROUP, COSMOS, BLOB)]
+    assert [(c.resource_type, c.resource_name) for c in result.changes] == [
+        (spec.type, spec.name) for spec in (GROUP, COSMOS, BLOB)]
+
+
+def test_what_if_after_deploy_is_no_change(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+
+    result = backend.cloud.what_if(deployment_name="run-43", location=LOCATION, template=FULL, parameters=PARAMETERS)
+
+    assert {c.change_type for c in result.changes} == {ChangeType.NO_CHANGE}
+    assert [c.resource_id for c in result.changes] == [rid(s) for s in (GROUP, COSMOS, BLOB)]
+
+
+def test_what_if_names_the_properties_a_change_modifies(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+    repartitioned = replace(COSMOS, properties={**COSMOS.properties, "resource": {
+        "id": "orders", "partitionKey": {"paths": ["/orderId"], "kind": "Hash"}}})
+
+    result = backend.cloud.what_if(deployment_name="run-43", location=LOCATION,
+                                   template=template(GROUP, repartitioned, BLOB), parameters=PARAMETERS)
+
+    changes = {c.resource_name: c for c in result.changes}
+    assert changes[COSMOS.name].change_type == ChangeType.MODIFY
+    assert changes[COSMOS.name].delta == ("properties.resource",)
+    assert changes[BLOB.name].change_type == ChangeType.NO_CHANGE
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("Incremental", ChangeType.IGNORE), ("Complete", ChangeType.DELETE)])
+def test_what_if_lists_what_the_template_dropped_by_mode(backend: Harness, mode: str, expected: str) -> None:
+    backend.finish(deploy(backend.cloud))
+
+    result = backend.cloud.what_if(deployment_name="run-43", location=LOCATION, template=template(GROUP, COSMOS),
+                                   parameters=PARAMETERS, mode=mode)
+
+    assert [(c.change_type, c.resource_id) for c in result.changes] == [
+        (ChangeType.NO_CHANGE, rid(GROUP)), (ChangeType.NO_CHANGE, rid(COSMOS)), (expected, rid(BLOB))]
+
+
+def test_failing_resource_fails_the_deployment_with_its_arm_error(make: Callable[..., Harness]) -> None:
+    backend = make([("*/orders", "Conflict", "Container 'orders' already exists with another partition key.")])
+
+    status = backend.finish(deploy(backend.cloud))
+
+    assert status.provisioning_state == ProvisioningState.FAILED
+    assert status.error is not None and status.error.code == ErrorCode.DEPLOYMENT_FAILED
+    assert "Conflict" in error_codes(status.error)
+    failed = {op.resource_name: op for op in status.operations}[COSMOS.name]
+    assert failed.provisioning_state == ProvisioningState.FAILED
+    assert failed.status_code == "Conflict"
+    assert failed.error is not None
+    assert (failed.error.code, failed.error.message) == (
+        "Conflict", "Container 'orders' already exists with another partition key.")
+    assert BLOB.name not in {op.resource_name for op in status.operations}   # never started
+
+
+def test_begin_deploy_twice_while_running_is_one_deployment(backend: Harness) -> None:
+    first = deploy(backend.cloud)
+    backend.start()
+
+    second = deploy(backend.cloud)
+
+    assert second.deployment_name == first.deployment_name
+    assert second.correlation_id == first.correlation_id
+    assert backend.created("run-42") == 1
+    assert backend.finish(second).provisioning_state == ProvisioningState.SUCCEEDED
+
+
+def test_begin_deploy_after_the_end_redeploys_under_the_same_name(backend: Harness) -> None:
+    first = deploy(backend.cloud)
+    backend.finish(first)
+
+    second = deploy(backend.cloud)
+
+    assert backend.created("run-42") == 2
+    assert second.correlation_id != first.correlation_id
+    assert backend.finish(second).provisioning_state == ProvisioningState.SUCCEEDED
+
+
+def test_cancel_a_running_deployment_ends_canceled(backend: Harness) -> None:
+    deploy(backend.cloud)
+    backend.start()
+
+    backend.cloud.cancel(deployment_name="run-42")
+
+    status = backend.cloud.get_status(deployment_name="run-42")
+    assert status.provisioning_state == ProvisioningState.CANCELED
+    assert [(op.resource_name, op.provisioning_state) for op in status.operations] == [
+        (RG, ProvisioningState.CANCELED)]
+
+
+def test_cancel_a_finished_deployment_is_refused(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+
+    with pytest.raises(CloudError) as raised:
+        backend.cloud.cancel(deployment_name="run-42")
+
+    assert raised.value.code == ErrorCode.DEPLOYMENT_CANNOT_BE_CANCELLED
+    assert not raised.value.transient
+
+
+@pytest.mark.parametrize("call", ["get_status", "cancel"])
+def test_unknown_deployment_is_not_found(backend: Harness, call: str) -> None:
+    with pytest.raises(CloudError) as raised:
+        getattr(backend.cloud, call)(deployment_name="never-deployed")
+
+    assert raised.value.code == ErrorCode.DEPLOYMENT_NOT_FOUND
+    assert not raised.value.transient
+
+
+# --- Azure only ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def arm() -> FakeArm:
+    return FakeArm(SUBSCRIPTION)
+
+
+def azure(arm: FakeArm, **kwargs: Any) -> AzureCloud:
+    kwargs.setdefault("retry_total", 0)
+    return AzureCloud(SUBSCRIPTION, FakeCredential(), transport=arm.transport(), polling_interval=0, **kwargs)
+
+
+def test_begin_deploy_sends_template_and_wrapped_parameters_at_subscription_scope(arm: FakeArm) -> None:
+    handle = deploy(azure(arm))
+
+    method, url = arm.requests[0]
+    assert method == "PUT"
+    assert url.startswith(f"https://management.azure.com/subscriptions/{SUBSCRIPTION}"
+                          "/providers/Microsoft.Resources/deployments/run-42?api-version=")
+    body = arm.bodies[0]
+    assert body["location"] == LOCATION
+    assert body["properties"]["mode"] == "Incremental"
+    assert body["properties"]["template"] == FULL.arm_template
+    assert body["properties"]["parameters"] == {"resourceGroupName": {"value": RG}, "environment": {"value": "dev"}}
+    assert handle.continuation_token
+
+
+def test_begin_deploy_returns_without_polling_in_the_background(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    deploy(cloud)
+
+    threading.Event().wait(0.05)   # a background poller with polling_interval=0 would be busy by now
+
+    assert [method for method, _ in arm.requests] == ["PUT"]
+    assert arm.deployments["run-42"].state == "Accepted"
+
+
+def test_resume_from_a_continuation_token_in_a_new_client(arm: FakeArm) -> None:
+    handle = deploy(azure(arm))
+
+    other_process = azure(arm)
+    deployment = other_process.resume(handle.continuation_token).result()
+
+    assert deployment.properties is not None
+    assert deployment.properties.provisioning_state == "Succeeded"
+    assert deployment.properties.correlation_id == handle.correlation_id
+    assert other_process.get_status(deployment_name="run-42").provisioning_state == ProvisioningState.SUCCEEDED
+    polls = [url for method, url in arm.requests if "/operationStatuses/" in url]
+    assert len(polls) == 4                         # Accepted -> three resources, one step a poll
+
+
+def test_wait_without_a_token_polls_get_status(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    deploy(cloud)
+    ticker = threading.Timer(0.05, arm.advance, kwargs={"steps": 10})
+    ticker.start()
+
+    status = cloud.wait(DeploymentHandle(deployment_name="run-42"), timeout=5)
+
+    ticker.join()
+    assert status.provisioning_state == ProvisioningState.SUCCEEDED
+
+
+def test_operations_are_read_across_pages_and_modules(arm: FakeArm) -> None:
+    arm.page_size = 1
+    cloud = azure(arm)
+    cloud.wait(deploy(cloud))
+
+    status = cloud.get_status(deployment_name="run-42")
+
+    assert [op.resource_name for op in status.operations] == [RG, COSMOS.name, BLOB.name]
+    urls = [url for _, url in arm.requests]
+    assert any("$skiptoken=" in url for url in urls)
+    assert any(f"/resourcegroups/{RG}/deployments/cosmos/operations" in url.lower() for url in urls)
+
+
+def test_a_module_not_yet_expanded_shows_as_its_deployment(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    deploy(cloud)
+    arm.advance(2)   # the resource group done, the Cosmos module's first resource running
+    arm.script("GET", f"/subscriptions/{SUBSCRIPTION}/resourcegroups/{RG}/deployments/cosmos/operations",
+               404, "DeploymentNotFound")
+
+    status = cloud.get_status(deployment_name="run-42")
+
+    assert [(op.resource_type, op.resource_name) for op in status.operations] == [
+        (RESOURCE_GROUP_TYPE, RG), ("Microsoft.Resources/deployments", "cosmos")]
+
+
+def test_deployment_outputs_are_unwrapped(arm: FakeArm) -> None:
+    spec = replace(FULL, arm_template={**(FULL.arm_template or {}), "outputs": {
+        "resourceGroupId": {"type": "String", "value": rid(GROUP)}}})
+    cloud = azure(arm)
+
+    status = cloud.wait(deploy(cloud, spec))
+
+    assert status.outputs == {"resourceGroupId": rid(GROUP)}
+
+
+@pytest.mark.parametrize("call", ["what_if", "begin_deploy"])
+def test_a_template_without_arm_json_fails_before_any_request(arm: FakeArm, call: str) -> None:
+    credential = FakeCredential()
+    cloud = AzureCloud(SUBSCRIPTION, credential, transport=arm.transport(), polling_interval=0)
+    bicep_only = replace(FULL, arm_template=None)
+
+    with pytest.raises(CloudError) as raised:
+        getattr(cloud, call)(deployment_name="run-42", location=LOCATION, template=bicep_only, parameters=PARAMETERS)
+
+    assert raised.value.code == ErrorCode.NO_COMPILED_TEMPLATE
+    assert "az bicep install" in raised.value.message and "PORTAL_BICEP" in raised.value.message
+    assert arm.requests == []
+    assert credential.calls == 0
+
+
+def test_throttling_is_a_transient_error_with_retry_after(arm: FakeArm) -> None:
+    arm.script("PUT", "*/deployments/run-42", 429, "TooManyRequests", "Rate limit exceeded.", {"Retry-After": "7"})
+
+    with pytest.raises(CloudError) as raised:
+        deploy(azure(arm, retry_total=0))
+
+    assert (raised.value.code, raised.value.message) == ("TooManyRequests", "Rate limit exceeded.")
+    assert raised.value.transient
+    assert raised.value.retry_after == 7
+    assert arm.created["run-42"] == 0
+
+
+def test_the_sdk_retries_throttling_itself_by_default(arm: FakeArm) -> None:
+    """With retries left (AzureCloud's default is 3) the SDK sleeps for Retry-After and sends the PUT
+    again; the caller never sees the 429."""
+    arm.script("PUT", "*/deployments/run-42", 429, "TooManyRequests", "Rate limit exceeded.", {"Retry-After": "7"})
+    cloud = AzureCloud(SUBSCRIPTION, FakeCredential(), transport=arm.transport(), polling_interval=0)
+
+    handle = deploy(cloud)
+
+    assert handle.continuation_token
+    assert [method for method, _ in arm.requests] == ["PUT", "PUT"]
+    assert arm.sleeps == [7]
+    assert arm.created["run-42"] == 1
+
+
+def test_server_errors_are_transient(arm: FakeArm) -> None:
+    arm.script("GET", "*/deployments/run-42", 503, "ServiceUnavailable", "Try again later.", {"Retry-After": "30"})
+
+    with pytest.raises(CloudError) as raised:
+        azure(arm).get_status(deployment_name="run-42")
+
+    assert (raised.value.code, raised.value.transient, raised.value.retry_after) == ("ServiceUnavailable", True, 30)
+
+
+def test_a_conflict_is_not_transient_and_keeps_arm_code(arm: FakeArm) -> None:
+    arm.script("PUT", "*/deployments/run-42", 409, "Conflict", "Another operation is in progress on the group.")
+
+    with pytest.raises(CloudError) as raised:
+        deploy(azure(arm))
+
+    assert (raised.value.code, raised.value.transient, raised.value.retry_after) == ("Conflict", False, None)
+
+
+def test_cloud_error_keeps_nested_details() -> None:
+    body = {"error": {"code": "InvalidTemplateDeployment", "message": "The template deployment failed.",
+                      "details": [{"code": "PreflightValidationCheckFailed", "message": "Preflight failed.",
+                                   "details": [{"code": "AccountNameInvalid", "message": "Too long."}]}]}}
+    response = FakeResponse(HttpRequest("PUT", "https://management.azure.com/x"), 400, body)
+
+    error = cloud_error_from(HttpResponseError(response=response))
+
+    assert error_codes(error) == ["InvalidTemplateDeployment", "PreflightValidationCheckFailed", "AccountNameInvalid"]
+    assert error.details[0].details[0].message == "Too long."
+    assert not error.transient
+
+
+def test_default_azure_cloud_builds_without_calling_azure(arm: FakeArm) -> None:
+    cloud = default_azure_cloud(SUBSCRIPTION, transport=arm.transport())
+
+    assert (cloud.kind, cloud.subscription_id) == ("azure", SUBSCRIPTION)
+    assert arm.requests == []
+
+
+def test_what_if_resource_ids_parse_back_to_type_and_name() -> None:
+    for spec in (GROUP, COSMOS, BLOB):
+        assert parse_resource_id(rid(spec)) == (spec.type, spec.name)
+    assert rid(COSMOS) == (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.DocumentDB/"
+                           "databaseAccounts/holidaypeakhub-dev-cosmos/sqlDatabases/holidaypeakhub/containers/orders")
+
+
+# --- Sandbox only -------------------------------------------------------------------------------
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def sandbox(store: MemoryStore, clock: FakeClock, **kwargs: Any) -> SandboxCloud:
+    return SandboxCloud(store, subscription_id=SUBSCRIPTION, clock=clock, seconds_per_resource=(10, 20), **kwargs)
+
+
+def test_a_slow_resource_takes_factor_times_longer(clock: FakeClock) -> None:
+    plain = sandbox(MemoryStore(), clock)
+    slow = sandbox(MemoryStore(), clock, faults=[Fault("*/orders", "slow", factor=10)])
+    for cloud in (plain, slow):
+        deploy(cloud)
+
+    clock.advance(3 * 20)          # three resources of at most 20 s each
+    plain_state = plain.get_status(deployment_name="run-42").provisioning_state
+    slow_state = slow.get_status(deployment_name="run-42").provisioning_state
+    clock.advance(9 * 20)          # the container's nine extra shares
+    late_state = slow.get_status(deployment_name="run-42").provisioning_state
+
+    assert (plain_state, slow_state, late_state) == (
+        ProvisioningState.SUCCEEDED, ProvisioningState.RUNNING, ProvisioningState.SUCCEEDED)
+
+
+def test_state_survives_a_new_sandbox_on_the_same_store(clock: FakeClock) -> None:
+    store = MemoryStore()
+    handle = deploy(sandbox(store, clock))
+    clock.advance(5)
+
+    another_process = sandbox(store, clock)
+    running = another_process.get_status(deployment_name="run-42")
+    clock.advance(3600)
+    done = sandbox(store, clock).get_status(deployment_name="run-42")
+
+    assert running.provisioning_state == ProvisioningState.RUNNING
+    assert running.correlation_id == handle.correlation_id
+    assert done.provisioning_state == ProvisioningState.SUCCEEDED
+    assert set(sandbox(store, clock).inventory()) == {rid(GROUP), rid(COSMOS), rid(BLOB)}
+
+
+def test_speed_zero_finishes_at_once(clock: FakeClock) -> None:
+    cloud = sandbox(MemoryStore(), clock, speed=0)
+
+    deploy(cloud)
+
+    assert cloud.get_status(deployment_name="run-42").provisioning_state == ProvisioningState.SUCCEEDED
+
+
+def test_durations_are_the_same_in_every_sandbox(clock: FakeClock) -> None:
+    plans = []
+    for _ in range(2):
+        cloud = sandbox(MemoryStore(), clock)
+        deploy(cloud)
+        plans.append([r["duration"] for r in cloud.store.get("deployment:run-42")["resources"]])  # type: ignore[index]
+
+    assert plans[0] == plans[1]
+    assert all(10 <= d <= 20 for d in plans[0])
+
+
+def test_resources_move_from_accepted_to_running_to_succeeded(clock: FakeClock) -> None:
+    cloud = sandbox(MemoryStore(), clock)
+    deploy(cloud, template(GROUP))
+    states = []
+    for _ in range(25):
+        status = cloud.get_status(deployment_name="run-42")
+        states.append((status.provisioning_state, status.operations[0].provisioning_state))
+        clock.advance(1)
+
+    assert list(dict.fromkeys(states)) == [
+        (ProvisioningState.ACCEPTED, ProvisioningState.ACCEPTED),
+        (ProvisioningState.RUNNING, ProvisioningState.RUNNING),
+        (ProvisioningState.SUCCEEDED, ProvisioningState.SUCCEEDED),
+    ]
+
+
+def test_a_failed_deployment_keeps_what_it_created(clock: FakeClock) -> None:
+    cloud = sandbox(MemoryStore(), clock, faults=[Fault("*cold-*", code="InternalServerError")])
+    deploy(cloud)
+    clock.advance(3600)
+
+    status = cloud.get_status(deployment_name="run-42")
+
+    assert status.provisioning_state == ProvisioningState.FAILED
+    assert set(cloud.inventory()) == {rid(GROUP), rid(COSMOS)}
+
+
+def test_a_fault_of_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="'fail' or 'slow'"):
+        Fault("*", "flaky")  # type: ignore[arg-type]
+
+
+def test_a_resource_group_parameter_places_resources_without_a_group_resource(clock: FakeClock) -> None:
+    cloud = sandbox(MemoryStore(), clock)
+
+    with_param = cloud.what_if(deployment_name="w", location=LOCATION, template=template(BLOB),
+                               parameters={"resourceGroupName": "custom-rg"})
+    without = cloud.what_if(deployment_name="w", location=LOCATION, template=template(BLOB), parameters={})
+
+    assert "/resourceGroups/custom-rg/" in with_param.changes[0].resource_id
+    assert "/resourceGroups/sandbox-rg/" in without.changes[0].resource_id
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_pollers() -> Iterator[None]:
+    """Pollers run on daemon threads; a test must not leave one behind to poll the next test's fake."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("LROPoller"):
+            thread.join(timeout=2)
