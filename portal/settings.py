@@ -6,6 +6,7 @@ Two modes:
   secure cookies and HSTS. Point DATABASE_URL at PostgreSQL and CELERY_BROKER_URL at Redis.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -45,6 +46,19 @@ AZURE_LOCATION = os.environ.get("AZURE_LOCATION", "eastus")
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
+# Templates and deployments.
+PORTAL_BICEP_ROOT = Path(os.environ.get("PORTAL_BICEP_ROOT", BASE_DIR / "bicep"))
+PORTAL_BICEP = os.environ.get("PORTAL_BICEP", "")  # the Bicep CLI: a path to `bicep` or `az`; else looked up on PATH
+PORTAL_DEPLOYMENT_POLL_SECONDS = float(os.environ.get("PORTAL_DEPLOYMENT_POLL_SECONDS",
+                                                      "10" if PORTAL_CLOUD == "azure" else "1"))
+PORTAL_DEPLOYMENT_LEASE_SECONDS = int(os.environ.get("PORTAL_DEPLOYMENT_LEASE_SECONDS", "60"))
+PORTAL_DEPLOYMENT_MAX_SECONDS = int(os.environ.get("PORTAL_DEPLOYMENT_MAX_SECONDS", str(6 * 3600)))
+# The sandbox cloud: how long a resource takes (seconds, scaled by speed; 0 = instant) and faults to
+# inject, as JSON: [{"match": "cold-*", "kind": "fail", "code": "Conflict", "message": "..."}].
+PORTAL_SANDBOX_SPEED = float(os.environ.get("PORTAL_SANDBOX_SPEED", "1"))
+PORTAL_SANDBOX_SECONDS_PER_RESOURCE = (1.0, 4.0)
+PORTAL_SANDBOX_FAULTS = json.loads(os.environ.get("PORTAL_SANDBOX_FAULTS", "[]"))
+
 
 def _secret_key():
     key = os.environ.get("SECRET_KEY", "")
@@ -83,6 +97,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.audit",
     "portal.catalog",
+    "portal.deployments",
     "portal.core",
 ]
 
@@ -200,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
         "task": "provisioning.tasks.sync_all_environments",
         "schedule": crontab(minute="*/15"),
+    },
+    "resume-orphaned-deployments": {
+        "task": "provisioning.tasks.resume_orphaned_deployments",
+        "schedule": 30.0,
     },
 }
 

@@ -35,6 +35,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def instant_sandbox(settings):
+    """The sandbox cloud finishes every resource at once, and runs poll without waiting."""
+    settings.PORTAL_SANDBOX_SPEED = 0
+    settings.PORTAL_DEPLOYMENT_POLL_SECONDS = 0.05
+    settings.PORTAL_SANDBOX_FAULTS = []
+
+
 @pytest.fixture
 def role_groups(db):
     return roles_sync()

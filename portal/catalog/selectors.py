@@ -1,12 +1,18 @@
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
+from portal.deployments.models import Deployment
 
 
 def environment_list() -> QuerySet[Environment]:
-    """Environments with their placement counts, for the dashboard and lists (one query)."""
+    """Environments with their placement counts and latest deployment, for the dashboard (one query)."""
+    latest = Deployment.objects.filter(environment=OuterRef("pk")).order_by("-created_at", "-pk")
     return Environment.objects.annotate(
+        last_deployment_id=Subquery(latest.values("pk")[:1]),
+        last_deployment_template=Subquery(latest.values("template")[:1]),
+        last_deployment_status=Subquery(latest.values("status")[:1]),
+        last_deployment_at=Subquery(latest.values("created_at")[:1]),
         agents_placed=Count("placements", filter=~Q(placements__status=PlacementStatus.RETIRED), distinct=True),
         agents_running=Count("placements", filter=Q(placements__status=PlacementStatus.RUNNING), distinct=True),
         agents_blocked=Count("placements", filter=Q(placements__status=PlacementStatus.BLOCKED), distinct=True),

@@ -106,7 +106,10 @@ class Fault:
 
     def matches(self, spec: ResourceSpec) -> bool:
         pattern = self.match.lower()
-        return fnmatch.fnmatchcase(spec.name.lower(), pattern) or fnmatch.fnmatchcase(spec.type.lower(), pattern)
+        name = spec.name.lower()
+        # A child's full name is "account/db/container"; a pattern may name just the last segment.
+        return any(fnmatch.fnmatchcase(candidate, pattern)
+                   for candidate in (name, name.rsplit("/", 1)[-1], spec.type.lower()))
 
 
 class SandboxCloud:

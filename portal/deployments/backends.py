@@ -1,0 +1,77 @@
+"""Builds the backends the tasks use, from settings. The only place the portal picks sandbox or Azure."""
+
+import shutil
+
+from django.conf import settings
+from django.db import transaction
+
+from portal.deployments.models import SandboxFault, SandboxRecord
+from provisioning.backends.base import CloudBackend
+from provisioning.backends.sandbox import Fault, SandboxCloud
+from provisioning.cluster.base import ClusterBackend
+from provisioning.cluster.sandbox import SandboxCluster
+
+
+class DatabaseSandboxStore:
+    """SandboxStore on the portal's database, so the sandbox's state outlives any one process."""
+
+    def get(self, key):
+        record = SandboxRecord.objects.filter(key=key).only("data").first()
+        return record.data if record else None
+
+    def put(self, key, value):
+        SandboxRecord.objects.update_or_create(key=key, defaults={"data": value})
+
+    def keys(self, prefix):
+        return list(SandboxRecord.objects.filter(key__startswith=prefix).order_by("key").values_list("key", flat=True))
+
+
+def sandbox_faults() -> list[Fault]:
+    from_settings = [Fault(**spec) for spec in settings.PORTAL_SANDBOX_FAULTS]
+    from_admin = [Fault(match=f.match, kind=f.kind, code=f.code, message=f.message, factor=f.factor)
+                  for f in SandboxFault.objects.filter(enabled=True)]
+    return from_settings + from_admin
+
+
+def cloud_backend() -> CloudBackend:
+    if settings.PORTAL_CLOUD == "azure":
+        from provisioning.backends.azure import default_azure_cloud
+
+        return default_azure_cloud(settings.AZURE_SUBSCRIPTION_ID)
+    return SandboxCloud(DatabaseSandboxStore(), speed=settings.PORTAL_SANDBOX_SPEED, faults=sandbox_faults(),
+                        seconds_per_resource=settings.PORTAL_SANDBOX_SECONDS_PER_RESOURCE)
+
+
+class StoredSandboxCluster:
+    """A SandboxCluster whose state is loaded from and saved to the database around each call."""
+
+    def __init__(self, environment_name: str):
+        self.key = f"cluster:{environment_name}"
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            with transaction.atomic():
+                record, _ = SandboxRecord.objects.select_for_update().get_or_create(key=self.key, defaults={"data": {}})
+                cluster = SandboxCluster(record.data or None)
+                result = getattr(cluster, name)(*args, **kwargs)
+                record.data = cluster.state
+                record.save(update_fields=["data", "updated_at"])
+            return result
+
+        return call
+
+
+def cluster_backend(environment) -> ClusterBackend:
+    if settings.PORTAL_CLOUD == "azure":
+        from provisioning.cluster.kubernetes import KubernetesCluster
+
+        return KubernetesCluster.from_kubeconfig(context=environment.aks_cluster)
+    return StoredSandboxCluster(environment.name)
+
+
+def bicep_compiler() -> str | None:
+    """The Bicep compiler the portal found: PORTAL_BICEP, else `bicep` or `az` on PATH."""
+    configured = settings.PORTAL_BICEP
+    if configured:
+        return shutil.which(configured) or None
+    return shutil.which("bicep") or shutil.which("az")

@@ -1,0 +1,139 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from portal.deployments.choices import (
+    ACTIVE,
+    CAN_CANCEL,
+    TERMINAL,
+    ClusterAction,
+    DeploymentKind,
+    DeploymentStatus,
+    FaultKind,
+    LogLevel,
+)
+
+
+class Deployment(models.Model):
+    """One run: a template deployed to an environment, or a cluster operation. The row is the truth."""
+
+    kind = models.CharField(max_length=10, choices=DeploymentKind.choices, default=DeploymentKind.TEMPLATE)
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.PROTECT, related_name="deployments")
+    template = models.CharField(max_length=100, help_text="Template name (a folder of bicep/), or cluster:<action>.")
+    template_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the template and its modules.")
+    parameters = models.JSONField(default=dict, blank=True, help_text="Public parameters; secure ones never here.")
+    secure_parameters = models.TextField(blank=True, help_text="Secure parameters, encrypted (never plain text).")
+    secure_parameter_names = models.JSONField(default=list, blank=True)
+    agent = models.ForeignKey("catalog.Agent", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="deployments")
+    cluster_action = models.CharField(max_length=10, choices=ClusterAction.choices, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=20, choices=DeploymentStatus.choices, default=DeploymentStatus.VALIDATING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    arm_deployment_name = models.CharField(max_length=64, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    continuation_token = models.TextField(blank=True)
+    what_if = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="ARM-shaped: code, message, details.")
+    cancel_requested = models.BooleanField(default=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="The worker running it renews this.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    log_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Exactly one active run per environment and template, enforced by the database.
+            models.UniqueConstraint(fields=["environment", "template"], condition=Q(status__in=sorted(ACTIVE)),
+                                    name="deployment_one_active_per_env_template"),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.template} → {self.environment.name}"
+
+    def get_absolute_url(self):
+        return reverse("deployments:detail", args=[self.pk])
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in CAN_CANCEL and not self.cancel_requested
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.kind == DeploymentKind.CLUSTER
+
+    @property
+    def what_if_groups(self) -> list[tuple[str, list[dict]]]:
+        """What-if changes grouped by change type, in a stable order."""
+        order = ["Create", "Modify", "Delete", "Deploy", "NoChange", "Ignore", "Unsupported"]
+        groups: dict[str, list[dict]] = {}
+        for change in (self.what_if or {}).get("changes", []):
+            groups.setdefault(change["change_type"], []).append(change)
+        return sorted(groups.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
+
+
+class DeploymentOperation(models.Model):
+    """One resource of a run, as the backend reports it (Accepted, Running, Succeeded, Failed)."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="operations")
+    operation_id = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    resource_type = models.CharField(max_length=200)
+    resource_name = models.CharField(max_length=300)
+    state = models.CharField(max_length=20)
+    status_code = models.CharField(max_length=50, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "operation_id"], name="operation_unique")]
+
+
+class DeploymentLogLine(models.Model):
+    """Append-only live output of a run."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="log_lines")
+    seq = models.PositiveIntegerField()
+    level = models.CharField(max_length=10, choices=LogLevel.choices, default=LogLevel.INFO)
+    message = models.TextField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "seq"], name="logline_unique_seq")]
+
+
+class SandboxRecord(models.Model):
+    """The sandbox cloud's state (deployments, inventory, cluster), kept in the portal's database."""
+
+    key = models.CharField(max_length=500, unique=True)
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.key
+
+
+class SandboxFault(models.Model):
+    """A fault the sandbox cloud injects, so failures can be shown and tested (edit in the admin)."""
+
+    match = models.CharField(max_length=200, help_text="Resource name or type glob, e.g. cold-*-chat-memory.")
+    kind = models.CharField(max_length=10, choices=FaultKind.choices, default=FaultKind.FAIL)
+    code = models.CharField(max_length=100, default="InternalServerError")
+    message = models.CharField(max_length=500, default="The sandbox injected this failure.")
+    factor = models.FloatField(default=10, help_text="For slow faults: how many times longer.")
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"{self.kind} {self.match}"

@@ -1,0 +1,439 @@
+"""Deployment runs: request -> preview (what-if) -> confirm -> [approval] -> run -> terminal.
+
+Every status change goes through deployment_transition (a conditional UPDATE). Slow work happens in
+Celery tasks, enqueued on commit; the tasks call deployment_preview_run and deployment_execute here.
+"""
+
+import logging
+import re
+import time
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.audit.services import audit_record
+from portal.core.errors import ConflictError, DomainError
+from portal.core.transitions import transition
+from portal.deployments import backends, templates
+from portal.deployments.choices import (
+    ALLOWED_TRANSITIONS,
+    ClusterAction,
+    DeploymentKind,
+    DeploymentStatus,
+    LogLevel,
+)
+from portal.deployments.models import Deployment, DeploymentLogLine, DeploymentOperation
+from portal.deployments.secrets import seal, unseal
+from provisioning import tasks as provisioning_tasks
+from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
+from provisioning.bicep import BicepError
+from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
+
+log = logging.getLogger(__name__)
+S = DeploymentStatus
+
+STATE_TO_STATUS = {
+    ProvisioningState.SUCCEEDED: S.SUCCEEDED,
+    ProvisioningState.FAILED: S.FAILED,
+    ProvisioningState.CANCELED: S.CANCELLED,
+}
+
+
+class SlotTaken(ConflictError):
+    pass
+
+
+# --- Rows, logs, transitions --------------------------------------------------------------------
+
+def deployment_transition(deployment: Deployment, new: str, **fields) -> Deployment:
+    if new in (S.SUCCEEDED, S.FAILED, S.CANCELLED):
+        fields.setdefault("finished_at", timezone.now())
+        fields.setdefault("lease_expires_at", None)
+    try:
+        with transaction.atomic():
+            moved = transition(Deployment, deployment.pk, old=deployment.status, new=new, allowed=ALLOWED_TRANSITIONS,
+                               **fields)
+            audit_record(action=f"deployment.{new}", obj=moved, details={"from": deployment.status})
+    except IntegrityError as exc:
+        raise SlotTaken(_slot_message(deployment)) from exc
+    return moved
+
+
+def _slot_message(deployment: Deployment) -> str:
+    other = (Deployment.objects.filter(environment_id=deployment.environment_id, template=deployment.template,
+                                       status__in=[S.QUEUED, S.RUNNING]).exclude(pk=deployment.pk).first())
+    which = f" (#{other.pk}, {other.get_status_display().lower()})" if other else ""
+    return (f"Another deployment of {deployment.template} to {deployment.environment.name} is queued or running"
+            f"{which}. Wait for it to finish, or cancel it, then try again.")
+
+
+def deployment_log(deployment_id: int, lines: list[tuple[str, str]]) -> None:
+    """Append log lines in one batch, numbered after the run's last one."""
+    if not lines:
+        return
+    with transaction.atomic():
+        start = Deployment.objects.select_for_update().values_list("log_seq", flat=True).get(pk=deployment_id)
+        DeploymentLogLine.objects.bulk_create(
+            DeploymentLogLine(deployment_id=deployment_id, seq=start + i, level=level, message=message[:4000])
+            for i, (level, message) in enumerate(lines, start=1)
+        )
+        Deployment.objects.filter(pk=deployment_id).update(log_seq=start + len(lines))
+
+
+def arm_deployment_name(deployment: Deployment) -> str:
+    """Deterministic: a re-delivered task finds the same ARM deployment instead of starting another."""
+    base = re.sub(r"[^-\w.()]", "-", f"pp-{deployment.template}-{deployment.environment.name}")[:50]
+    return f"{base}-{deployment.pk}"
+
+
+def _error_dict(error: CloudError | None) -> dict | None:
+    if error is None:
+        return None
+    return {"code": error.code, "message": error.message, "details": [_error_dict(d) for d in error.details]}
+
+
+# --- Requesting ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def deployment_request(*, environment, template: str, parameters: dict, secure_parameters: dict | None = None,
+                       user=None, request=None, reason: str = "", agent=None, retry_of=None,
+                       sealed_secure: str = "", secure_names: list | None = None) -> Deployment:
+    """Record a template deployment and queue its preview (compile + what-if)."""
+    info = templates.template_get(template)
+    secure_parameters = secure_parameters or {}
+    deployment = Deployment.objects.create(
+        kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
+        parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
+        secure_parameter_names=secure_names if secure_names is not None else sorted(secure_parameters),
+        requested_by=user, reason=reason, agent=agent, retry_of=retry_of,
+    )
+    deployment.arm_deployment_name = arm_deployment_name(deployment)
+    deployment.save(update_fields=["arm_deployment_name"])
+    audit_record(action="deployment.requested", obj=deployment, actor=user, request=request,
+                 details={"template": info.name, "environment": environment.name, "parameters": parameters,
+                          "retry_of": retry_of.pk if retry_of else None})
+    who = user.get_username() if user else "system"
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
+    transaction.on_commit(partial(provisioning_tasks.preview_deployment.delay, deployment.pk))
+    return deployment
+
+
+@transaction.atomic
+def cluster_operation_request(*, placement, action: str, user=None, request=None, replicas: int | None = None,
+                              reason: str = "") -> Deployment:
+    """Scale, restart or (re)deploy an agent's workload: a run like any other, skipping the what-if."""
+    if action not in ClusterAction.values:
+        raise DomainError(f"Unknown cluster action {action!r}.")
+    if action == ClusterAction.SCALE and (replicas is None or not 0 <= replicas <= 50):
+        raise DomainError("Replicas must be a number from 0 to 50.", field="replicas")
+    parameters = {"agent": placement.agent.slug, "replicas": replicas if replicas is not None else placement.replicas}
+    deployment = Deployment.objects.create(
+        kind=DeploymentKind.CLUSTER, environment=placement.environment, template=f"cluster-{action}",
+        cluster_action=action, parameters=parameters, agent=placement.agent, requested_by=user, reason=reason,
+        status=S.PREVIEWED,
+    )
+    audit_record(action="deployment.requested", obj=deployment, actor=user, request=request,
+                 details={"cluster_action": action, "parameters": parameters})
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"{ClusterAction(action).label} of {placement.agent.slug} "
+                                                   f"in {placement.environment.name} requested.")])
+    return deployment_confirm(deployment=deployment, user=user, request=request)
+
+
+def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
+    """Task body: read and compile the template, run what-if, store the preview."""
+    deployment = Deployment.objects.select_related("environment").filter(pk=deployment_id).first()
+    if deployment is None or deployment.status != S.VALIDATING:
+        return deployment
+    try:
+        info = templates.template_get(deployment.template)
+        if info.content_hash != deployment.template_hash:
+            raise DomainError("The template changed after this deployment was requested; request it again.")
+        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        deployment_log(deployment.pk, [(LogLevel.INFO, "Reading the template"
+                                        + (f" and compiling it with {compiler}." if compiler else "."))])
+        spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"The template declares {len(spec.resources)} resources. "
+                                                       "Running what-if.")])
+        result = backends.cloud_backend().what_if(
+            deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
+            template=spec, parameters=_all_parameters(deployment))
+    except (DomainError, BicepError, CloudError) as exc:
+        error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
+                                                                      "details": []}
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"Validation failed: {error['message']}")])
+        return deployment_transition(deployment, S.FAILED, error=error)
+    if result.status != "Succeeded":
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"What-if failed: {result.error}")])
+        return deployment_transition(deployment, S.FAILED, error=_error_dict(result.error))
+    what_if = {"changes": [{"change_type": c.change_type, "resource_id": c.resource_id,
+                            "resource_type": c.resource_type, "resource_name": c.resource_name,
+                            "delta": list(c.delta)} for c in result.changes]}
+    counts = {}
+    for change in what_if["changes"]:
+        counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
+    deployment_log(deployment.pk, [(LogLevel.INFO, "What-if: " + (", ".join(f"{n} {k}" for k, n in counts.items())
+                                                                  or "no changes") + ".")])
+    return deployment_transition(deployment, S.PREVIEWED, what_if=what_if)
+
+
+def _all_parameters(deployment: Deployment) -> dict:
+    return {**deployment.parameters, **unseal(deployment.secure_parameters)}
+
+
+# --- Confirming, cancelling, retrying -----------------------------------------------------------
+
+@transaction.atomic
+def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> Deployment:
+    """After the preview: queue the run, or stop for approval where the environment's policy says so."""
+    deployment = Deployment.objects.select_related("environment").get(pk=deployment.pk)
+    if deployment.status != S.PREVIEWED:
+        raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}, "
+                            "not waiting for confirmation.")
+    if deployment.environment.needs_approval and not deployment.is_cluster:
+        moved = deployment_transition(deployment, S.AWAITING_APPROVAL)
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"Waiting for approval in {deployment.environment.name}.")])
+        return moved
+    return deployment_enqueue(deployment=deployment, user=user)
+
+
+def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
+    """Take the environment+template slot and hand the run to a worker (on commit)."""
+    moved = deployment_transition(deployment, S.QUEUED)
+    who = f" by {user.get_username()}" if user else ""
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"Queued{who}.")])
+    transaction.on_commit(partial(provisioning_tasks.run_deployment.delay, deployment.pk))
+    return moved
+
+
+@transaction.atomic
+def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Deployment:
+    deployment = Deployment.objects.get(pk=deployment.pk)
+    who = user.get_username() if user else "system"
+    if deployment.status == S.RUNNING:
+        # The worker that runs it asks the cloud to cancel and records the outcome.
+        if not Deployment.objects.filter(pk=deployment.pk, status=S.RUNNING, cancel_requested=False) \
+                .update(cancel_requested=True):
+            raise ConflictError("This deployment is already being cancelled or has finished.")
+        audit_record(action="deployment.cancel_requested", obj=deployment, actor=user, request=request)
+        deployment_log(deployment.pk, [(LogLevel.WARNING, f"Cancel requested by {who}.")])
+        return Deployment.objects.get(pk=deployment.pk)
+    if not deployment.can_cancel:
+        raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}; "
+                            "it cannot be cancelled.")
+    moved = deployment_transition(deployment, S.CANCELLED)
+    audit_record(action="deployment.cancel_requested", obj=deployment, actor=user, request=request)
+    deployment_log(deployment.pk, [(LogLevel.WARNING, f"Cancelled by {who} before it started.")])
+    return moved
+
+
+@transaction.atomic
+def deployment_retry(*, deployment: Deployment, user=None, request=None) -> Deployment:
+    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first."""
+    if deployment.status not in (S.FAILED, S.CANCELLED):
+        raise ConflictError("Only a failed or cancelled deployment can be retried.")
+    if deployment.is_cluster:
+        placement = deployment.agent.placements.get(environment=deployment.environment)
+        return cluster_operation_request(placement=placement, action=deployment.cluster_action, user=user,
+                                         request=request, replicas=deployment.parameters.get("replicas"),
+                                         reason=f"Retry of #{deployment.pk}")
+    return deployment_request(environment=deployment.environment, template=deployment.template,
+                              parameters=deployment.parameters, sealed_secure=deployment.secure_parameters,
+                              secure_names=deployment.secure_parameter_names, user=user, request=request,
+                              reason=deployment.reason or f"Retry of #{deployment.pk}", agent=deployment.agent,
+                              retry_of=deployment)
+
+
+def deployment_redeploy(*, environment, template: str, user=None, request=None) -> Deployment:
+    """Deploy again the last deployment of this template that succeeded in the environment."""
+    last = (Deployment.objects.filter(environment=environment, template=template, status=S.SUCCEEDED,
+                                      kind=DeploymentKind.TEMPLATE).order_by("-finished_at", "-pk").first())
+    if last is None:
+        raise DomainError(f"{template} has never been deployed successfully to {environment.name}.")
+    return deployment_request(environment=environment, template=template, parameters=last.parameters,
+                              sealed_secure=last.secure_parameters, secure_names=last.secure_parameter_names,
+                              user=user, request=request, reason=f"Redeploy of #{last.pk}", agent=last.agent)
+
+
+# --- Running (the worker side) ------------------------------------------------------------------
+
+def _lease_until():
+    return timezone.now() + timedelta(seconds=settings.PORTAL_DEPLOYMENT_LEASE_SECONDS)
+
+
+def deployment_claim(*, deployment_id: int) -> Deployment | None:
+    """Take a queued run, or resume a running one whose worker stopped renewing its lease.
+    Returns None when somebody else holds it or it has nothing left to do."""
+    now = timezone.now()
+    deployment = Deployment.objects.filter(pk=deployment_id).first()
+    if deployment is None:
+        return None
+    if deployment.status == S.QUEUED:
+        try:
+            return deployment_transition(deployment, S.RUNNING, started_at=now, lease_expires_at=_lease_until(),
+                                         attempts=deployment.attempts + 1)
+        except ConflictError:
+            return None
+    if deployment.status == S.RUNNING:
+        taken = (Deployment.objects.filter(pk=deployment_id, status=S.RUNNING)
+                 .filter(Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
+                 .update(lease_expires_at=_lease_until(), attempts=deployment.attempts + 1))
+        if taken:
+            deployment_log(deployment_id, [(LogLevel.WARNING, "The worker running this stopped; resuming where it "
+                                                              "left off.")])
+            return Deployment.objects.get(pk=deployment_id)
+    return None
+
+
+def deployment_release(*, deployment_id: int) -> None:
+    """Give up the lease of a running deployment so another attempt can resume it at once."""
+    Deployment.objects.filter(pk=deployment_id, status=S.RUNNING).update(lease_expires_at=None)
+
+
+def _renew_lease(deployment_id: int) -> bool:
+    return bool(Deployment.objects.filter(pk=deployment_id, status=S.RUNNING).update(lease_expires_at=_lease_until()))
+
+
+def deployment_execute(*, deployment_id: int, sleep=time.sleep) -> Deployment | None:
+    """Task body: run (or resume) the deployment to the end, recording operations and log lines."""
+    deployment = deployment_claim(deployment_id=deployment_id)
+    if deployment is None:
+        return None
+    deployment = Deployment.objects.select_related("environment", "agent").get(pk=deployment.pk)
+    if deployment.is_cluster:
+        return _execute_cluster(deployment)
+    return _execute_template(deployment, sleep=sleep)
+
+
+def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
+    cloud = backends.cloud_backend()
+    try:
+        info = templates.template_get(deployment.template)
+        if info.content_hash != deployment.template_hash:
+            raise DomainError("The template changed after the preview; request the deployment again.")
+        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
+        handle = cloud.begin_deploy(deployment_name=deployment.arm_deployment_name,
+                                    location=deployment.environment.region, template=spec,
+                                    parameters=_all_parameters(deployment))
+    except (DomainError, BicepError, CloudError) as exc:
+        if isinstance(exc, CloudError) and exc.transient:
+            raise  # the task retries with backoff
+        error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
+                                                                      "details": []}
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"The deployment could not start: {error['message']}")])
+        return deployment_transition(deployment, S.FAILED, error=error)
+    Deployment.objects.filter(pk=deployment.pk).update(correlation_id=handle.correlation_id or "",
+                                                       continuation_token=handle.continuation_token or "")
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
+                                                   f"(correlation id {handle.correlation_id or 'n/a'}).")])
+    return _poll(deployment, cloud, sleep=sleep)
+
+
+def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
+    seen: dict[str, str] = dict(deployment.operations.values_list("operation_id", "state"))
+    failures = 0
+    deadline = time.monotonic() + settings.PORTAL_DEPLOYMENT_MAX_SECONDS
+    while True:
+        current = Deployment.objects.get(pk=deployment.pk)
+        if current.status != S.RUNNING:
+            return current
+        if current.cancel_requested:
+            try:
+                cloud.cancel(deployment_name=deployment.arm_deployment_name)
+                deployment_log(deployment.pk, [(LogLevel.WARNING, "Asked the cloud to cancel the deployment.")])
+            except CloudError as exc:
+                if exc.code != ErrorCode.DEPLOYMENT_CANNOT_BE_CANCELLED:
+                    raise
+            Deployment.objects.filter(pk=deployment.pk).update(cancel_requested=False)
+        try:
+            status = cloud.get_status(deployment_name=deployment.arm_deployment_name)
+            failures = 0
+        except CloudError as exc:
+            if not exc.transient or failures >= 5:
+                deployment_log(deployment.pk, [(LogLevel.ERROR, f"Lost track of the deployment: {exc}")])
+                return deployment_transition(current, S.FAILED, error=_error_dict(exc))
+            failures += 1
+            wait = exc.retry_after or min(60, 2 ** failures)
+            deployment_log(deployment.pk, [(LogLevel.WARNING, f"{exc.code}; trying again in {wait:.0f} s.")])
+            sleep(wait)
+            continue
+        _record_operations(deployment, status.operations, seen)
+        if status.provisioning_state in ProvisioningState.TERMINAL:
+            new = STATE_TO_STATUS[status.provisioning_state]
+            error = _error_dict(status.error)
+            level = LogLevel.INFO if new == S.SUCCEEDED else LogLevel.ERROR
+            message = {S.SUCCEEDED: "Deployment succeeded.", S.CANCELLED: "Deployment cancelled.",
+                       S.FAILED: f"Deployment failed: {status.error}"}[new]
+            deployment_log(deployment.pk, [(level, message)])
+            return deployment_transition(current, new, error=error, correlation_id=status.correlation_id
+                                         or current.correlation_id)
+        if time.monotonic() > deadline:
+            deployment_log(deployment.pk, [(LogLevel.ERROR, "Gave up waiting for the deployment.")])
+            return deployment_transition(current, S.FAILED, error={"code": "Timeout", "message":
+                                         "The deployment did not finish in time.", "details": []})
+        _renew_lease(deployment.pk)
+        sleep(settings.PORTAL_DEPLOYMENT_POLL_SECONDS)
+
+
+def _record_operations(deployment: Deployment, operations, seen: dict[str, str]) -> None:
+    lines = []
+    for position, op in enumerate(operations):
+        if seen.get(op.operation_id) == op.provisioning_state:
+            continue
+        DeploymentOperation.objects.update_or_create(
+            deployment=deployment, operation_id=op.operation_id,
+            defaults={"position": position, "resource_type": op.resource_type, "resource_name": op.resource_name,
+                      "state": op.provisioning_state, "status_code": op.status_code or "",
+                      "error": _error_dict(op.error)},
+        )
+        seen[op.operation_id] = op.provisioning_state
+        level = LogLevel.ERROR if op.provisioning_state == ProvisioningState.FAILED else LogLevel.INFO
+        suffix = f": {op.error}" if op.error else ""
+        lines.append((level, f"{op.resource_type} {op.resource_name}: {op.provisioning_state}{suffix}"))
+    deployment_log(deployment.pk, lines)
+
+
+def _execute_cluster(deployment: Deployment) -> Deployment:
+    placement = deployment.agent.placements.select_related("environment").get(environment=deployment.environment)
+    cluster = backends.cluster_backend(deployment.environment)
+    name = placement.agent.slug
+    try:
+        if deployment.cluster_action == ClusterAction.APPLY:
+            state = cluster.apply_agent_workload(AgentWorkloadSpec(
+                name=name, image=placement.agent.image, tag=placement.image_tag, replicas=placement.replicas,
+                redis_db=placement.redis_db, cosmos_container=placement.cosmos_container,
+                blob_container=placement.blob_container, health_path=placement.agent.health_path or "/health"))
+        elif deployment.cluster_action == ClusterAction.SCALE:
+            state = cluster.scale(name, int(deployment.parameters["replicas"]))
+            type(placement).objects.filter(pk=placement.pk).update(replicas=int(deployment.parameters["replicas"]))
+        else:
+            state = cluster.restart(name)
+    except ClusterError as exc:
+        if exc.transient:
+            raise
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"{exc.code}: {exc.message}")])
+        return deployment_transition(deployment, S.FAILED, error={"code": exc.code, "message": exc.message,
+                                                                  "details": []})
+    DeploymentOperation.objects.update_or_create(
+        deployment=deployment, operation_id=f"deployment/{name}",
+        defaults={"resource_type": "apps/v1/Deployment", "resource_name": name, "state": ProvisioningState.SUCCEEDED,
+                  "status_code": "OK"})
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"Deployment/{name}: {state.available_replicas}/"
+                                                   f"{state.desired_replicas} replicas available, image {state.image}.")])
+    return deployment_transition(deployment, S.SUCCEEDED)
+
+
+def deployment_resume_orphans() -> list[int]:
+    """Scheduled: re-enqueue runs whose worker died (lease expired) or whose message was lost."""
+    now = timezone.now()
+    stale_queue = now - timedelta(seconds=settings.PORTAL_DEPLOYMENT_LEASE_SECONDS * 2)
+    ids = list(Deployment.objects.filter(
+        Q(status=S.RUNNING, lease_expires_at__lt=now) | Q(status=S.QUEUED, created_at__lt=stale_queue)
+    ).values_list("pk", flat=True))
+    for pk in ids:
+        provisioning_tasks.run_deployment.delay(pk)
+    return ids

@@ -1,0 +1,62 @@
+"""The template catalog: what bicep/ holds, its parameters, and turning one into a TemplateSpec."""
+
+import json
+import subprocess
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+
+from portal.core.errors import DomainError
+from provisioning.backends.base import TemplateSpec
+from provisioning.bicep import BicepError, ParamSpec, TemplateInfo, discover_templates, load_template, parse_parameters
+
+
+class UnknownTemplate(DomainError):
+    status = 404
+
+
+def bicep_root() -> Path:
+    return Path(settings.PORTAL_BICEP_ROOT)
+
+
+def template_catalog() -> list[TemplateInfo]:
+    return discover_templates(bicep_root())
+
+
+def template_get(name: str) -> TemplateInfo:
+    for info in template_catalog():
+        if info.name == name:
+            return info
+    raise UnknownTemplate(f"There is no template named {name!r} in bicep/.")
+
+
+@lru_cache(maxsize=64)
+def _parameters(path: str, content_hash: str) -> tuple[ParamSpec, ...]:
+    return tuple(parse_parameters(Path(path)))
+
+
+def template_parameters(info: TemplateInfo) -> list[ParamSpec]:
+    return list(_parameters(str(info.path), info.content_hash))
+
+
+def compile_to_arm(path: Path, compiler: str) -> dict:
+    """Compile a .bicep file to ARM JSON with the Bicep CLI (`bicep` or `az`)."""
+    if Path(compiler).name.startswith("az"):
+        command = [compiler, "bicep", "build", "--file", str(path), "--stdout"]
+    else:
+        command = [compiler, "build", str(path), "--stdout"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise BicepError(path, f"the Bicep compiler failed: {result.stderr.strip()[:2000]}")
+    return json.loads(result.stdout)
+
+
+def template_spec(info: TemplateInfo, parameters: dict, *, compiler: str | None) -> TemplateSpec:
+    """The TemplateSpec to deploy: resources read from the source (for the sandbox), and ARM JSON
+    when the file is ARM JSON or a compiler is configured (for Azure)."""
+    spec = load_template(info.path, parameters)
+    if spec.arm_template is None and compiler:
+        spec = replace(spec, arm_template=compile_to_arm(info.path, compiler))
+    return spec
