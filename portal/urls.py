@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit.urls")),
+    path("deployments/", include("portal.deployments.urls")),
     path("", include("portal.catalog.urls")),
     path("", include("portal.core.urls")),
 ]

@@ -19,11 +19,14 @@ READ = [
     "catalog.view_placement",
     "catalog.view_environmentsync",
     "audit.view_auditevent",
+    "deployments.view_deployment",
 ]
 ENGINEER_PERMS = [
     "catalog.add_agent",
     "catalog.change_agent",
     "catalog.add_environmentsync",
+    "deployments.add_deployment",
+    "deployments.change_deployment",
 ]
 APPROVER_PERMS: list[str] = []
 ADMIN_PERMS = [

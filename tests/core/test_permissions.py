@@ -7,7 +7,9 @@ sign-in page when anonymous. Never a 500.
 import pytest
 from django.urls import reverse
 
-from portal.catalog.models import Environment, EnvironmentSync
+from portal.catalog.models import Environment, EnvironmentSync, Placement
+from portal.deployments.choices import DeploymentStatus
+from portal.deployments.models import Deployment
 
 ROLES = ["anonymous", "viewer", "engineer", "approver", "admin"]
 EVERYONE = {"viewer", "engineer", "approver", "admin"}
@@ -23,6 +25,16 @@ MATRIX = [
     ("agent list", "catalog:agent_list", {}, "get", EVERYONE),
     ("agent detail", "catalog:agent_detail", {"slug": "ecommerce-catalog-search"}, "get", EVERYONE),
     ("audit log", "audit:list", {}, "get", EVERYONE),
+    ("deployment list", "deployments:list", {}, "get", EVERYONE),
+    ("new deployment", "deployments:new", {}, "get", {"engineer", "admin"}),
+    ("deployment detail", "deployments:detail", {"pk": "RUN"}, "get", EVERYONE),
+    ("deployment progress", "deployments:progress", {"pk": "RUN"}, "get", EVERYONE),
+    ("deployment confirm", "deployments:confirm", {"pk": "RUN"}, "post", {"engineer", "admin"}),
+    ("deployment cancel", "deployments:cancel", {"pk": "RUN"}, "post", {"engineer", "admin"}),
+    ("deployment retry", "deployments:retry", {"pk": "RUN"}, "post", {"engineer", "admin"}),
+    ("redeploy", "deployments:redeploy", {}, "post", {"engineer", "admin"}),
+    ("cluster operation", "deployments:cluster", {"placement_id": "PLACEMENT", "action": "restart"}, "post",
+     {"engineer", "admin"}),
 ]
 
 
@@ -35,6 +47,11 @@ def users(viewer, engineer, approver, platform_admin):
 @pytest.mark.parametrize("name,url_name,kwargs,method,allowed", MATRIX, ids=[row[0] for row in MATRIX])
 def test_permission_matrix(platform, users, client_for, role, name, url_name, kwargs, method, allowed,
                            django_capture_on_commit_callbacks):
+    if kwargs.get("pk") == "RUN":
+        kwargs = {**kwargs, "pk": Deployment.objects.create(environment=platform, template="agent",
+                                                            status=DeploymentStatus.PREVIEWED).pk}
+    if kwargs.get("placement_id") == "PLACEMENT":
+        kwargs = {**kwargs, "placement_id": Placement.objects.get().pk}
     if kwargs.get("pk") == "SYNC":
         kwargs = {**kwargs, "pk": EnvironmentSync.objects.create(environment=Environment.objects.get(name="dev")).pk}
     url = reverse(url_name, kwargs=kwargs)
@@ -43,6 +60,8 @@ def test_permission_matrix(platform, users, client_for, role, name, url_name, kw
     if url_name == "catalog:environment_edit" and method == "post":
         data = {"region": "westeurope", "resource_group": "holidaypeakhub-dev-rg", "aks_cluster": "holidaypeakhub-dev-aks",
                 "redis_sku": "P1", "monthly_budget": "650", "approvals_required": "0", "approval_timeout_hours": "24"}
+    if url_name == "deployments:redeploy":
+        data = {"environment": "dev", "template": "agent"}
     with django_capture_on_commit_callbacks(execute=False):
         response = getattr(client, method)(url, data) if method == "post" else client.get(url)
 

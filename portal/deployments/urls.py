@@ -1,0 +1,16 @@
+from django.urls import path
+
+from portal.deployments import views
+
+app_name = "deployments"
+urlpatterns = [
+    path("", views.deployment_list, name="list"),
+    path("new/", views.deployment_new, name="new"),
+    path("redeploy/", views.deployment_redeploy, name="redeploy"),
+    path("cluster/<int:placement_id>/<slug:action>/", views.cluster_operation, name="cluster"),
+    path("<int:pk>/", views.deployment_detail, name="detail"),
+    path("<int:pk>/progress/", views.deployment_progress, name="progress"),
+    path("<int:pk>/confirm/", views.deployment_confirm, name="confirm"),
+    path("<int:pk>/cancel/", views.deployment_cancel, name="cancel"),
+    path("<int:pk>/retry/", views.deployment_retry, name="retry"),
+]

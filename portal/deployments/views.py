@@ -1,0 +1,159 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.accounts.decorators import require_perm
+from portal.catalog.models import Environment, Placement
+from portal.core.errors import DomainError
+from portal.core.http import htmx_vary, stop_polling_if
+from portal.deployments import selectors, services, templates
+from portal.deployments.choices import DeploymentStatus
+from portal.deployments.forms import NewDeploymentForm, RequestDetailsForm, ScaleForm
+from portal.deployments.models import Deployment
+from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
+
+
+def _deployment_or_404(pk):
+    try:
+        return selectors.deployment_get(pk=pk)
+    except Deployment.DoesNotExist:
+        raise Http404("No such deployment.")
+
+
+@require_GET
+@require_perm("deployments.view_deployment")
+def deployment_list(request):
+    filters = {key: request.GET.get(key, "").strip()[:50] for key in ("environment", "status", "template")}
+    context = {
+        "running": selectors.deployment_running_now(),
+        "deployments": selectors.deployment_list(**filters)[:100],
+        "filters": filters,
+        "environments": Environment.objects.order_by("position").values_list("name", flat=True),
+        "statuses": DeploymentStatus.choices,
+    }
+    template = "deployments/deployment_list.html#results" if request.htmx else "deployments/deployment_list.html"
+    return htmx_vary(render(request, template, context))
+
+
+# Parameters the portal fills from the chosen environment when a template has them.
+ENVIRONMENT_DEFAULTS = {"environment": lambda env: env.name, "location": lambda env: env.region,
+                        "resourceGroupName": lambda env: env.resource_group}
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("deployments.add_deployment")
+def deployment_new(request):
+    catalog = templates.template_catalog()
+    chooser = NewDeploymentForm(request.GET or None, templates=catalog)
+    if not chooser.is_bound or not chooser.is_valid():
+        return render(request, "deployments/deployment_new.html", {"chooser": chooser},
+                      status=400 if chooser.is_bound else 200)
+    environment = chooser.cleaned_data["environment"]
+    info = templates.template_get(chooser.cleaned_data["template"])
+    specs = templates.template_parameters(info)
+    initial = {name: fill(environment) for name, fill in ENVIRONMENT_DEFAULTS.items() if name in
+               {s.name for s in specs}}
+    initial.update({k[2:]: v for k, v in request.GET.items() if k.startswith("p_")})  # prefill: ?p_agentName=…
+    ParameterForm = build_parameter_form(specs, initial=initial)
+    form = ParameterForm(request.POST or None, prefix="p")
+    details = RequestDetailsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and details.is_valid():
+        try:
+            deployment = services.deployment_request(
+                environment=environment, template=info.name, parameters=public_parameters(form),
+                secure_parameters=secure_parameters(form), user=request.user, request=request,
+                reason=details.cleaned_data["reason"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect(deployment)
+    context = {"chooser": chooser, "form": form, "details": details, "info": info, "environment": environment}
+    return render(request, "deployments/deployment_new.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+@require_perm("deployments.view_deployment")
+def deployment_detail(request, pk):
+    deployment = _deployment_or_404(pk)
+    context = {"deployment": deployment, "log_lines": selectors.deployment_log_after(deployment=deployment),
+               "after": deployment.log_seq}
+    return render(request, "deployments/deployment_detail.html", context)
+
+
+@require_GET
+@require_perm("deployments.view_deployment")
+def deployment_progress(request, pk):
+    deployment = _deployment_or_404(pk)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        after = 0
+    if not request.htmx:
+        return redirect(deployment)
+    lines = selectors.deployment_log_after(deployment=deployment, after=after)
+    context = {"deployment": deployment, "new_lines": lines, "after": lines[-1].seq if lines else after}
+    response = render(request, "deployments/_progress.html", context)
+    return stop_polling_if(response, deployment.is_terminal)
+
+
+def _act(request, pk, action, success):
+    deployment = get_object_or_404(Deployment, pk=pk)
+    try:
+        result = action(deployment=deployment, user=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(deployment)
+    messages.success(request, success)
+    return redirect(result)
+
+
+@require_POST
+@require_perm("deployments.add_deployment")
+def deployment_confirm(request, pk):
+    return _act(request, pk, services.deployment_confirm, "Confirmed.")
+
+
+@require_POST
+@require_perm("deployments.change_deployment")
+def deployment_cancel(request, pk):
+    return _act(request, pk, services.deployment_cancel, "Cancellation requested.")
+
+
+@require_POST
+@require_perm("deployments.add_deployment")
+def deployment_retry(request, pk):
+    return _act(request, pk, services.deployment_retry, "Retry requested: a new run with the same parameters.")
+
+
+@require_POST
+@require_perm("deployments.add_deployment")
+def deployment_redeploy(request):
+    environment = get_object_or_404(Environment, name=request.POST.get("environment", ""))
+    try:
+        deployment = services.deployment_redeploy(environment=environment, template=request.POST.get("template", ""),
+                                                  user=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("deployments:list")
+    return redirect(deployment)
+
+
+@require_POST
+@require_perm("deployments.add_deployment")
+def cluster_operation(request, placement_id, action):
+    placement = get_object_or_404(Placement.objects.select_related("agent", "environment"), pk=placement_id)
+    replicas = None
+    if action == "scale":
+        form = ScaleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Replicas must be a whole number from 0 to 50.")
+            return redirect(placement.agent)
+        replicas = form.cleaned_data["replicas"]
+    try:
+        deployment = services.cluster_operation_request(placement=placement, action=action, user=request.user,
+                                                        request=request, replicas=replicas)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(placement.agent)
+    return redirect(deployment)
