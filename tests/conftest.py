@@ -4,19 +4,19 @@ import os
 import shutil
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
 from portal.accounts import roles
 from portal.accounts.services import roles_sync
+from portal.celery import app as celery_app
 from tests.factories import UserFactory
 
 # Tests never share the embedded broker with a portal running from the same checkout.
 if not os.environ.get("CELERY_BROKER_URL"):
     from django.conf import settings as django_settings
 
-    from portal.celery import app as _celery_app
-
-    _celery_app.conf.broker_url = f"sqla+sqlite:///{django_settings.VAR_DIR / 'test-broker.sqlite3'}"
+    celery_app.conf.broker_url = f"sqla+sqlite:///{django_settings.VAR_DIR / 'test-broker.sqlite3'}"
 
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -153,3 +153,15 @@ def login(live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (solo pool, in a thread) consuming from the configured broker: Redis in CI,
+    the embedded SQLAlchemy broker otherwise. Tests using it need django_db(transaction=True) so the
+    worker sees committed rows."""
+    with django_db_blocker.unblock():
+        celery_app.control.purge()  # messages left by earlier runs name rows that no longer exist
+        with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
+                          shutdown_timeout=30) as worker:
+            yield worker

@@ -7,6 +7,7 @@ Celery tasks, enqueued on commit; the tasks call deployment_preview_run and depl
 import logging
 import re
 import time
+import uuid
 from datetime import timedelta
 from functools import partial
 
@@ -85,9 +86,11 @@ def deployment_log(deployment_id: int, lines: list[tuple[str, str]]) -> None:
 
 
 def arm_deployment_name(deployment: Deployment) -> str:
-    """Deterministic: a re-delivered task finds the same ARM deployment instead of starting another."""
-    base = re.sub(r"[^-\w.()]", "-", f"pp-{deployment.template}-{deployment.environment.name}")[:50]
-    return f"{base}-{deployment.pk}"
+    """Chosen once when the run is created and stored on it, so every attempt (a re-delivered task, a
+    resumed run) uses the same ARM deployment instead of starting another. The random suffix keeps two
+    portal databases that share a subscription from ever following each other's deployments."""
+    base = re.sub(r"[^-\w.()]", "-", f"pp-{deployment.template}-{deployment.environment.name}")[:44]
+    return f"{base}-{deployment.pk}-{uuid.uuid4().hex[:6]}"
 
 
 def _error_dict(error: CloudError | None) -> dict | None:
@@ -316,6 +319,11 @@ def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
             raise DomainError("The template changed after the preview; request the deployment again.")
         compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
+        if _already_started(cloud, deployment):
+            # An earlier attempt started it and its worker died: follow that deployment, never a second one.
+            deployment_log(deployment.pk, [(LogLevel.INFO, f"Following ARM deployment "
+                                                           f"{deployment.arm_deployment_name}, started earlier.")])
+            return _poll(deployment, cloud, sleep=sleep)
         handle = cloud.begin_deploy(deployment_name=deployment.arm_deployment_name,
                                     location=deployment.environment.region, template=spec,
                                     parameters=_all_parameters(deployment))
@@ -331,6 +339,17 @@ def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
     deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
                                                    f"(correlation id {handle.correlation_id or 'n/a'}).")])
     return _poll(deployment, cloud, sleep=sleep)
+
+
+def _already_started(cloud, deployment: Deployment) -> bool:
+    """Whether the ARM deployment of this run exists (names are unique per run, so it is ours)."""
+    try:
+        cloud.get_status(deployment_name=deployment.arm_deployment_name)
+    except CloudError as exc:
+        if exc.code == ErrorCode.DEPLOYMENT_NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:

@@ -107,3 +107,37 @@ def test_prod_deployment_stops_for_approval(db, engineer, django_capture_on_comm
     with django_capture_on_commit_callbacks() as callbacks:
         d = services.deployment_confirm(deployment=d, user=engineer)
     assert d.status == S.AWAITING_APPROVAL and callbacks == []
+
+
+def test_a_resumed_run_follows_the_deployment_it_started_and_never_starts_a_second(
+        dev, engineer, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from portal.deployments.backends import DatabaseSandboxStore
+
+    d = request_and_preview(dev, engineer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks():
+        services.deployment_confirm(deployment=d, user=engineer)
+    d = services.deployment_claim(deployment_id=d.pk)
+    # The first worker started the ARM deployment, then died before recording anything more.
+    from portal.deployments.backends import cloud_backend
+    from portal.deployments import templates
+
+    spec = templates.template_spec(templates.template_get("agent"), d.parameters, compiler=None)
+    cloud_backend().begin_deploy(deployment_name=d.arm_deployment_name, location="eastus", template=spec,
+                                 parameters=d.parameters)
+    Deployment.objects.filter(pk=d.pk).update(lease_expires_at=timezone.now())  # its lease lapses
+
+    d = services.deployment_execute(deployment_id=d.pk, sleep=lambda s: None)
+    assert d.status == S.SUCCEEDED and d.attempts == 2
+    record = DatabaseSandboxStore().get(f"deployment:{d.arm_deployment_name.lower()}")
+    assert record["generation"] == 1  # one ARM deployment, followed to the end
+    assert d.log_lines.filter(message__startswith="Following ARM deployment").exists()
+
+
+def test_a_run_held_by_a_live_worker_is_not_taken_by_another(dev, engineer, django_capture_on_commit_callbacks):
+    d = request_and_preview(dev, engineer, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks():
+        services.deployment_confirm(deployment=d, user=engineer)
+    assert services.deployment_claim(deployment_id=d.pk) is not None
+    assert services.deployment_claim(deployment_id=d.pk) is None  # lease still fresh
