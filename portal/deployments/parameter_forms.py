@@ -147,8 +147,16 @@ def _choice_field(spec: ParamSpec, options: dict[str, Any]) -> forms.Field:
     )
 
 
+def _checked(value: Any) -> bool:
+    return value is True or isinstance(value, str) and value.strip().lower() in _TRUE
+
+
 class _BooleanInput(forms.CheckboxInput):
-    """A checkbox that hands on what it cannot read (Django's turns any string into True)."""
+    """A checkbox that hands on what it cannot read (Django's turns any string into True), and that
+    shows an initial "false" unchecked."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, check_test=_checked)
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         if name not in data:
@@ -216,6 +224,10 @@ class _JSONParameterField(forms.JSONField):
             raise ValidationError("Must have at most %(limit)s (it has %(count)s).", code="max_length",
                                   params={"limit": _items(self.max_items), "count": len(converted)})
         return converted
+
+    def prepare_value(self, value: Any) -> Any:
+        # An initial value may arrive as JSON text already (e.g. from a query string).
+        return value if isinstance(value, str) else super().prepare_value(value)
 
     def validate(self, value: Any) -> None:
         # `[]` and `{}` are values; only a blank field is missing.
