@@ -5,6 +5,8 @@ from django.views.decorators.http import require_GET
 
 from portal.accounts.decorators import require_perm
 from portal.catalog import selectors as catalog_selectors
+from portal.core.system import system_status
+from portal.deployments.templates import template_catalog
 
 
 @require_GET
@@ -12,6 +14,12 @@ from portal.catalog import selectors as catalog_selectors
 def home(request):
     environments = catalog_selectors.environment_list()
     return render(request, "core/home.html", {"environments": environments})
+
+
+@require_GET
+@require_perm("catalog.view_environment")
+def system(request):
+    return render(request, "core/system.html", {"status": system_status(), "templates": template_catalog()})
 
 
 @require_GET

@@ -25,6 +25,7 @@ MATRIX = [
     ("agent list", "catalog:agent_list", {}, "get", EVERYONE),
     ("agent detail", "catalog:agent_detail", {"slug": "ecommerce-catalog-search"}, "get", EVERYONE),
     ("audit log", "audit:list", {}, "get", EVERYONE),
+    ("system status", "system", {}, "get", EVERYONE),
     ("deployment list", "deployments:list", {}, "get", EVERYONE),
     ("new deployment", "deployments:new", {}, "get", {"engineer", "admin"}),
     ("deployment detail", "deployments:detail", {"pk": "RUN"}, "get", EVERYONE),

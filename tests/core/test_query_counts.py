@@ -8,16 +8,26 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.audit.services import audit_record
-from tests.factories import AgentFactory, EnvironmentFactory, NodePoolFactory, PlacementFactory, TeamFactory
+from portal.deployments.choices import DeploymentStatus
+from portal.deployments.models import Deployment
+from tests.factories import (
+    AgentFactory,
+    EnvironmentFactory,
+    NodePoolFactory,
+    PlacementFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 # Pinned counts (session, user and permissions included). Change them only on purpose.
-PINNED = {"home": 6, "agent_list": 10, "environment_detail": 9, "audit": 10}
+PINNED = {"home": 6, "agent_list": 10, "environment_detail": 9, "audit": 10, "deployments": 8}
 
 PAGES = [
     ("home", reverse("home")),
     ("agent_list", reverse("catalog:agent_list") + "?domain=crm"),
     ("environment_detail", reverse("catalog:environment_detail", args=["dev"])),
     ("audit", reverse("audit:list")),
+    ("deployments", reverse("deployments:list")),
 ]
 
 
@@ -28,6 +38,7 @@ def add_agents(db):
         NodePoolFactory(environment=env, name="agents")
     teams = [TeamFactory(slug=f"team-{i}") for i in range(3)]
     serial = itertools.count()
+    requester = UserFactory(username="requester")
 
     def add(n):
         for _ in range(n):
@@ -37,6 +48,9 @@ def add_agents(db):
             if i % 2 == 0:
                 PlacementFactory(agent=agent, environment=envs[1])
             audit_record(action="agent.registered", obj=agent)
+            status = DeploymentStatus.SUCCEEDED if i % 3 else DeploymentStatus.RUNNING
+            Deployment.objects.create(environment=envs[0], template=f"agent-{i}", agent=agent, status=status,
+                                      requested_by=requester)
 
     return add
 

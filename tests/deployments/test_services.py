@@ -141,3 +141,15 @@ def test_a_run_held_by_a_live_worker_is_not_taken_by_another(dev, engineer, djan
         services.deployment_confirm(deployment=d, user=engineer)
     assert services.deployment_claim(deployment_id=d.pk) is not None
     assert services.deployment_claim(deployment_id=d.pk) is None  # lease still fresh
+
+
+def test_in_azure_mode_without_a_compiler_a_bicep_deployment_fails_at_validation_saying_how_to_install_one(
+        dev, engineer, settings, monkeypatch, django_capture_on_commit_callbacks):
+    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_BICEP = ""
+    settings.AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bicep, no az
+    d = request_and_preview(dev, engineer, django_capture_on_commit_callbacks)
+    assert d.status == S.FAILED
+    assert d.error["code"] == "NoCompiledTemplate"
+    assert "bicep" in d.error["message"].lower() and "install" in d.error["message"].lower()

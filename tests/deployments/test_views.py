@@ -76,3 +76,16 @@ def test_cancel_of_a_finished_run_shows_a_message_not_an_error_page(platform, cl
     response = client_for(engineer).post(reverse("deployments:cancel", args=[d.pk]), follow=True)
     assert response.status_code == 200
     assert "cannot be cancelled" in response.content.decode()
+
+
+def test_system_page_says_which_compiler_the_portal_found(platform, client_for, viewer, settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    settings.PORTAL_BICEP = ""
+    html = client_for(viewer).get(reverse("system")).content.decode()
+    assert "None found." in html and "az bicep install" in html
+    fake = tmp_path / "bicep"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    html = client_for(viewer).get(reverse("system")).content.decode()
+    assert f"Found: <code>{fake}</code>" in html
+    assert "<code>agent</code>" in html and "<code>shared-infrastructure</code>" in html
