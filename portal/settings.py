@@ -198,6 +198,7 @@ if PRODUCTION or os.environ.get("EMAIL_HOST"):
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")  # for links in notifications
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "peak-portal@localhost")
 
 # Celery. Default broker: kombu's SQLAlchemy transport on a SQLite file (no server needed).
@@ -215,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
         "task": "provisioning.tasks.sync_all_environments",
         "schedule": crontab(minute="*/15"),
+    },
+    "expire-approvals": {
+        "task": "provisioning.tasks.expire_approvals",
+        "schedule": 60.0,
     },
     "resume-orphaned-deployments": {
         "task": "provisioning.tasks.resume_orphaned_deployments",

@@ -8,6 +8,8 @@ import logging
 from celery import shared_task
 
 from portal.catalog import services as catalog_services
+from portal.deployments import approvals as deployment_approvals
+from portal.deployments import notifications as deployment_notifications
 from portal.deployments import services as deployment_services
 from provisioning.backends.base import CloudError
 from provisioning.cluster.base import ClusterError
@@ -62,3 +64,13 @@ def resume_orphaned_deployments() -> None:
     resumed = deployment_services.deployment_resume_orphans()
     if resumed:
         log.warning("resumed orphaned deployments: %s", resumed)
+
+
+@shared_task(name="provisioning.tasks.send_notification")
+def send_notification(payload: dict) -> None:
+    deployment_notifications.notification_send(**payload)
+
+
+@shared_task(name="provisioning.tasks.expire_approvals")
+def expire_approvals() -> None:
+    deployment_approvals.approval_expire_due()

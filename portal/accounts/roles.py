@@ -20,6 +20,7 @@ READ = [
     "catalog.view_environmentsync",
     "audit.view_auditevent",
     "deployments.view_deployment",
+    "deployments.view_approvalrequest",
 ]
 ENGINEER_PERMS = [
     "catalog.add_agent",
@@ -28,7 +29,7 @@ ENGINEER_PERMS = [
     "deployments.add_deployment",
     "deployments.change_deployment",
 ]
-APPROVER_PERMS: list[str] = []
+APPROVER_PERMS = ["deployments.decide_approvalrequest"]
 ADMIN_PERMS = [
     "catalog.add_environment",
     "catalog.change_environment",

@@ -45,6 +45,8 @@ class Environment(models.Model):
     approver_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL,
                                        related_name="+", help_text="Who may approve deployments here.")
     approval_timeout_hours = models.PositiveSmallIntegerField(default=24, validators=[MinValueValidator(1)])
+    approval_webhook_url = models.URLField(blank=True, help_text="Optional: a chat channel's incoming webhook, "
+                                                                   "told when an approval waits.")
 
     class Meta:
         ordering = ["position", "name"]

@@ -66,7 +66,7 @@ def environment_sync_all() -> list[EnvironmentSync]:
 
 ENVIRONMENT_EDITABLE = (
     "region", "subscription_id", "resource_group", "aks_cluster", "redis_sku", "redis_clustered",
-    "monthly_budget", "approvals_required", "approver_group", "approval_timeout_hours",
+    "monthly_budget", "approvals_required", "approver_group", "approval_timeout_hours", "approval_webhook_url",
 )
 
 

@@ -50,3 +50,28 @@ class LogLevel(models.TextChoices):
 class FaultKind(models.TextChoices):
     FAIL = "fail", "Fail with an ARM error"
     SLOW = "slow", "Slow"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    STALE = "stale", "No longer applies"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+A = ApprovalStatus
+APPROVAL_TRANSITIONS = {
+    A.PENDING: {A.APPROVED, A.REJECTED, A.EXPIRED, A.STALE, A.WITHDRAWN},
+    A.APPROVED: set(),
+    A.REJECTED: set(),
+    A.EXPIRED: set(),
+    A.STALE: set(),
+    A.WITHDRAWN: set(),
+}
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"

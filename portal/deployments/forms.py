@@ -23,3 +23,9 @@ class RequestDetailsForm(forms.Form):
 
 class ScaleForm(forms.Form):
     replicas = forms.IntegerField(min_value=0, max_value=50)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect)
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="Required when you reject.")

@@ -5,6 +5,8 @@ from django.urls import reverse
 
 from portal.deployments.choices import (
     ACTIVE,
+    ApprovalStatus,
+    Decision,
     CAN_CANCEL,
     TERMINAL,
     ClusterAction,
@@ -40,6 +42,10 @@ class Deployment(models.Model):
     what_if = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True, help_text="ARM-shaped: code, message, details.")
     cancel_requested = models.BooleanField(default=False)
+    auto_confirm = models.BooleanField(default=False, help_text="Go on after the preview without a person "
+                                                                  "confirming (onboarding, promotion).")
+    then_apply_workload = models.BooleanField(default=False, help_text="On success, deploy the agent's "
+                                                                         "Kubernetes workload as the next run.")
     lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="The worker running it renews this.")
     attempts = models.PositiveSmallIntegerField(default=0)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
@@ -137,3 +143,47 @@ class SandboxFault(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.match}"
+
+
+class ApprovalRequest(models.Model):
+    """A deployment waiting for a second person. It approves exactly that template content and those
+    parameters: if either changes before the run starts, it no longer applies."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="approval")
+    status = models.CharField(max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    approver_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    template_hash = models.CharField(max_length=64)
+    parameters_hash = models.CharField(max_length=64)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    outcome_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+        permissions = [("decide_approvalrequest", "Can approve or reject deployments")]
+
+    def __str__(self):
+        return f"approval of #{self.deployment_id}"
+
+    def get_absolute_url(self):
+        return reverse("deployments:approval", args=[self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ApprovalStatus.PENDING
+
+
+class ApprovalDecision(models.Model):
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["request", "user"], name="one_decision_per_person")]

@@ -1,7 +1,13 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, DeploymentStatus
-from portal.deployments.models import Deployment, DeploymentLogLine, DeploymentOperation
+from portal.deployments.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+    Deployment,
+    DeploymentLogLine,
+    DeploymentOperation,
+)
 
 
 def deployment_get(*, pk: int) -> Deployment:
@@ -37,3 +43,34 @@ def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int =
 def deployment_last_succeeded(*, environment, template: str) -> Deployment | None:
     return (Deployment.objects.filter(environment=environment, template=template, status=DeploymentStatus.SUCCEEDED)
             .order_by("-finished_at", "-pk").first())
+
+
+def approval_inbox(*, user) -> QuerySet:
+    """Pending requests this user may decide: not their own, in their approver group where one is set."""
+    qs = (ApprovalRequest.objects.filter(status="pending").exclude(requested_by=user)
+          .exclude(decisions__user=user)
+          .select_related("deployment__environment", "requested_by", "approver_group"))
+    if not user.is_superuser:
+        qs = qs.filter(Q(approver_group__isnull=True) | Q(approver_group__in=user.groups.all()))
+    return qs.order_by("expires_at", "pk")
+
+
+def approval_recent() -> QuerySet:
+    return (ApprovalRequest.objects.exclude(status="pending")
+            .select_related("deployment__environment", "requested_by").order_by("-decided_at", "-pk"))
+
+
+def approval_get(*, pk: int):
+    return (ApprovalRequest.objects.select_related("deployment__environment", "deployment__requested_by",
+                                                   "requested_by", "approver_group")
+            .prefetch_related(Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("user")))
+            .get(pk=pk))
+
+
+def parameter_diff(*, deployment: Deployment) -> list[dict]:
+    """Each parameter against the last successful deployment of the same template to the environment."""
+    last = deployment_last_succeeded(environment=deployment.environment, template=deployment.template)
+    before = last.parameters if last else {}
+    names = sorted(set(before) | set(deployment.parameters))
+    return [{"name": n, "before": before.get(n), "after": deployment.parameters.get(n),
+             "changed": before.get(n) != deployment.parameters.get(n), "baseline": last} for n in names]

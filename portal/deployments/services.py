@@ -17,9 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.audit.services import audit_record
+from portal.catalog.choices import PlacementStatus
 from portal.core.errors import ConflictError, DomainError
 from portal.core.transitions import transition
-from portal.deployments import backends, templates
+from portal.deployments import approvals, backends, templates
 from portal.deployments.choices import (
     ALLOWED_TRANSITIONS,
     ClusterAction,
@@ -104,15 +105,20 @@ def _error_dict(error: CloudError | None) -> dict | None:
 @transaction.atomic
 def deployment_request(*, environment, template: str, parameters: dict, secure_parameters: dict | None = None,
                        user=None, request=None, reason: str = "", agent=None, retry_of=None,
-                       sealed_secure: str = "", secure_names: list | None = None) -> Deployment:
-    """Record a template deployment and queue its preview (compile + what-if)."""
+                       sealed_secure: str = "", secure_names: list | None = None, auto_confirm: bool = False,
+                       then_apply_workload: bool = False) -> Deployment:
+    """Record a template deployment and queue its preview (compile + what-if). With auto_confirm the run
+    goes on after the preview by itself (to approval where the environment needs one)."""
     info = templates.template_get(template)
+    if environment.needs_approval and not reason.strip():
+        raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}
     deployment = Deployment.objects.create(
         kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
         parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
         secure_parameter_names=secure_names if secure_names is not None else sorted(secure_parameters),
-        requested_by=user, reason=reason, agent=agent, retry_of=retry_of,
+        requested_by=user, reason=reason, agent=agent, retry_of=retry_of, auto_confirm=auto_confirm,
+        then_apply_workload=then_apply_workload,
     )
     deployment.arm_deployment_name = arm_deployment_name(deployment)
     deployment.save(update_fields=["arm_deployment_name"])
@@ -180,7 +186,11 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
     deployment_log(deployment.pk, [(LogLevel.INFO, "What-if: " + (", ".join(f"{n} {k}" for k, n in counts.items())
                                                                   or "no changes") + ".")])
-    return deployment_transition(deployment, S.PREVIEWED, what_if=what_if)
+    previewed = deployment_transition(deployment, S.PREVIEWED, what_if=what_if)
+    if previewed.auto_confirm:
+        with transaction.atomic():
+            return deployment_confirm(deployment=previewed, user=previewed.requested_by)
+    return previewed
 
 
 def _all_parameters(deployment: Deployment) -> dict:
@@ -198,6 +208,7 @@ def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> De
                             "not waiting for confirmation.")
     if deployment.environment.needs_approval and not deployment.is_cluster:
         moved = deployment_transition(deployment, S.AWAITING_APPROVAL)
+        approvals.approval_open(deployment=moved)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"Waiting for approval in {deployment.environment.name}.")])
         return moved
     return deployment_enqueue(deployment=deployment, user=user)
@@ -228,6 +239,7 @@ def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Dep
         raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}; "
                             "it cannot be cancelled.")
     moved = deployment_transition(deployment, S.CANCELLED)
+    approvals.approval_withdraw(deployment=moved)
     audit_record(action="deployment.cancel_requested", obj=deployment, actor=user, request=request)
     deployment_log(deployment.pk, [(LogLevel.WARNING, f"Cancelled by {who} before it started.")])
     return moved
@@ -388,14 +400,29 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
             message = {S.SUCCEEDED: "Deployment succeeded.", S.CANCELLED: "Deployment cancelled.",
                        S.FAILED: f"Deployment failed: {status.error}"}[new]
             deployment_log(deployment.pk, [(level, message)])
-            return deployment_transition(current, new, error=error, correlation_id=status.correlation_id
-                                         or current.correlation_id)
+            finished = deployment_transition(current, new, error=error, correlation_id=status.correlation_id
+                                             or current.correlation_id)
+            if new == S.SUCCEEDED:
+                _after_success(finished)
+            return finished
         if time.monotonic() > deadline:
             deployment_log(deployment.pk, [(LogLevel.ERROR, "Gave up waiting for the deployment.")])
             return deployment_transition(current, S.FAILED, error={"code": "Timeout", "message":
                                          "The deployment did not finish in time.", "details": []})
         _renew_lease(deployment.pk)
         sleep(settings.PORTAL_DEPLOYMENT_POLL_SECONDS)
+
+
+def _after_success(deployment: Deployment) -> None:
+    """The next step of a chain: after an agent's resources, its Kubernetes workload."""
+    if not (deployment.then_apply_workload and deployment.agent_id):
+        return
+    placement = deployment.agent.placements.filter(environment=deployment.environment).first()
+    if placement is None:
+        return
+    with transaction.atomic():
+        cluster_operation_request(placement=placement, action=ClusterAction.APPLY, user=deployment.requested_by,
+                                  reason=f"Workload after #{deployment.pk}")
 
 
 def _record_operations(deployment: Deployment, operations, seen: dict[str, str]) -> None:
@@ -437,6 +464,8 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
         deployment_log(deployment.pk, [(LogLevel.ERROR, f"{exc.code}: {exc.message}")])
         return deployment_transition(deployment, S.FAILED, error={"code": exc.code, "message": exc.message,
                                                                   "details": []})
+    if deployment.cluster_action == ClusterAction.APPLY:
+        type(placement).objects.filter(pk=placement.pk).update(status=PlacementStatus.RUNNING, status_detail="")
     DeploymentOperation.objects.update_or_create(
         deployment=deployment, operation_id=f"deployment/{name}",
         defaults={"resource_type": "apps/v1/Deployment", "resource_name": name, "state": ProvisioningState.SUCCEEDED,

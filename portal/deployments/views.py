@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -7,10 +8,11 @@ from portal.accounts.decorators import require_perm
 from portal.catalog.models import Environment, Placement
 from portal.core.errors import DomainError
 from portal.core.http import htmx_vary, stop_polling_if
+from portal.deployments import approvals as approval_services
 from portal.deployments import selectors, services, templates
 from portal.deployments.choices import DeploymentStatus
-from portal.deployments.forms import NewDeploymentForm, RequestDetailsForm, ScaleForm
-from portal.deployments.models import Deployment
+from portal.deployments.forms import DecisionForm, NewDeploymentForm, RequestDetailsForm, ScaleForm
+from portal.deployments.models import ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
 
 
@@ -157,3 +159,52 @@ def cluster_operation(request, placement_id, action):
         messages.error(request, exc.message)
         return redirect(placement.agent)
     return redirect(deployment)
+
+
+@require_GET
+@require_perm("deployments.view_approvalrequest")
+def approval_inbox(request):
+    can_decide = request.user.has_perm("deployments.decide_approvalrequest")
+    context = {
+        "pending": selectors.approval_inbox(user=request.user) if can_decide else [],
+        "recent": selectors.approval_recent()[:50],
+        "can_decide": can_decide,
+    }
+    return render(request, "deployments/approval_inbox.html", context)
+
+
+@require_GET
+def approval_count(request):
+    """The number in the navigation; htmx polls it so it updates without a reload."""
+    count = 0
+    if request.user.is_authenticated and request.user.has_perm("deployments.decide_approvalrequest"):
+        count = selectors.approval_inbox(user=request.user).count()
+    return htmx_vary(render(request, "deployments/_approval_count.html", {"approval_count": count}))
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("deployments.view_approvalrequest")
+def approval_detail(request, pk):
+    try:
+        approval = selectors.approval_get(pk=pk)
+    except ApprovalRequest.DoesNotExist:
+        raise Http404("No such approval request.")
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("deployments.decide_approvalrequest"):
+            raise PermissionDenied("Your role does not allow approving deployments.")
+        if form.is_valid():
+            try:
+                approval_services.approval_decide(approval=approval, user=request.user,
+                                                  decision=form.cleaned_data["decision"],
+                                                  comment=form.cleaned_data["comment"], request=request)
+            except DomainError as exc:
+                form.add_error("comment" if exc.field == "comment" else None, exc.message)
+            else:
+                messages.success(request, "Decision recorded.")
+                return redirect(approval)
+    deployment = approval.deployment
+    context = {"approval": approval, "deployment": deployment, "form": form,
+               "refusal": approval_services.can_decide(request.user, approval) if approval.is_pending else None,
+               "diff": selectors.parameter_diff(deployment=deployment)}
+    return render(request, "deployments/approval_detail.html", context, status=400 if form.errors else 200)

@@ -1,7 +1,7 @@
 import pytest
 
 from portal.audit.models import AuditEvent
-from portal.core.errors import ConflictError
+from portal.core.errors import ConflictError, DomainError
 from portal.deployments import services
 from portal.deployments.choices import DeploymentStatus as S
 from portal.deployments.models import Deployment, DeploymentOperation, SandboxFault
@@ -15,10 +15,10 @@ def dev(db):
     return EnvironmentFactory(name="dev")
 
 
-def request_and_preview(dev, engineer, captured, params=AGENT_PARAMS, secure=None):
+def request_and_preview(dev, engineer, captured, params=AGENT_PARAMS, secure=None, reason=""):
     with captured(execute=False):
         d = services.deployment_request(environment=dev, template="agent", parameters=params,
-                                        secure_parameters=secure, user=engineer)
+                                        secure_parameters=secure, user=engineer, reason=reason)
     return services.deployment_preview_run(deployment_id=d.pk)
 
 
@@ -103,10 +103,18 @@ def test_cancel_of_a_finished_run_is_refused(dev, engineer, django_capture_on_co
 
 def test_prod_deployment_stops_for_approval(db, engineer, django_capture_on_commit_callbacks):
     prod = EnvironmentFactory(name="prod", approvals_required=1)
-    d = request_and_preview(prod, engineer, django_capture_on_commit_callbacks, params={**AGENT_PARAMS, "environment": "prod"})
-    with django_capture_on_commit_callbacks() as callbacks:
+    d = request_and_preview(prod, engineer, django_capture_on_commit_callbacks,
+                            params={**AGENT_PARAMS, "environment": "prod"}, reason="Release 1.5")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         d = services.deployment_confirm(deployment=d, user=engineer)
-    assert d.status == S.AWAITING_APPROVAL and callbacks == []
+    assert d.status == S.AWAITING_APPROVAL
+    assert [c.func.__self__.name for c in callbacks] == ["provisioning.tasks.send_notification"]  # no run queued
+
+
+def test_a_deployment_that_needs_approval_needs_a_reason(db, engineer):
+    prod = EnvironmentFactory(name="prod", approvals_required=1)
+    with pytest.raises(DomainError, match="say why"):
+        services.deployment_request(environment=prod, template="agent", parameters=AGENT_PARAMS, user=engineer)
 
 
 def test_a_resumed_run_follows_the_deployment_it_started_and_never_starts_a_second(
