@@ -155,10 +155,11 @@ def login(live_server):
     return sign_in
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker (solo pool, in a thread) consuming from the configured broker: Redis in CI,
-    the embedded SQLAlchemy broker otherwise. Tests using it need django_db(transaction=True) so the
+    the embedded SQLAlchemy broker otherwise. Per module, so modules that start worker processes of their
+    own (test_worker_crash) have the queue to themselves. Tests using it need django_db(transaction=True) so the
     worker sees committed rows."""
     with django_db_blocker.unblock():
         celery_app.control.purge()  # messages left by earlier runs name rows that no longer exist
