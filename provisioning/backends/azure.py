@@ -8,6 +8,9 @@ How the calls map:
     get_status    deployments.get_at_subscription_scope + deployment_operations.list_at_subscription_scope,
                   nested deployments (Bicep modules) expanded into their own resources
     cancel        deployments.cancel_at_subscription_scope
+    delete_resources
+                  resources.begin_delete_by_id (azure-mgmt-resource's ResourceManagementClient), each
+                  poller waited on: 200 or 202 (then polled to the end) is Deleted, 204 or 404 NotFound
     resume        rebuilds the SDK poller from a continuation token, in any process
     wait          resume() and block until the deployment ends, then get_status()
 
@@ -25,7 +28,7 @@ import dataclasses
 import email.utils
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, cast
@@ -53,9 +56,12 @@ from azure.mgmt.resource.deployments.models import (
     ErrorResponse,
     WhatIfOperationResult,
 )
+from azure.mgmt.resource.resources import ResourceManagementClient
 
 from .base import (
     CloudError,
+    DeleteOutcome,
+    DeleteResult,
     DeploymentHandle,
     DeploymentStatus,
     ErrorCode,
@@ -64,12 +70,16 @@ from .base import (
     TemplateSpec,
     WhatIfChange,
     WhatIfResult,
+    api_versions_for,
     parse_resource_id,
 )
 
 ARM_BASE_URL = "https://management.azure.com"
 DEPLOYMENTS_TYPE = "Microsoft.Resources/deployments"
 _MAX_NESTING = 5
+# 404s on a DELETE that say the address is wrong, not that the resource is gone.
+_NOT_GONE = frozenset({"SubscriptionNotFound", "InvalidResourceType", "InvalidResourceNamespace",
+                       "NoRegisteredProviderFound"})
 _KNOWN_STATES = frozenset({
     ProvisioningState.ACCEPTED, ProvisioningState.RUNNING, ProvisioningState.SUCCEEDED,
     ProvisioningState.FAILED, ProvisioningState.CANCELED,
@@ -79,7 +89,8 @@ _KNOWN_STATES = frozenset({
 class AzureCloud:
     """CloudBackend for one subscription. `transport` replaces the HTTP layer (tests pass an in-process
     fake ARM); `polling_interval` is the seconds between LRO polls when ARM sends no Retry-After;
-    other keyword arguments go to DeploymentsMgmtClient (azure-core pipeline options)."""
+    other keyword arguments go to DeploymentsMgmtClient and ResourceManagementClient (azure-core
+    pipeline options)."""
 
     kind = "azure"
 
@@ -102,9 +113,11 @@ class AzureCloud:
         if transport is not None:
             options["transport"] = transport
         self.client = DeploymentsMgmtClient(credential, subscription_id, base_url, **options)
+        self.resources = ResourceManagementClient(credential, subscription_id, base_url, **options)
 
     def close(self) -> None:
         self.client.close()
+        self.resources.close()
 
     # --- CloudBackend ---------------------------------------------------------------------------
 
@@ -163,6 +176,14 @@ class AzureCloud:
         with _cloud_errors():
             self.client.deployments.cancel_at_subscription_scope(deployment_name)
 
+    def delete_resources(self, *, resource_ids: Sequence[str],
+                         api_versions: Mapping[str, str] | None = None) -> list[DeleteResult]:
+        """DELETE each id and wait for ARM to finish it (see CloudBackend.delete_resources). Per ARM's
+        RPC, 204 on the DELETE means there was nothing to delete, as does a 404 (the resource, or its
+        parent or group, is gone). A transient error raises, even after earlier ids were deleted: the
+        retry finds those NotFound."""
+        return [self._delete(rid, api_version) for rid, api_version in api_versions_for(resource_ids, api_versions)]
+
     # --- Resuming -------------------------------------------------------------------------------
 
     def resume(self, continuation_token: str) -> LROPoller[DeploymentExtended]:
@@ -217,6 +238,24 @@ class AzureCloud:
                     continue
             result.append(_resource_operation(operation))
         return result
+
+    def _delete(self, rid: str, api_version: str) -> DeleteResult:
+        polling = _DeletePolling(self.polling_interval, path_format_arguments={"endpoint": self.base_url})
+        try:
+            poller = self.resources.resources.begin_delete_by_id(rid, api_version=api_version, polling=polling)
+            poller.result()
+        except AzureError as exc:
+            error = cloud_error_from(exc)
+            if error.transient:
+                raise error from exc
+            # A 404 counts only on the DELETE itself: on a poll it would be the operation that is missing.
+            if (polling.initial_status is None and isinstance(exc, HttpResponseError)
+                    and exc.status_code == 404 and error.code not in _NOT_GONE):
+                return DeleteResult(rid, DeleteOutcome.NOT_FOUND)
+            return DeleteResult(rid, DeleteOutcome.FAILED, error)
+        if polling.initial_status == 204:
+            return DeleteResult(rid, DeleteOutcome.NOT_FOUND)
+        return DeleteResult(rid, DeleteOutcome.DELETED)
 
     def _nested_operations(self, deployment_id: str) -> list[DeploymentOperation]:
         parts = [p for p in deployment_id.split("/") if p]
@@ -294,6 +333,17 @@ class _StartOnlyPolling(ARMPolling):
 
     def finished(self) -> bool:
         return True
+
+
+class _DeletePolling(ARMPolling):
+    """ARMPolling that remembers the DELETE's own status code (None until it answered): the final
+    response alone cannot tell a resource that was deleted from one that was never there."""
+
+    initial_status: int | None = None
+
+    def initialize(self, client: Any, initial_response: Any, deserialization_callback: Any) -> None:
+        self.initial_status = initial_response.http_response.status_code
+        super().initialize(client, initial_response, deserialization_callback)
 
 
 def _arm_template(template: TemplateSpec) -> dict[str, Any]:

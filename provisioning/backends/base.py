@@ -7,7 +7,9 @@ returns on their own rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 
@@ -125,6 +127,20 @@ class ErrorCode:
     DEPLOYMENT_CANNOT_BE_CANCELLED = "DeploymentCannotBeCancelled"  # 409: cancel of a finished one
     DEPLOYMENT_FAILED = "DeploymentFailed"                        # a deployment's error; details say why
     NO_COMPILED_TEMPLATE = "NoCompiledTemplate"                   # ours: no ARM JSON to send to Azure
+    NO_API_VERSION = "NoApiVersion"                               # ours: a delete of a type we know no version of
+
+
+class DeleteOutcome:
+    DELETED = "Deleted"            # it was there and now it is gone
+    NOT_FOUND = "NotFound"         # it was already gone: a repeated delete ends here, and that is fine
+    FAILED = "Failed"              # ARM refused or the delete failed; DeleteResult.error says why
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    resource_id: str               # as the caller passed it
+    outcome: str                   # one of DeleteOutcome
+    error: CloudError | None = None   # set when outcome is Failed
 
 
 # --- Resource ids -------------------------------------------------------------------------------
@@ -167,6 +183,50 @@ def parse_resource_id(rid: str) -> tuple[str, str]:
     return "", ""
 
 
+# --- API versions for deleting by id ----------------------------------------------------------
+
+# ARM's DELETE by resource id needs the resource provider's API version for the type. These are the
+# versions the portal's Bicep templates deploy with; pass `api_versions` to delete_resources to add
+# types or override these.
+DEFAULT_API_VERSIONS: Mapping[str, str] = MappingProxyType({
+    "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers": "2024-11-15",
+    "Microsoft.Storage/storageAccounts/blobServices/containers": "2023-05-01",
+    "Microsoft.Search/searchServices": "2023-11-01",
+    "Microsoft.CognitiveServices/accounts": "2024-10-01",
+})
+
+
+def api_version_for(resource_type: str, overrides: Mapping[str, str] | None = None) -> str:
+    """The API version to address `resource_type` with: from `overrides` (type -> version), else
+    DEFAULT_API_VERSIONS, types compared without case. A type in neither raises
+    CloudError(NoApiVersion): guessing a version would only move the failure to ARM."""
+    wanted = resource_type.lower()
+    for versions in (overrides or {}, DEFAULT_API_VERSIONS):
+        for known, version in versions.items():
+            if known.lower() == wanted:
+                return version
+    raise CloudError(
+        code=ErrorCode.NO_API_VERSION,
+        message=(f"No API version known for resource type '{resource_type}': pass one in api_versions "
+                 f"(known: {', '.join(sorted(DEFAULT_API_VERSIONS))})."),
+    )
+
+
+def api_versions_for(resource_ids: Sequence[str],
+                     overrides: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(resource id, API version) for each id, in order, all resolved before anything is deleted: an id
+    that is not an ARM resource id, or of a type with no known version, raises CloudError(NoApiVersion)."""
+    if isinstance(resource_ids, str):
+        raise TypeError("resource_ids must be a sequence of resource ids, not one string")
+    pairs = []
+    for rid in resource_ids:
+        resource_type, _ = parse_resource_id(rid)
+        if not resource_type:
+            raise CloudError(code=ErrorCode.NO_API_VERSION, message=f"'{rid}' is not an ARM resource id.")
+        pairs.append((rid, api_version_for(resource_type, overrides)))
+    return pairs
+
+
 # --- The interface ------------------------------------------------------------------------------
 
 class CloudBackend(Protocol):
@@ -185,3 +245,14 @@ class CloudBackend(Protocol):
     def get_status(self, *, deployment_name: str) -> DeploymentStatus: ...
 
     def cancel(self, *, deployment_name: str) -> None: ...
+
+    def delete_resources(self, *, resource_ids: Sequence[str],
+                         api_versions: Mapping[str, str] | None = None) -> list[DeleteResult]:
+        """Delete resources by ARM id, one after another, and wait for each delete to finish: one
+        DeleteResult per id, in order. Idempotent: an id that is already gone is NotFound, not an error,
+        so a retried task deletes nothing twice. A delete ARM refuses (409, 400, ...) is a Failed result
+        and the rest still run. A transient error (429, 408, 5xx, ARM unreachable) raises
+        CloudError(transient=True) instead, and the caller retries the whole call. `api_versions`
+        (resource type -> version) adds to or overrides DEFAULT_API_VERSIONS; an id whose type has no
+        version raises CloudError(NoApiVersion) before anything is deleted."""
+        ...

@@ -12,7 +12,9 @@ database, tests use `MemoryStore`. Keys:
     deployment:{name}    the latest deployment under that name (a redeploy replaces it, as in ARM)
     resource:{id}        the inventory: what finished deployments left behind, by ARM resource id
 
-(names and ids lowercased in keys: ARM compares them without case).
+(names and ids lowercased in keys: ARM compares them without case). The store has no delete, so
+delete_resources leaves a tombstone under the resource's key ({"id", "deleted": true, "deleted_at"})
+that every read treats as absent, and that a later deployment of the resource overwrites.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -30,6 +32,8 @@ from .base import (
     RESOURCE_GROUP_TYPE,
     ChangeType,
     CloudError,
+    DeleteOutcome,
+    DeleteResult,
     DeploymentHandle,
     DeploymentStatus,
     ErrorCode,
@@ -39,6 +43,7 @@ from .base import (
     TemplateSpec,
     WhatIfChange,
     WhatIfResult,
+    api_versions_for,
     resource_id,
 )
 
@@ -89,7 +94,8 @@ class Fault:
     """A failure or a slowdown injected into the resources whose name or type matches `match` (a
     case-insensitive glob). The first matching fault applies. A failing resource runs its time, then
     ends Failed with an ARM-shaped error (`code`, `message`); `status_code` is what ARM would report
-    as the operation's HTTP status (defaults to the code). A slow one takes `factor` times longer."""
+    as the operation's HTTP status (defaults to the code). A slow one takes `factor` times longer.
+    A failing fault also fails delete_resources of a matching resource that exists, with that error."""
 
     match: str
     kind: Literal["fail", "slow"] = "fail"
@@ -154,7 +160,7 @@ class SandboxCloud:
         for spec in template.resources:
             rid = self._resource_id(spec, group)
             declared.add(rid.lower())
-            existing = self.store.get(_resource_key(rid))
+            existing = self._inventory_item(_resource_key(rid))
             delta: tuple[str, ...] = ()
             if existing is None:
                 change_type = ChangeType.CREATE
@@ -166,7 +172,7 @@ class SandboxCloud:
         # what-if lists them as Ignore (Incremental leaves them) or Delete (Complete removes them).
         leftover = ChangeType.DELETE if mode.lower() == "complete" else ChangeType.IGNORE
         for key in self.store.keys(RESOURCE_KEY):
-            item = self.store.get(key)
+            item = self._inventory_item(key)
             if item is None or item["id"].lower() in declared or item["resource_group"].lower() != group.lower():
                 continue
             changes.append(WhatIfChange(leftover, item["id"], item["type"], item["name"]))
@@ -202,15 +208,41 @@ class SandboxCloud:
         self.store.put(_deployment_key(deployment_name), record)
         self._settle(record, now)
 
+    def delete_resources(self, *, resource_ids: Sequence[str],
+                         api_versions: Mapping[str, str] | None = None) -> list[DeleteResult]:
+        """Remove each resource from the inventory: Deleted if it was there, NotFound if not, Failed
+        with the fault's error if a failing Fault matches it (it then stays). API versions are
+        resolved as Azure would, so a delete the sandbox accepts is one Azure could send."""
+        plan = api_versions_for(resource_ids, api_versions)
+        self._settle_all()      # a deployment that ended unsettled must not bring a deleted resource back
+        return [self._delete(rid) for rid, _ in plan]
+
     # --- Sandbox only ---------------------------------------------------------------------------
 
     def inventory(self) -> dict[str, dict[str, Any]]:
         """What finished deployments left behind, by resource id (after settling any that ended)."""
         self._settle_all()
-        items = (self.store.get(key) for key in self.store.keys(RESOURCE_KEY))
+        items = (self._inventory_item(key) for key in self.store.keys(RESOURCE_KEY))
         return {item["id"]: item for item in items if item is not None}
 
     # --- Internals ------------------------------------------------------------------------------
+
+    def _inventory_item(self, key: str) -> dict[str, Any] | None:
+        item = self.store.get(key)
+        return None if item is None or item.get("deleted") else item
+
+    def _delete(self, rid: str) -> DeleteResult:
+        key = _resource_key(rid)
+        item = self._inventory_item(key)
+        if item is None:
+            return DeleteResult(rid, DeleteOutcome.NOT_FOUND)
+        spec = ResourceSpec(type=item["type"], name=item["name"])
+        fault = next((f for f in self.faults if f.matches(spec)), None)
+        if fault is not None and fault.kind == "fail":
+            message = fault.message or f"The sandbox failed to delete {spec.type} '{spec.name}' on purpose."
+            return DeleteResult(rid, DeleteOutcome.FAILED, CloudError(code=fault.code, message=message))
+        self.store.put(key, {"id": item["id"], "deleted": True, "deleted_at": self.clock()})
+        return DeleteResult(rid, DeleteOutcome.DELETED)
 
     def _load(self, deployment_name: str) -> dict[str, Any]:
         record = self.store.get(_deployment_key(deployment_name))

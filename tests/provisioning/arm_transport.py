@@ -9,6 +9,9 @@ requests for subscription-scope deployments with no socket, in the shapes the AR
     GET    /subscriptions/{s}/resourcegroups/{rg}/deployments/{name}/operations   a module's operations
     POST   .../deployments/{name}/cancel                            204, or 409 when it has ended
     POST   .../deployments/{name}/whatIf                            202 + Location, then 202, then 200
+    DELETE {resource id}                                            in the inventory: 202 + Location, then
+                                                                   200 (and it leaves the inventory);
+                                                                   not in it: 204
 
 Time is in steps, not seconds. A deployment starts Accepted; each step finishes the resource in flight
 and starts the next, in template order, so a template of n resources ends after n + 1 steps. A step
@@ -29,7 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -62,7 +65,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", _DEPLOYMENT + "/operations", "_list_operations"),
         ("GET", _DEPLOYMENT + "/operationstatuses/(?P<op>[^/]+)", "_operation_status"),
         ("GET", _SUB + r"/resourcegroups/(?P<rg>[^/]+)/deployments/(?P<name>[^/]+)/operations", "_list_nested"),
-        ("GET", _SUB + r"/operationresults/(?P<op>[^/]+)", "_what_if_result"),
+        ("GET", _SUB + r"/operationresults/(?P<op>[^/]+)", "_operation_result"),
+        ("DELETE", _SUB + r"/(?!providers/microsoft\.resources/deployments/).+", "_delete_resource"),
     ]
 ]
 
@@ -252,8 +256,11 @@ class FakeArm:
         self.bodies: list[Any] = []                     # JSON bodies of PUTs and POSTs, in order
         self.sleeps: list[float] = []
         self.failures: list[tuple[str, str, str]] = []  # (glob on name or type, code, message)
+        self.delete_failures: list[tuple[str, int, str, str]] = []  # (glob on name or type, status, code, message)
         self.scripted: list[Scripted] = []
-        self._what_ifs: dict[str, list[Any]] = {}       # pending what-if answers by operation id
+        # pending answers to an operation's Location polls, by operation id: None is one more 202,
+        # a callable makes the final (status, body) when that poll arrives
+        self._results: dict[str, list[Callable[[], tuple[int, Any]] | None]] = {}
         self._step = 0
         self._lock = threading.RLock()
 
@@ -265,6 +272,11 @@ class FakeArm:
     def fail_resource(self, match: str, code: str, message: str) -> None:
         """Resources deployed from now on whose name or type matches `match` end Failed."""
         self.failures.append((match, code, message))
+
+    def fail_delete(self, match: str, code: str, message: str, status: int = 409) -> None:
+        """DELETEs from now on of inventory resources whose name or type matches `match` are refused
+        with this error (ARM answers a delete it will not do with 409 Conflict, or 400)."""
+        self.delete_failures.append((match, status, code, message))
 
     def script(self, method: str, path: str, status: int, code: str, message: str = "",
                headers: dict[str, str] | None = None) -> None:
@@ -447,22 +459,44 @@ class FakeArm:
             if in_group and key not in declared:
                 changes.append({"resourceId": resource.id, "changeType": leftover,
                                 "before": {"properties": resource.properties}})
-        operation = uuid.uuid4().hex
         answer = {"status": "Succeeded", "properties": {"changes": changes}}
-        self._what_ifs[operation] = [None, answer]   # one more 202, then the answer
+        return self._accepted(request, query, [None, lambda: (200, answer)])   # one more 202, then the answer
+
+    def _delete_resource(self, request: HttpRequest, body: Any, query: dict[str, str], *, sub: str) -> HttpResponse:
+        key = urlsplit(request.url).path.rstrip("/").lower()
+        resource = self.inventory.get(key)
+        if resource is None:
+            return self._respond(request, 204)                # nothing there: ARM's answer to a repeat
+        for match, status, code, message in self.delete_failures:
+            if (fnmatch.fnmatchcase(resource.name.lower(), match.lower())
+                    or fnmatch.fnmatchcase(resource.type.lower(), match.lower())):
+                return self._error(request, status, code, message)
+
+        def finish() -> tuple[int, Any]:
+            self.inventory.pop(key, None)
+            return 200, None
+
+        return self._accepted(request, query, [finish])
+
+    def _accepted(self, request: HttpRequest, query: dict[str, str],
+                  answers: list[Callable[[], tuple[int, Any]] | None]) -> HttpResponse:
+        """202 with a Location to poll for an operation whose polls get `answers`, in order."""
+        operation = uuid.uuid4().hex
+        self._results[operation] = answers
         location = (f"{BASE_URL}/subscriptions/{self.subscription_id}/operationresults/{operation}"
                     f"?api-version={query['api-version']}")
         return self._respond(request, 202, headers={"Location": location, "Retry-After": "15"})
 
-    def _what_if_result(self, request: HttpRequest, body: Any, query: dict[str, str], *,
-                        sub: str, op: str) -> HttpResponse:
-        pending = self._what_ifs.get(op)
+    def _operation_result(self, request: HttpRequest, body: Any, query: dict[str, str], *,
+                          sub: str, op: str) -> HttpResponse:
+        pending = self._results.get(op)
         if not pending:
             return self._error(request, 404, "NotFound", f"No operation result {op}.")
         answer = pending.pop(0)
         if answer is None:
             return self._respond(request, 202, headers={"Location": request.url, "Retry-After": "15"})
-        return self._respond(request, 200, answer)
+        status, result = answer()
+        return self._respond(request, status, result)
 
     # --- State ---
 

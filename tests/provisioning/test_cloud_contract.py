@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from unittest.mock import ANY
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -23,12 +25,16 @@ from provisioning.backends.base import (
     ChangeType,
     CloudBackend,
     CloudError,
+    DeleteOutcome,
+    DeleteResult,
     DeploymentHandle,
     DeploymentStatus,
     ErrorCode,
     ProvisioningState,
     ResourceSpec,
     TemplateSpec,
+    api_version_for,
+    api_versions_for,
     parse_resource_id,
     resource_id,
 )
@@ -121,6 +127,7 @@ class Harness:
     start: Callable[[], None]                       # the deployment just begun is now in flight
     finish: Callable[[DeploymentHandle], DeploymentStatus]  # ...and now it has ended
     created: Callable[[str], int]                   # deployments created under a name
+    fail_deletes: Callable[[str, str, str], None]   # from now on, deletes of matching resources fail
 
 
 Failure = tuple[str, str, str]   # (glob on the resource name or type, ARM error code, message)
@@ -139,7 +146,11 @@ def sandbox_harness(failures: Sequence[Failure] = ()) -> Harness:
         record = store.get(f"deployment:{name.lower()}")
         return 0 if record is None else int(record["generation"])
 
-    return Harness(cloud, start=lambda: clock.advance(5), finish=finish, created=created)
+    def fail_deletes(match: str, code: str, message: str) -> None:
+        cloud.faults = (*cloud.faults, Fault(match, "fail", code, message))
+
+    return Harness(cloud, start=lambda: clock.advance(5), finish=finish, created=created,
+                   fail_deletes=fail_deletes)
 
 
 def azure_harness(failures: Sequence[Failure] = ()) -> Harness:
@@ -153,7 +164,8 @@ def azure_harness(failures: Sequence[Failure] = ()) -> Harness:
             arm.advance(100)   # no poller to move time along (see arm_transport): move it here
         return cloud.wait(handle)
 
-    return Harness(cloud, start=arm.advance, finish=finish, created=lambda name: arm.created[name.lower()])
+    return Harness(cloud, start=arm.advance, finish=finish, created=lambda name: arm.created[name.lower()],
+                   fail_deletes=arm.fail_delete)
 
 
 @pytest.fixture(params=["sandbox", "azure"])
@@ -168,6 +180,12 @@ def backend(make: Callable[..., Harness]) -> Harness:
 
 def deploy(cloud: CloudBackend, spec: TemplateSpec = FULL, name: str = "run-42") -> DeploymentHandle:
     return cloud.begin_deploy(deployment_name=name, location=LOCATION, template=spec, parameters=PARAMETERS)
+
+
+def what_if_changes(cloud: CloudBackend) -> dict[str, str]:
+    """Change type by resource id of a what-if of the full template."""
+    result = cloud.what_if(deployment_name="run-43", location=LOCATION, template=FULL, parameters=PARAMETERS)
+    return {c.resource_id: c.change_type for c in result.changes}
 
 
 def error_codes(error: CloudError | None) -> list[str]:
@@ -317,6 +335,85 @@ def test_unknown_deployment_is_not_found(backend: Harness, call: str) -> None:
 
     assert raised.value.code == ErrorCode.DEPLOYMENT_NOT_FOUND
     assert not raised.value.transient
+
+
+def test_delete_removes_the_resource_so_what_if_would_create_it_again(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+
+    results = backend.cloud.delete_resources(resource_ids=[rid(COSMOS)])
+
+    assert results == [DeleteResult(rid(COSMOS), DeleteOutcome.DELETED, None)]
+    assert what_if_changes(backend.cloud) == {
+        rid(GROUP): ChangeType.NO_CHANGE, rid(COSMOS): ChangeType.CREATE, rid(BLOB): ChangeType.NO_CHANGE}
+
+
+def test_delete_again_is_not_found_not_an_error(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+    backend.cloud.delete_resources(resource_ids=[rid(COSMOS), rid(BLOB)])
+
+    again = backend.cloud.delete_resources(resource_ids=[rid(COSMOS), rid(BLOB)])
+
+    assert again == [DeleteResult(rid(COSMOS), DeleteOutcome.NOT_FOUND, None),
+                     DeleteResult(rid(BLOB), DeleteOutcome.NOT_FOUND, None)]
+
+
+def test_delete_of_what_was_never_deployed_is_not_found(backend: Harness) -> None:
+    results = backend.cloud.delete_resources(resource_ids=[rid(BLOB)])
+
+    assert [r.outcome for r in results] == [DeleteOutcome.NOT_FOUND]
+
+
+def test_delete_compares_ids_without_case_and_answers_with_the_id_given(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+    shouted = rid(BLOB).upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")
+
+    results = backend.cloud.delete_resources(resource_ids=[shouted])
+
+    assert results == [DeleteResult(shouted, DeleteOutcome.DELETED, None)]
+    assert what_if_changes(backend.cloud)[rid(BLOB)] == ChangeType.CREATE
+
+
+def test_a_refused_delete_is_failed_with_its_arm_error_and_the_rest_still_run(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+    backend.fail_deletes("*/orders", "Conflict", "Container 'orders' has a delete lock.")
+
+    results = backend.cloud.delete_resources(resource_ids=[rid(COSMOS), rid(BLOB)])
+
+    assert [(r.resource_id, r.outcome) for r in results] == [
+        (rid(COSMOS), DeleteOutcome.FAILED), (rid(BLOB), DeleteOutcome.DELETED)]
+    error = results[0].error
+    assert error is not None
+    assert (error.code, error.message, error.transient) == ("Conflict", "Container 'orders' has a delete lock.", False)
+    assert what_if_changes(backend.cloud)[rid(COSMOS)] == ChangeType.NO_CHANGE   # still there
+
+
+def test_delete_of_a_type_without_an_api_version_raises_before_deleting_anything(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+
+    with pytest.raises(CloudError) as raised:
+        backend.cloud.delete_resources(resource_ids=[rid(COSMOS), rid(GROUP)])
+
+    assert raised.value.code == ErrorCode.NO_API_VERSION
+    assert RESOURCE_GROUP_TYPE in raised.value.message
+    assert not raised.value.transient
+    assert set(what_if_changes(backend.cloud).values()) == {ChangeType.NO_CHANGE}
+
+
+def test_delete_of_something_that_is_not_a_resource_id_raises(backend: Harness) -> None:
+    with pytest.raises(CloudError) as raised:
+        backend.cloud.delete_resources(resource_ids=["orders"])
+
+    assert raised.value.code == ErrorCode.NO_API_VERSION
+
+
+def test_api_version_overrides_win_and_types_compare_without_case() -> None:
+    assert api_version_for(COSMOS.type) == "2024-11-15"
+    assert api_version_for(BLOB.type.upper()) == "2023-05-01"
+    assert api_version_for(COSMOS.type.lower(), {COSMOS.type: "2025-04-15"}) == "2025-04-15"
+    assert api_version_for(RESOURCE_GROUP_TYPE, {RESOURCE_GROUP_TYPE.lower(): "2024-03-01"}) == "2024-03-01"
+    assert api_versions_for([rid(BLOB), rid(COSMOS)]) == [(rid(BLOB), "2023-05-01"), (rid(COSMOS), "2024-11-15")]
+    with pytest.raises(TypeError):
+        api_versions_for(rid(BLOB))
 
 
 # --- Azure only ---------------------------------------------------------------------------------
@@ -504,6 +601,74 @@ def test_what_if_resource_ids_parse_back_to_type_and_name() -> None:
                            "databaseAccounts/holidaypeakhub-dev-cosmos/sqlDatabases/holidaypeakhub/containers/orders")
 
 
+def test_delete_is_delete_by_id_with_the_types_api_version_polled_to_the_end(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    cloud.wait(deploy(cloud))
+    arm.requests.clear()
+
+    cloud.delete_resources(resource_ids=[rid(COSMOS), rid(BLOB)], api_versions={BLOB.type: "2024-01-01"})
+
+    sent = [(method, urlsplit(url).path, parse_qs(urlsplit(url).query)["api-version"]) for method, url in arm.requests]
+    assert sent == [
+        ("DELETE", rid(COSMOS), ["2024-11-15"]),
+        ("GET", ANY, ["2024-11-15"]),
+        ("DELETE", rid(BLOB), ["2024-01-01"]),
+        ("GET", ANY, ["2024-01-01"]),
+    ]
+    assert all(path.startswith(f"/subscriptions/{SUBSCRIPTION}/operationresults/") for method, path, _ in sent
+               if method == "GET")
+    assert rid(COSMOS).lower() not in arm.inventory and rid(BLOB).lower() not in arm.inventory
+
+
+def test_throttled_delete_raises_a_transient_error_for_the_task_to_retry(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    cloud.wait(deploy(cloud))
+    arm.script("DELETE", "*/containers/orders", 429, "TooManyRequests", "Rate limit exceeded.", {"Retry-After": "7"})
+
+    with pytest.raises(CloudError) as raised:
+        cloud.delete_resources(resource_ids=[rid(COSMOS)])
+
+    assert (raised.value.code, raised.value.transient, raised.value.retry_after) == ("TooManyRequests", True, 7)
+    assert rid(COSMOS).lower() in arm.inventory
+    assert cloud.delete_resources(resource_ids=[rid(COSMOS)])[0].outcome == DeleteOutcome.DELETED   # the retry
+
+
+def test_a_server_error_while_polling_a_delete_is_transient(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    cloud.wait(deploy(cloud))
+    arm.script("GET", "*/operationresults/*", 503, "ServiceUnavailable", "Try again later.", {"Retry-After": "30"})
+
+    with pytest.raises(CloudError) as raised:
+        cloud.delete_resources(resource_ids=[rid(COSMOS)])
+
+    assert (raised.value.code, raised.value.transient, raised.value.retry_after) == ("ServiceUnavailable", True, 30)
+
+
+def test_a_delete_that_fails_while_polling_is_failed_not_not_found(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    cloud.wait(deploy(cloud))
+    arm.script("GET", "*/operationresults/*", 404, "NotFound", "No such operation.")
+
+    results = cloud.delete_resources(resource_ids=[rid(COSMOS)])
+
+    assert results[0].outcome == DeleteOutcome.FAILED
+    assert results[0].error is not None and results[0].error.code == "NotFound"
+
+
+@pytest.mark.parametrize(("code", "outcome"), [
+    ("ResourceGroupNotFound", DeleteOutcome.NOT_FOUND),
+    ("ParentResourceNotFound", DeleteOutcome.NOT_FOUND),
+    ("SubscriptionNotFound", DeleteOutcome.FAILED),
+])
+def test_a_404_on_delete_is_not_found_unless_the_address_is_wrong(arm: FakeArm, code: str, outcome: str) -> None:
+    arm.script("DELETE", "*/containers/orders", 404, code, "Not there.")
+
+    results = azure(arm).delete_resources(resource_ids=[rid(COSMOS)])
+
+    assert results[0].outcome == outcome
+    assert (results[0].error is None) == (outcome == DeleteOutcome.NOT_FOUND)
+
+
 # --- Sandbox only -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -591,6 +756,20 @@ def test_a_failed_deployment_keeps_what_it_created(clock: FakeClock) -> None:
 
     assert status.provisioning_state == ProvisioningState.FAILED
     assert set(cloud.inventory()) == {rid(GROUP), rid(COSMOS)}
+
+
+def test_a_deleted_resource_stays_deleted_for_another_sandbox_until_redeployed(clock: FakeClock) -> None:
+    store = MemoryStore()
+    deploy(sandbox(store, clock))
+    clock.advance(3600)         # ended, and nobody has looked: the delete must settle it first
+
+    results = sandbox(store, clock).delete_resources(resource_ids=[rid(COSMOS)])
+
+    assert [r.outcome for r in results] == [DeleteOutcome.DELETED]
+    assert set(sandbox(store, clock).inventory()) == {rid(GROUP), rid(BLOB)}
+    deploy(sandbox(store, clock), name="run-43")
+    clock.advance(3600)
+    assert set(sandbox(store, clock).inventory()) == {rid(GROUP), rid(COSMOS), rid(BLOB)}
 
 
 def test_a_fault_of_an_unknown_kind_is_refused() -> None:
