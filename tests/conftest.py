@@ -16,7 +16,15 @@ from tests.factories import UserFactory
 if not os.environ.get("CELERY_BROKER_URL"):
     from django.conf import settings as django_settings
 
-    celery_app.conf.broker_url = f"sqla+sqlite:///{django_settings.VAR_DIR / 'test-broker.sqlite3'}"
+    TEST_BROKER_FILE = django_settings.VAR_DIR / f"test-broker-{os.getpid()}.sqlite3"
+    celery_app.conf.broker_url = f"sqla+sqlite:///{TEST_BROKER_FILE}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remove_test_broker_file():
+    yield
+    if not os.environ.get("CELERY_BROKER_URL"):
+        TEST_BROKER_FILE.unlink(missing_ok=True)
 
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

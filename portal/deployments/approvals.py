@@ -17,7 +17,14 @@ from portal.audit.services import audit_record
 from portal.core.errors import ConflictError, DomainError
 from portal.core.transitions import transition
 from portal.deployments import notifications, services, templates
-from portal.deployments.choices import APPROVAL_TRANSITIONS, ApprovalStatus, Decision, DeploymentStatus, LogLevel
+from portal.deployments.choices import (
+    APPROVAL_TRANSITIONS,
+    ApprovalStatus,
+    Decision,
+    DeploymentKind,
+    DeploymentStatus,
+    LogLevel,
+)
 from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
 
 A = ApprovalStatus
@@ -119,6 +126,8 @@ def _stale_reason(approval: ApprovalRequest) -> str | None:
     deployment = approval.deployment
     if deployment.template_hash != approval.template_hash or parameters_hash(deployment) != approval.parameters_hash:
         return "the deployment's template or parameters changed after it was requested."
+    if deployment.kind != DeploymentKind.TEMPLATE:
+        return None  # a retirement names its resources in its parameters; there is no template file
     try:
         current = templates.template_get(deployment.template).content_hash
     except DomainError:

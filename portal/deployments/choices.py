@@ -33,6 +33,7 @@ CAN_CANCEL = {S.VALIDATING, S.PREVIEWED, S.AWAITING_APPROVAL, S.QUEUED, S.RUNNIN
 class DeploymentKind(models.TextChoices):
     TEMPLATE = "template", "Template deployment"
     CLUSTER = "cluster", "Cluster operation"
+    RETIRE = "retire", "Retirement"
 
 
 class ClusterAction(models.TextChoices):

@@ -29,3 +29,8 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect)
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
                               help_text="Required when you reject.")
+
+
+class RetireForm(forms.Form):
+    confirm = forms.CharField(max_length=100, label="Type the agent's name to confirm")
+    reason = forms.CharField(max_length=500, required=False)

@@ -79,6 +79,10 @@ class Deployment(models.Model):
         return self.kind == DeploymentKind.CLUSTER
 
     @property
+    def is_retirement(self) -> bool:
+        return self.kind == DeploymentKind.RETIRE
+
+    @property
     def what_if_groups(self) -> list[tuple[str, list[dict]]]:
         """What-if changes grouped by change type, in a stable order."""
         order = ["Create", "Modify", "Delete", "Deploy", "NoChange", "Ignore", "Unsupported"]

@@ -169,7 +169,7 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
                                                        "Running what-if.")])
         result = backends.cloud_backend().what_if(
             deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
-            template=spec, parameters=_all_parameters(deployment))
+            template=spec, parameters=_cloud_parameters(deployment, info))
     except (DomainError, BicepError, CloudError) as exc:
         error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
                                                                       "details": []}
@@ -195,6 +195,12 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
 
 def _all_parameters(deployment: Deployment) -> dict:
     return {**deployment.parameters, **unseal(deployment.secure_parameters)}
+
+
+def _cloud_parameters(deployment: Deployment, info) -> dict:
+    """What the cloud is given: the run's values, plus each default the template lets us work out here
+    (e.g. resourceGroupName from environment), so the sandbox places resources where Azure would."""
+    return {**templates.effective_parameters(info, deployment.parameters), **_all_parameters(deployment)}
 
 
 # --- Confirming, cancelling, retrying -----------------------------------------------------------
@@ -320,6 +326,10 @@ def deployment_execute(*, deployment_id: int, sleep=time.sleep) -> Deployment | 
     deployment = Deployment.objects.select_related("environment", "agent").get(pk=deployment.pk)
     if deployment.is_cluster:
         return _execute_cluster(deployment)
+    if deployment.is_retirement:
+        from portal.deployments.retirement import retirement_execute  # retirement builds on this module
+
+        return retirement_execute(deployment=deployment)
     return _execute_template(deployment, sleep=sleep)
 
 
@@ -338,7 +348,7 @@ def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
             return _poll(deployment, cloud, sleep=sleep)
         handle = cloud.begin_deploy(deployment_name=deployment.arm_deployment_name,
                                     location=deployment.environment.region, template=spec,
-                                    parameters=_all_parameters(deployment))
+                                    parameters=_cloud_parameters(deployment, info))
     except (DomainError, BicepError, CloudError) as exc:
         if isinstance(exc, CloudError) and exc.transient:
             raise  # the task retries with backoff

@@ -10,7 +10,15 @@ from django.conf import settings
 
 from portal.core.errors import DomainError
 from provisioning.backends.base import TemplateSpec
-from provisioning.bicep import BicepError, ParamSpec, TemplateInfo, discover_templates, load_template, parse_parameters
+from provisioning.bicep import (
+    BicepError,
+    ParamSpec,
+    TemplateInfo,
+    discover_templates,
+    load_template,
+    parse_parameters,
+)
+from provisioning.bicep import effective_parameters as bicep_effective_parameters
 
 
 class UnknownTemplate(DomainError):
@@ -60,3 +68,8 @@ def template_spec(info: TemplateInfo, parameters: dict, *, compiler: str | None)
     if spec.arm_template is None and compiler:
         spec = replace(spec, arm_template=compile_to_arm(info.path, compiler))
     return spec
+
+
+def effective_parameters(info: TemplateInfo, parameters: dict) -> dict:
+    """Each parameter's value with the template's defaults worked out where they can be (no secrets)."""
+    return bicep_effective_parameters(info.path, parameters)

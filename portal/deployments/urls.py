@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.deployment_new, name="new"),
     path("redeploy/", views.deployment_redeploy, name="redeploy"),
     path("cluster/<int:placement_id>/<slug:action>/", views.cluster_operation, name="cluster"),
+    path("retire/<int:placement_id>/", views.placement_retire, name="retire"),
     path("approvals/", views.approval_inbox, name="approvals"),
     path("approvals/count/", views.approval_count, name="approval_count"),
     path("approvals/<int:pk>/", views.approval_detail, name="approval"),

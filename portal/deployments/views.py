@@ -9,9 +9,9 @@ from portal.catalog.models import Environment, Placement
 from portal.core.errors import DomainError
 from portal.core.http import htmx_vary, stop_polling_if
 from portal.deployments import approvals as approval_services
-from portal.deployments import selectors, services, templates
+from portal.deployments import retirement, selectors, services, templates
 from portal.deployments.choices import DeploymentStatus
-from portal.deployments.forms import DecisionForm, NewDeploymentForm, RequestDetailsForm, ScaleForm
+from portal.deployments.forms import DecisionForm, NewDeploymentForm, RequestDetailsForm, RetireForm, ScaleForm
 from portal.deployments.models import ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
 
@@ -208,3 +208,21 @@ def approval_detail(request, pk):
                "refusal": approval_services.can_decide(request.user, approval) if approval.is_pending else None,
                "diff": selectors.parameter_diff(deployment=deployment)}
     return render(request, "deployments/approval_detail.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("deployments.add_deployment")
+def placement_retire(request, placement_id):
+    placement = get_object_or_404(Placement.objects.select_related("agent", "environment"), pk=placement_id)
+    form = RetireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deployment = retirement.placement_retire_request(
+                placement=placement, confirm=form.cleaned_data["confirm"], reason=form.cleaned_data["reason"],
+                user=request.user, request=request)
+        except DomainError as exc:
+            form.add_error("confirm" if exc.field == "confirm" else None, exc.message)
+        else:
+            return redirect(deployment)
+    context = {"placement": placement, "plan": retirement.retirement_plan(placement=placement), "form": form}
+    return render(request, "deployments/retire.html", context, status=400 if form.errors else 200)
