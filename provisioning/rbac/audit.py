@@ -1,0 +1,92 @@
+"""Compare the role assignments found with those the design calls for.
+
+    present     each expected assignment and the one that satisfies it: the same role, the same
+                principal (when the expectation names one), at the expected scope or above it
+                within what was listed (`inherited`: e.g. AcrPull on the resource group covers the
+                registry). Azure RBAC expectations are met only by RBAC assignments, the Cosmos
+                data-plane one only by the account's sqlRoleAssignments.
+    missing     expectations nothing satisfies.
+    unexpected  Azure RBAC assignments of a broad role (Owner, Contributor, User Access
+                Administrator) at or below one of the platform's scopes, to anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .base import (
+    BROAD_ROLES,
+    ActualAssignment,
+    ExpectedAssignment,
+    RbacBackend,
+    normalize_scope,
+    scope_covers,
+)
+from .expected import PROJECT_NAME, expected_assignments, platform_resources
+
+
+@dataclass(frozen=True)
+class AuditMatch:
+    expected: ExpectedAssignment
+    actual: ActualAssignment
+    inherited: bool = False            # granted at a scope above the expected one
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    present: list[AuditMatch] = field(default_factory=list)
+    missing: list[ExpectedAssignment] = field(default_factory=list)
+    unexpected: list[ActualAssignment] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.missing and not self.unexpected
+
+
+def audit(expected: Iterable[ExpectedAssignment], actual_rbac: Iterable[ActualAssignment],
+          actual_cosmos: Iterable[ActualAssignment], platform_scopes: Iterable[str]) -> AuditReport:
+    rbac = [a for a in actual_rbac if a.kind == "rbac"]
+    cosmos = [a for a in actual_cosmos if a.kind == "cosmos"]
+    present: list[AuditMatch] = []
+    missing: list[ExpectedAssignment] = []
+    for wanted in expected:
+        match = _best_match(wanted, cosmos if wanted.data_plane else rbac)
+        if match is None:
+            missing.append(wanted)
+        else:
+            inherited = normalize_scope(match.scope) != normalize_scope(wanted.scope_id)
+            present.append(AuditMatch(wanted, match, inherited))
+    scopes = list(platform_scopes)
+    unexpected = [a for a in _unique(rbac)
+                  if a.role_guid in BROAD_ROLES and any(scope_covers(s, a.scope) for s in scopes)]
+    return AuditReport(present=present, missing=missing, unexpected=unexpected)
+
+
+def audit_environment(rbac: RbacBackend, *, subscription_id: str, env_name: str,
+                      kubelet_principal_id: str | None = None, project_name: str = PROJECT_NAME) -> AuditReport:
+    """Read the environment's assignments through `rbac` (RBAC below the resource group, the Cosmos
+    account's data-plane ones) and audit them against the design. CloudError propagates: an audit
+    that could not read is not a clean one."""
+    resources = platform_resources(subscription_id, env_name, project_name=project_name)
+    expected = expected_assignments(subscription_id, env_name, kubelet_principal_id, project_name=project_name)
+    return audit(expected, rbac.list_assignments(resources.resource_group),
+                 rbac.list_cosmos_assignments(resources.cosmos), [resources.resource_group])
+
+
+def _best_match(wanted: ExpectedAssignment, candidates: list[ActualAssignment]) -> ActualAssignment | None:
+    principal = wanted.principal_id.lower()
+    matching = [a for a in candidates
+                if a.role_guid == wanted.role_guid.lower()
+                and (not principal or a.principal_id.lower() == principal)
+                and scope_covers(a.scope, wanted.scope_id)]
+    # The exact scope first, then the nearest one above it.
+    matching.sort(key=lambda a: -len(normalize_scope(a.scope)))
+    return matching[0] if matching else None
+
+
+def _unique(assignments: Iterable[ActualAssignment]) -> list[ActualAssignment]:
+    seen: dict[str, ActualAssignment] = {}
+    for assignment in assignments:
+        seen.setdefault(assignment.id.lower(), assignment)
+    return list(seen.values())
