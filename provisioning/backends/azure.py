@@ -86,6 +86,12 @@ _KNOWN_STATES = frozenset({
 })
 
 
+def client_options(transport: HttpTransport[Any, Any] | None, **options: Any) -> dict[str, Any]:
+    """Keyword arguments for an azure-mgmt client: pipeline options, and the transport when one is
+    given (tests answer the SDK's HTTP in-process through it)."""
+    return {**options, "transport": transport} if transport is not None else dict(options)
+
+
 class AzureCloud:
     """CloudBackend for one subscription. `transport` replaces the HTTP layer (tests pass an in-process
     fake ARM); `polling_interval` is the seconds between LRO polls when ARM sends no Retry-After;
@@ -108,10 +114,8 @@ class AzureCloud:
         self.subscription_id = subscription_id
         self.base_url = base_url
         self.polling_interval: float = 30 if polling_interval is None else polling_interval
-        options: dict[str, Any] = {"retry_total": retry_total, "polling_interval": self.polling_interval,
-                                   **client_kwargs}
-        if transport is not None:
-            options["transport"] = transport
+        options = client_options(transport, retry_total=retry_total, polling_interval=self.polling_interval,
+                                 **client_kwargs)
         self.client = DeploymentsMgmtClient(credential, subscription_id, base_url, **options)
         self.resources = ResourceManagementClient(credential, subscription_id, base_url, **options)
 

@@ -18,7 +18,7 @@ from azure.core.exceptions import AzureError
 from azure.core.pipeline.transport import HttpTransport
 from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 
-from provisioning.backends.azure import ARM_BASE_URL, cloud_error_from
+from provisioning.backends.azure import ARM_BASE_URL, client_options, cloud_error_from
 
 from .base import AvailabilityState
 
@@ -39,9 +39,7 @@ class AzureResourceHealth:
         retry_total: int = 3,
         **client_kwargs: Any,
     ) -> None:
-        options: dict[str, Any] = {"retry_total": retry_total, **client_kwargs}
-        if transport is not None:
-            options["transport"] = transport
+        options = client_options(transport, retry_total=retry_total, **client_kwargs)
         self.subscription_id = subscription_id
         self.client = ResourceHealthMgmtClient(credential, subscription_id, base_url, **options)
 

@@ -24,7 +24,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.cosmosdb import CosmosDBManagementClient
 
-from provisioning.backends.azure import ARM_BASE_URL, cloud_error_from
+from provisioning.backends.azure import ARM_BASE_URL, client_options, cloud_error_from
 
 from .base import ActualAssignment, role_guid_of, scope_covers
 
@@ -45,9 +45,7 @@ class AzureRbac:
         retry_total: int = 3,
         **client_kwargs: Any,
     ) -> None:
-        options: dict[str, Any] = {"retry_total": retry_total, **client_kwargs}
-        if transport is not None:
-            options["transport"] = transport
+        options = client_options(transport, retry_total=retry_total, **client_kwargs)
         self.subscription_id = subscription_id
         # AuthorizationManagementClient's third positional parameter is api_version, not base_url.
         self.authorization = AuthorizationManagementClient(credential, subscription_id, base_url=base_url, **options)
