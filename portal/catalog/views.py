@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.decorators import require_perm
-from portal.catalog import selectors, services
+from portal.catalog import onboarding, selectors, services
 from portal.catalog.forms import AgentFilterForm, EnvironmentForm
 from portal.catalog.models import Agent, Environment, EnvironmentSync
 from portal.core.errors import DomainError
@@ -93,4 +93,4 @@ def agent_detail(request, slug):
         agent = selectors.agent_get(slug=slug)
     except Agent.DoesNotExist:
         raise Http404(f"No agent {slug!r}.")
-    return render(request, "catalog/agent_detail.html", {"agent": agent})
+    return render(request, "catalog/agent_detail.html", {"agent": agent, **onboarding.agent_onboarding_context(agent=agent)})
