@@ -62,13 +62,14 @@ def agent_onboarding(request, slug):
 @require_GET
 @require_perm("catalog.view_agent")
 def agent_checklist(request, slug):
-    """The polled checklist: 286 (stop polling) once nothing is in progress."""
+    """The polled onboarding section (checklist and promotion, so a promote button enables itself when its
+    step completes): 286 (stop polling) once nothing is in progress."""
     agent = _agent_or_404(slug)
     if not request.htmx:
         return redirect("catalog:agent_onboarding", slug=agent.slug)
-    checklist = onboarding.agent_checklist(agent=agent)
-    response = render(request, "catalog/_agent_checklist.html#checklist", {"agent": agent, "checklist": checklist})
-    return stop_polling_if(response, not checklist.in_progress)
+    context = {"agent": agent, **onboarding.agent_onboarding_context(agent=agent)}
+    response = render(request, "catalog/_agent_checklist.html", context)  # the checklist and promotion together
+    return stop_polling_if(response, not context["checklist"].in_progress)
 
 
 @require_POST

@@ -1,0 +1,76 @@
+"""In real Chromium, two people: the engineer onboards an agent, it deploys to dev, the engineer promotes
+it through staging to prod; the approver, in a second browser context, finds it in the inbox and
+approves it; the engineer sees the prod deployment run and succeed. A real Celery worker runs it all."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.catalog.demo import DEMO_PASSWORD
+from portal.catalog.models import Environment
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+SLUG = "ecommerce-gift-wrapping"
+
+
+def sign_in(context, live_server, username):
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server, browser, demo, celery_worker):
+    Environment.objects.filter(name="dev").update(redis_sku="P2")  # the demo's dev P1 is full (as designed)
+    engineer_ctx = browser.new_context()
+    approver_ctx = browser.new_context()
+    for ctx in (engineer_ctx, approver_ctx):
+        ctx.set_default_timeout(30_000)
+    eng = sign_in(engineer_ctx, live_server, "engineer")
+
+    # Onboard, step by step.
+    eng.get_by_role("link", name="Onboard an agent").click()
+    eng.get_by_label("Slug").fill(SLUG)
+    eng.get_by_role("textbox", name="Name", exact=True).fill("Gift Wrapping")
+    eng.get_by_label("Domain").fill("ecommerce")
+    eng.get_by_label("Owner team").select_option(label="E-commerce team")
+    eng.get_by_role("button", name="Next: resources").click()
+    eng.get_by_label("Container image").fill(f"holidaypeakhubacr.azurecr.io/agents/{SLUG}")
+    eng.get_by_label("Tag").fill("1.0.0")
+    eng.get_by_role("button", name="Next: review").click()
+    expect(eng.get_by_text(f"cold-{SLUG}-chat-memory").first).to_be_visible()
+    eng.get_by_role("button", name=re.compile("Register and deploy to dev")).click()
+
+    # The agent page's checklist fills in as the runs complete.
+    expect(eng.get_by_role("heading", name="Gift Wrapping")).to_be_visible()
+    checklist = eng.locator("#agent-checklist")
+    expect(checklist.locator('[data-step="workload"]')).to_have_class(re.compile("check-done"), timeout=60_000)
+    expect(checklist.locator('[data-step="resources"]')).to_have_class(re.compile("check-done"))
+
+    # Promote to staging (its run page shows it through), then to prod with a reason.
+    eng.get_by_role("button", name="Promote to staging").click()  # enabled once dev is done, without a reload
+    expect(eng.get_by_test_id("run-status")).to_have_text("Succeeded", timeout=60_000)
+    eng.goto(f"{live_server.url}/agents/{SLUG}/")
+    eng.get_by_label("Reason").fill("Gift wrapping for the holiday peak")
+    eng.get_by_role("button", name="Promote to prod").click()
+    expect(eng.get_by_test_id("run-status")).to_have_text("Awaiting approval", timeout=60_000)
+
+    # The approver, in another browser context, sees it in the inbox and approves it.
+    appr = sign_in(approver_ctx, live_server, "approver")
+    expect(appr.get_by_test_id("approval-count")).to_have_text("1")
+    appr.get_by_role("link", name=re.compile("^Approvals")).click()
+    appr.get_by_test_id("inbox").get_by_role("link", name=re.compile("Review #")).click()
+    expect(appr.get_by_text("Gift wrapping for the holiday peak")).to_be_visible()
+    appr.get_by_label("Approve").check()
+    appr.get_by_role("button", name="Record decision").click()
+    expect(appr.get_by_test_id("approval-status")).to_have_text("Approved")
+
+    # The engineer's run page, still open, follows the prod deployment to the end.
+    expect(eng.get_by_test_id("run-status")).to_have_text("Succeeded", timeout=60_000)
+    expect(eng.locator("#log-lines")).to_contain_text("Approved by approver")
+    engineer_ctx.close()
+    approver_ctx.close()
