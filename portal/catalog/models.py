@@ -137,6 +137,8 @@ class Placement(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="placements")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="placements")
     redis_db = models.PositiveSmallIntegerField("Redis database", null=True, blank=True)
+    redis_key_prefix = models.CharField(max_length=80, blank=True, help_text="Set when the placement shares its "
+                                        "Redis database with another agent: every key it writes starts with this.")
     cosmos_container = models.CharField(max_length=255, blank=True)
     blob_container = models.CharField(max_length=63, blank=True)
     image_tag = models.CharField(max_length=128, default="latest")
@@ -149,7 +151,9 @@ class Placement(models.Model):
         ordering = ["environment__position", "agent__slug"]
         constraints = [
             models.UniqueConstraint(fields=["agent", "environment"], name="placement_one_per_env"),
-            models.UniqueConstraint(fields=["environment", "redis_db"], condition=Q(redis_db__isnull=False),
+            # A database of its own is exclusive; a shared one carries a key prefix instead.
+            models.UniqueConstraint(fields=["environment", "redis_db"],
+                                    condition=Q(redis_db__isnull=False, redis_key_prefix=""),
                                     name="placement_unique_redis_db"),
             models.UniqueConstraint(fields=["environment", "cosmos_container"], condition=~Q(cosmos_container=""),
                                     name="placement_unique_cosmos_container"),

@@ -484,8 +484,7 @@ def _save(obj, *, message: str, field: str | None = None) -> None:
 
 
 def _redis_for(placement: Placement, *, mode: str, shared_db: int | None) -> dict:
-    """Allocate the placement's own database, or record the one it shares (a placement holds only a
-    database of its own: the sharing lives in the deployment's parameters and the audit log)."""
+    """Allocate the placement's own database, or record the one it shares with its key prefix."""
     env = placement.environment
     if mode != REDIS_SHARE:
         try:
@@ -497,7 +496,7 @@ def _redis_for(placement: Placement, *, mode: str, shared_db: int | None) -> dic
         raise DomainError(f"Redis database {shared_db} is not one {env.name}'s agents can use: choose one from "
                           f"{env.redis_reserved_databases} to {env.redis_database_limit - 1}.", field="redis_share_db")
     prefix = redis_key_prefix(placement.agent.slug)
-    placement.status_detail = f"Shares Redis database {shared_db}, keys prefixed “{prefix}”."
+    placement.redis_db, placement.redis_key_prefix = shared_db, prefix
     return {"database": shared_db, "shared": True, "prefix": prefix}
 
 

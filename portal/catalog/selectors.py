@@ -16,7 +16,7 @@ def environment_list() -> QuerySet[Environment]:
         agents_placed=Count("placements", filter=~Q(placements__status=PlacementStatus.RETIRED), distinct=True),
         agents_running=Count("placements", filter=Q(placements__status=PlacementStatus.RUNNING), distinct=True),
         agents_blocked=Count("placements", filter=Q(placements__status=PlacementStatus.BLOCKED), distinct=True),
-        redis_used=Count("placements", filter=Q(placements__redis_db__isnull=False), distinct=True),
+        redis_used=Count("placements__redis_db", distinct=True),  # a shared database counts once
         last_sync_at=Max("syncs__finished_at"),
     ).order_by("position", "name")
 
@@ -78,7 +78,7 @@ def environment_summary(*, environment: Environment) -> dict:
     """What the sync task computes: counts from the catalog for one environment."""
     placements = Placement.objects.filter(environment=environment)
     by_status = dict(placements.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    redis_used = sorted(placements.exclude(redis_db__isnull=True).values_list("redis_db", flat=True))
+    redis_used = set(placements.exclude(redis_db__isnull=True).values_list("redis_db", flat=True))
     pools = list(environment.node_pools.order_by("name").values("name", "min_nodes", "max_nodes"))
     return {
         "placements": sum(by_status.values()),

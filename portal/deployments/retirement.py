@@ -107,7 +107,8 @@ def retirement_execute(*, deployment: Deployment) -> Deployment:
             "details": errors})
     with transaction.atomic():
         Placement.objects.filter(pk=placement.pk).update(
-            status=PlacementStatus.RETIRED, status_detail="", redis_db=None, cosmos_container="", blob_container="")
+            status=PlacementStatus.RETIRED, status_detail="", redis_db=None, redis_key_prefix="", cosmos_container="",
+            blob_container="")
         audit_record(action="placement.retired", obj=placement, details={"released_redis_db": plan["redis_db"]})
         services.deployment_log(deployment.pk, [(LogLevel.INFO, f"Redis database {plan['redis_db']} released."
                                                  if plan["redis_db"] is not None else "No Redis database to release.")])

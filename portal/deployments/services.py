@@ -462,7 +462,8 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
             state = cluster.apply_agent_workload(AgentWorkloadSpec(
                 name=name, image=placement.agent.image, tag=placement.image_tag, replicas=placement.replicas,
                 redis_db=placement.redis_db, cosmos_container=placement.cosmos_container,
-                blob_container=placement.blob_container, health_path=placement.agent.health_path or "/health"))
+                blob_container=placement.blob_container, health_path=placement.agent.health_path or "/health",
+                env={"REDIS_KEY_PREFIX": placement.redis_key_prefix} if placement.redis_key_prefix else {}))
         elif deployment.cluster_action == ClusterAction.SCALE:
             state = cluster.scale(name, int(deployment.parameters["replicas"]))
             type(placement).objects.filter(pk=placement.pk).update(replicas=int(deployment.parameters["replicas"]))

@@ -220,7 +220,7 @@ def test_sharing_a_database_in_a_full_environment_is_recorded(demo, client_for, 
     assert response.status_code == 302
     placement = Placement.objects.get(agent__slug="ecommerce-gift-finder")
     deployment = Deployment.objects.get(agent=placement.agent)
-    assert placement.redis_db is None and "Shares Redis database 3" in placement.status_detail
+    assert (placement.redis_db, placement.redis_key_prefix) == (3, "ecommerce-gift-finder:")
     assert deployment.parameters["redisDatabase"] == 3
     event = AuditEvent.objects.get(action="placement.created", object_id=str(placement.pk))
     assert event.details["redis"] == {"database": 3, "shared": True, "prefix": "ecommerce-gift-finder:"}

@@ -129,3 +129,16 @@ def test_scheduled_sweep_queues_a_sync_per_environment(db, django_capture_on_com
     with django_capture_on_commit_callbacks() as callbacks:
         syncs = services.environment_sync_all()
     assert len(syncs) == 2 and len(callbacks) == 2
+
+
+def test_a_shared_redis_database_may_hold_several_placements_with_key_prefixes(db):
+    env = EnvironmentFactory(redis_sku="P1")
+    owner = PlacementFactory(environment=env, redis_db=3)
+    PlacementFactory(environment=env, redis_db=3, redis_key_prefix="gift-wrapping:")
+    PlacementFactory(environment=env, redis_db=3, redis_key_prefix="returns:")
+    assert 3 not in services.redis_free_databases(environment=env)
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PlacementFactory(environment=env, redis_db=3)  # a second exclusive owner is refused
+    assert owner.redis_db == 3

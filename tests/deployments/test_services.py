@@ -161,3 +161,16 @@ def test_in_azure_mode_without_a_compiler_a_bicep_deployment_fails_at_validation
     assert d.status == S.FAILED
     assert d.error["code"] == "NoCompiledTemplate"
     assert "bicep" in d.error["message"].lower() and "install" in d.error["message"].lower()
+
+
+def test_a_shared_redis_database_reaches_the_workload_with_its_key_prefix(dev, engineer,
+                                                                          django_capture_on_commit_callbacks):
+    from portal.deployments.backends import cluster_backend
+    from tests.factories import PlacementFactory
+
+    placement = PlacementFactory(environment=dev, redis_db=3, redis_key_prefix="gift-wrapping:")
+    with django_capture_on_commit_callbacks(execute=False):
+        d = services.cluster_operation_request(placement=placement, action="apply", user=engineer)
+    assert services.deployment_execute(deployment_id=d.pk, sleep=lambda s: None).status == S.SUCCEEDED
+    workload = cluster_backend(dev).get_workload(placement.agent.slug)
+    assert workload.env["REDIS_DB"] == "3" and workload.env["REDIS_KEY_PREFIX"] == "gift-wrapping:"
