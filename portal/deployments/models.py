@@ -96,7 +96,7 @@ class DeploymentOperation(models.Model):
     """One resource of a run, as the backend reports it (Accepted, Running, Succeeded, Failed)."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="operations")
-    operation_id = models.CharField(max_length=200)
+    operation_id = models.CharField(max_length=500)  # ARM operation ids or resource ids, which run long
     position = models.PositiveIntegerField(default=0)
     resource_type = models.CharField(max_length=200)
     resource_name = models.CharField(max_length=300)
