@@ -173,7 +173,27 @@ class FakeResponse(HttpResponse):
         return self.iter_raw()
 
 
-class FakeArmTransport(HttpTransport[HttpRequest, HttpResponse]):
+class InProcessTransport(HttpTransport[HttpRequest, HttpResponse]):
+    """An azure-core transport with no socket: subclasses answer `send`. Opening and closing do nothing,
+    and `sleep` (the SDK's retry and polling delays) returns at once; override it to record them."""
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> InProcessTransport:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        return None
+
+    def sleep(self, duration: float) -> None:
+        return None
+
+
+class FakeArmTransport(InProcessTransport):
     """Hands every request to a FakeArm. `sleep` records instead of sleeping, so the SDK's retry and
     polling delays (Retry-After included) cost nothing; `arm.sleeps` shows what they would have been."""
 
@@ -182,18 +202,6 @@ class FakeArmTransport(HttpTransport[HttpRequest, HttpResponse]):
 
     def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         return self.arm.handle(request)
-
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> FakeArmTransport:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
 
     def sleep(self, duration: float) -> None:
         self.arm.sleeps.append(duration)

@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from provisioning.cost.azure import AzureCost, throttle_wait
 from provisioning.cost.base import CostBackend, CostError, CostRow
-from tests.provisioning.arm_transport import BASE_URL, FakeCredential, FakeResponse
+from tests.provisioning.arm_transport import BASE_URL, FakeCredential, FakeResponse, InProcessTransport
 
 SUB = "00000000-0000-0000-0000-00000000c057"
 SCOPE = f"/subscriptions/{SUB}/resourceGroups/holidaypeakhub-dev-rg"
@@ -117,24 +116,13 @@ class FakeCostManagement:
         })
 
 
-class FakeCostTransport(HttpTransport[HttpRequest, HttpResponse]):
+class FakeCostTransport(InProcessTransport):
     def __init__(self, fake: FakeCostManagement) -> None:
         self.fake = fake
 
     def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         return self.fake.handle(request)
 
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> FakeCostTransport:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
 
     def sleep(self, duration: float) -> None:
         self.fake.core_sleeps.append(duration)

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.identity import CredentialUnavailableError
 from kubernetes import client
@@ -42,7 +41,7 @@ from provisioning.health import (
     worst_state,
 )
 from provisioning.health.azure import AzureResourceHealth
-from tests.provisioning.arm_transport import FakeCredential, FakeResponse
+from tests.provisioning.arm_transport import FakeCredential, FakeResponse, InProcessTransport
 from tests.provisioning.fake_k8s import FakeKubernetesServer
 
 NS = "agents"
@@ -292,7 +291,7 @@ _AVAILABILITY_PATH = re.compile(r"^(?P<rid>/subscriptions/.+)/providers/Microsof
                                 r"availabilityStatuses/current$", re.IGNORECASE)
 
 
-class FakeResourceHealth(HttpTransport[HttpRequest, HttpResponse]):
+class FakeResourceHealth(InProcessTransport):
     """Answers GET {resource}/providers/Microsoft.ResourceHealth/availabilityStatuses/current from
     `statuses` (resource id -> (availabilityState, summary)); 404 for other resources; 401 for
     everything when `unauthorized`."""
@@ -326,20 +325,6 @@ class FakeResourceHealth(HttpTransport[HttpRequest, HttpResponse]):
                            "occuredTime": "2026-11-28T12:00:00Z", "reportedTime": "2026-11-28T12:05:00Z"},
         })
 
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> FakeResourceHealth:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def sleep(self, duration: float) -> None:
-        return None
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from provisioning.backends.base import CloudError
@@ -39,7 +38,7 @@ from provisioning.rbac import (
     scope_covers,
 )
 from provisioning.rbac.azure import AzureRbac
-from tests.provisioning.arm_transport import FakeCredential, FakeResponse
+from tests.provisioning.arm_transport import FakeCredential, FakeResponse, InProcessTransport
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_INFRASTRUCTURE = ROOT / "bicep" / "shared-infrastructure" / "main.bicep"
@@ -193,7 +192,7 @@ _SQL_ROLE_ASSIGNMENTS = re.compile(
     r"databaseAccounts/[^/]+)/sqlRoleAssignments$", re.I)
 
 
-class FakeRbacArm(HttpTransport[HttpRequest, HttpResponse]):
+class FakeRbacArm(InProcessTransport):
     """Answers, in ARM's shapes:
 
         GET {scope}/providers/Microsoft.Authorization/roleAssignments[?$filter=...]
@@ -266,20 +265,6 @@ class FakeRbacArm(HttpTransport[HttpRequest, HttpResponse]):
             body["nextLink"] = f"https://management.azure.com{urlsplit(request.url).path}?{urlencode(params)}"
         return FakeResponse(request, 200, body)
 
-    def open(self) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> FakeRbacArm:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        return None
-
-    def sleep(self, duration: float) -> None:
-        return None
 
 
 @pytest.fixture
