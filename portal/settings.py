@@ -58,6 +58,21 @@ PORTAL_DEPLOYMENT_MAX_SECONDS = int(os.environ.get("PORTAL_DEPLOYMENT_MAX_SECOND
 PORTAL_SANDBOX_SPEED = float(os.environ.get("PORTAL_SANDBOX_SPEED", "1"))
 PORTAL_SANDBOX_SECONDS_PER_RESOURCE = (1.0, 4.0)
 PORTAL_SANDBOX_FAULTS = json.loads(os.environ.get("PORTAL_SANDBOX_FAULTS", "[]"))
+# Health checks: a check red this long tells its owner team (once, and again when it recovers); agent
+# health endpoints are probed at PORTAL_HEALTH_URL_TEMPLATE ({agent}, {environment}, {path}), when set.
+PORTAL_HEALTH_ALERT_AFTER_MINUTES = int(os.environ.get("PORTAL_HEALTH_ALERT_AFTER_MINUTES", "10"))
+PORTAL_HEALTH_URL_TEMPLATE = os.environ.get("PORTAL_HEALTH_URL_TEMPLATE", "")
+PORTAL_HEALTH_HTTP_TIMEOUT = float(os.environ.get("PORTAL_HEALTH_HTTP_TIMEOUT", "5"))
+PORTAL_HEALTH_RESTART_THRESHOLD = int(os.environ.get("PORTAL_HEALTH_RESTART_THRESHOLD", "3"))  # per hour
+PORTAL_HEALTH_HISTORY_DAYS = int(os.environ.get("PORTAL_HEALTH_HISTORY_DAYS", "8"))
+PORTAL_PLATFORM_TEAM = os.environ.get("PORTAL_PLATFORM_TEAM", "platform")  # told about pools and shared resources
+PORTAL_RBAC_HISTORY_DAYS = int(os.environ.get("PORTAL_RBAC_HISTORY_DAYS", "30"))
+
+# Costs: months the first ingest of an environment backfills, the longest Cost Management throttling
+# wait a worker sleeps through (longer ones become a task retry), the Retail Prices API's region.
+PORTAL_COST_BACKFILL_MONTHS = int(os.environ.get("PORTAL_COST_BACKFILL_MONTHS", "5"))
+PORTAL_COST_MAX_THROTTLE_WAIT = float(os.environ.get("PORTAL_COST_MAX_THROTTLE_WAIT", "60"))
+PORTAL_PRICES_REGION = os.environ.get("PORTAL_PRICES_REGION", AZURE_LOCATION)
 
 
 def _secret_key():
@@ -98,6 +113,9 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.catalog",
     "portal.deployments",
+    "portal.health",
+    "portal.access",
+    "portal.costs",
     "portal.core",
 ]
 
@@ -225,6 +243,49 @@ CELERY_BEAT_SCHEDULE = {
     "resume-orphaned-deployments": {
         "task": "provisioning.tasks.resume_orphaned_deployments",
         "schedule": 30.0,
+    },
+    # Health checks, each kind on its own schedule (one task per environment), and the RBAC audit.
+    "health-node-pools": {
+        "task": "provisioning.health_tasks.health_sweep",
+        "schedule": 120.0,
+        "args": ("node-pool",),
+        "options": {"expires": 110},
+    },
+    "health-workloads": {
+        "task": "provisioning.health_tasks.health_sweep",
+        "schedule": 60.0,
+        "args": ("workload",),
+        "options": {"expires": 55},
+    },
+    "health-http": {
+        "task": "provisioning.health_tasks.health_sweep",
+        "schedule": 120.0,
+        "args": ("http",),
+        "options": {"expires": 110},
+    },
+    "health-resource-health": {
+        "task": "provisioning.health_tasks.health_sweep",
+        "schedule": 300.0,
+        "args": ("resource-health",),
+        "options": {"expires": 290},
+    },
+    "health-alerts": {
+        "task": "provisioning.health_tasks.evaluate_health_alerts",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "health-prune-history": {
+        "task": "provisioning.health_tasks.prune_health_history",
+        "schedule": crontab(minute=37),
+    },
+    "rbac-audit": {
+        "task": "provisioning.health_tasks.audit_rbac_all",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    "ingest-costs": {
+        "task": "provisioning.cost_tasks.ingest_all_costs",
+        "schedule": crontab(minute=7),
     },
 }
 

@@ -8,6 +8,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit.urls")),
     path("deployments/", include("portal.deployments.urls")),
+    path("costs/", include("portal.costs.urls")),
+    path("health/", include("portal.health.urls")),
+    path("access/", include("portal.access.urls")),
     path("", include("portal.catalog.urls")),
     path("", include("portal.core.urls")),
 ]

@@ -74,3 +74,7 @@ def send_notification(payload: dict) -> None:
 @shared_task(name="provisioning.tasks.expire_approvals")
 def expire_approvals() -> None:
     deployment_approvals.approval_expire_due()
+from provisioning import cost_tasks  # noqa: E402,F401
+
+
+from provisioning import health_tasks  # noqa: E402,F401

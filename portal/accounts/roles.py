@@ -21,6 +21,15 @@ READ = [
     "audit.view_auditevent",
     "deployments.view_deployment",
     "deployments.view_approvalrequest",
+    "costs.view_costentry",
+    "costs.view_costforecast",
+    "costs.view_costingestrun",
+    "costs.view_budgetalert",
+    "costs.view_budgetpolicy",
+    "health.view_healthcheck",
+    "health.view_healthresult",
+    "access.view_rbacaudit",
+    "access.view_rbacfinding",
 ]
 ENGINEER_PERMS = [
     "catalog.add_agent",
@@ -28,6 +37,9 @@ ENGINEER_PERMS = [
     "catalog.add_environmentsync",
     "deployments.add_deployment",
     "deployments.change_deployment",
+    "costs.add_costingestrun",
+    "access.add_rbacaudit",
+    "access.remediate_rbacfinding",
 ]
 APPROVER_PERMS = ["deployments.decide_approvalrequest"]
 ADMIN_PERMS = [
@@ -37,6 +49,7 @@ ADMIN_PERMS = [
     "catalog.add_team",
     "catalog.change_team",
     "catalog.add_environmentsync",
+    "costs.change_budgetpolicy",
 ]
 
 ROLE_PERMISSIONS = {

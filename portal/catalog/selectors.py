@@ -1,8 +1,12 @@
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
 from portal.deployments.models import Deployment
+from portal.health.selectors import health_summary_annotations
+from portal.costs.selectors import month_cost_annotations
+from provisioning.cost.base import month_start
 
 
 def environment_list() -> QuerySet[Environment]:
@@ -18,6 +22,8 @@ def environment_list() -> QuerySet[Environment]:
         agents_blocked=Count("placements", filter=Q(placements__status=PlacementStatus.BLOCKED), distinct=True),
         redis_used=Count("placements__redis_db", distinct=True),  # a shared database counts once
         last_sync_at=Max("syncs__finished_at"),
+        **health_summary_annotations(),
+        **month_cost_annotations(month_start(timezone.localdate())),
     ).order_by("position", "name")
 
 

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.access import services as access_services
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
 from portal.core.errors import ConflictError, DomainError
@@ -424,7 +425,9 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
 
 
 def _after_success(deployment: Deployment) -> None:
-    """The next step of a chain: after an agent's resources, its Kubernetes workload."""
+    """What follows a successful run: the sandbox records the role assignments it made (the RBAC audit
+    reads them), and in a chain, after an agent's resources, its Kubernetes workload."""
+    access_services.rbac_record_deployment(deployment=deployment)
     if not (deployment.then_apply_workload and deployment.agent_id):
         return
     placement = deployment.agent.placements.filter(environment=deployment.environment).first()
@@ -453,17 +456,22 @@ def _record_operations(deployment: Deployment, operations, seen: dict[str, str])
     deployment_log(deployment.pk, lines)
 
 
+def workload_spec(placement) -> AgentWorkloadSpec:
+    """The Kubernetes workload of an agent in one environment, with its memory settings."""
+    return AgentWorkloadSpec(
+        name=placement.agent.slug, image=placement.agent.image, tag=placement.image_tag, replicas=placement.replicas,
+        redis_db=placement.redis_db, cosmos_container=placement.cosmos_container,
+        blob_container=placement.blob_container, health_path=placement.agent.health_path or "/health",
+        env={"REDIS_KEY_PREFIX": placement.redis_key_prefix} if placement.redis_key_prefix else {})
+
+
 def _execute_cluster(deployment: Deployment) -> Deployment:
     placement = deployment.agent.placements.select_related("environment").get(environment=deployment.environment)
     cluster = backends.cluster_backend(deployment.environment)
     name = placement.agent.slug
     try:
         if deployment.cluster_action == ClusterAction.APPLY:
-            state = cluster.apply_agent_workload(AgentWorkloadSpec(
-                name=name, image=placement.agent.image, tag=placement.image_tag, replicas=placement.replicas,
-                redis_db=placement.redis_db, cosmos_container=placement.cosmos_container,
-                blob_container=placement.blob_container, health_path=placement.agent.health_path or "/health",
-                env={"REDIS_KEY_PREFIX": placement.redis_key_prefix} if placement.redis_key_prefix else {}))
+            state = cluster.apply_agent_workload(workload_spec(placement))
         elif deployment.cluster_action == ClusterAction.SCALE:
             state = cluster.scale(name, int(deployment.parameters["replicas"]))
             type(placement).objects.filter(pk=placement.pk).update(replicas=int(deployment.parameters["replicas"]))

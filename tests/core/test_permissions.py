@@ -36,6 +36,20 @@ MATRIX = [
     ("redeploy", "deployments:redeploy", {}, "post", {"engineer", "admin"}),
     ("cluster operation", "deployments:cluster", {"placement_id": "PLACEMENT", "action": "restart"}, "post",
      {"engineer", "admin"}),
+    ("health overview", "health:overview", {}, "get", EVERYONE),
+    ("health board", "health:board", {"name": "dev"}, "get", EVERYONE),
+    ("readiness", "health:readiness", {"name": "dev"}, "get", EVERYONE),
+    ("rbac overview", "access:overview", {}, "get", EVERYONE),
+    ("rbac environment", "access:environment", {"name": "dev"}, "get", EVERYONE),
+    ("rbac audit now", "access:audit", {"name": "dev"}, "post", {"engineer", "admin"}),
+    ("rbac remediate", "access:remediate", {"name": "dev", "role": "7f951dda-4ed3-4680-a7ca-43fe172d538d"}, "post",
+     {"engineer", "admin"}),
+    ("cost dashboard", "costs:dashboard", {}, "get", EVERYONE),
+    ("cost environment", "costs:environment", {"name": "dev"}, "get", EVERYONE),
+    ("cost service", "costs:service", {"name": "dev", "service": "Azure Kubernetes Service"}, "get", EVERYONE),
+    ("cost showback", "costs:showback", {}, "get", EVERYONE),
+    ("cost budget alerts form", "costs:budget", {"name": "dev"}, "get", {"admin"}),
+    ("cost ingest now", "costs:ingest", {}, "post", {"engineer", "admin"}),
 ]
 
 

@@ -6,10 +6,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from portal.access.models import RbacAudit, RbacFinding
 from portal.audit.services import audit_record
 from portal.deployments.choices import DeploymentStatus
 from portal.deployments.models import Deployment
+from portal.health.models import HealthCheck, HealthResult
 from tests.factories import (
     AgentFactory,
     EnvironmentFactory,
@@ -20,7 +23,10 @@ from tests.factories import (
 )
 
 # Pinned counts (session, user and permissions included). Change them only on purpose.
-PINNED = {"home": 6, "agent_list": 10, "environment_detail": 9, "audit": 10, "deployments": 8}
+PINNED = {"home": 6, "agent_list": 10, "environment_detail": 9, "audit": 10, "deployments": 8,
+          "health": 6, "health_board": 8, "readiness": 10, "rbac": 6, "rbac_environment": 9,
+          # cost pages without cost rows (no agent tag to look up); tests/costs pins them with rows
+          "costs": 12, "costs_environment": 13, "costs_service": 9, "costs_showback": 12}
 
 PAGES = [
     ("home", reverse("home")),
@@ -28,6 +34,15 @@ PAGES = [
     ("environment_detail", reverse("catalog:environment_detail", args=["dev"])),
     ("audit", reverse("audit:list")),
     ("deployments", reverse("deployments:list")),
+    ("health", reverse("health:overview")),
+    ("health_board", reverse("health:board", args=["dev"])),
+    ("readiness", reverse("health:readiness", args=["dev"])),
+    ("rbac", reverse("access:overview")),
+    ("rbac_environment", reverse("access:environment", args=["dev"])),
+    ("costs", reverse("costs:dashboard")),
+    ("costs_environment", reverse("costs:environment", args=["dev"])),
+    ("costs_service", reverse("costs:service", args=["dev", "Azure Kubernetes Service"])),
+    ("costs_showback", reverse("costs:showback")),
 ]
 
 
@@ -39,6 +54,7 @@ def add_agents(db):
     teams = [TeamFactory(slug=f"team-{i}") for i in range(3)]
     serial = itertools.count()
     requester = UserFactory(username="requester")
+    rbac_audit = RbacAudit.objects.create(environment=envs[0], outcome="read", backend="sandbox", ran_at=timezone.now())
 
     def add(n):
         for _ in range(n):
@@ -51,6 +67,11 @@ def add_agents(db):
             status = DeploymentStatus.SUCCEEDED if i % 3 else DeploymentStatus.RUNNING
             Deployment.objects.create(environment=envs[0], template=f"agent-{i}", agent=agent, status=status,
                                       requested_by=requester)
+            check = HealthCheck.objects.create(environment=envs[0], kind="workload", target=agent.slug,
+                                               label=agent.slug, agent=agent, state="green", checked_at=timezone.now())
+            HealthResult.objects.create(health_check=check, state="green")
+            RbacFinding.objects.create(audit=rbac_audit, kind="unexpected", role_name="Owner", role_guid="x",
+                                       scope=f"/subscriptions/x/resourceGroups/rg-{i}")
 
     return add
 

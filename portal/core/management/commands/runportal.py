@@ -33,6 +33,7 @@ class Command(BaseCommand):
             call_command("sync_roles")
         else:
             call_command("load_demo", stdout=self.stdout)
+            call_command("seed_sandbox", stdout=self.stdout)
 
         python = sys.executable
         commands = {

@@ -1,0 +1,136 @@
+"""Cost data as the scheduled ingest stores it. Pages read only these rows, never Azure."""
+
+from django.db import models
+
+from portal.costs.choices import DEFAULT_THRESHOLDS, Basis, IngestStatus, RefreshStatus
+
+
+def _default_thresholds():
+    return list(DEFAULT_THRESHOLDS)
+
+
+class CostEntry(models.Model):
+    """One day's actual cost of one service in one resource group for one `agent` tag ("" = untagged),
+    as Cost Management reported it. The unique key makes the ingest an upsert: running it twice stores
+    nothing twice."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_entries")
+    date = models.DateField()
+    service = models.CharField(max_length=100, help_text="Cost Management's ServiceName.")
+    resource_group = models.CharField(max_length=90, help_text="Lowercased: Azure compares them without case.")
+    agent = models.CharField(max_length=256, blank=True, help_text="Value of the `agent` tag; empty when untagged.")
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+    currency = models.CharField(max_length=3, default="USD")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "service", "resource_group", "agent"]
+        verbose_name_plural = "cost entries"
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "date", "service", "resource_group", "agent"],
+                                    name="costentry_unique_key"),
+        ]
+        indexes = [models.Index(fields=["date"], name="costentry_date")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.date} {self.service} {self.agent or '-'}: {self.cost}"
+
+
+class CostForecast(models.Model):
+    """Where an environment's month is heading, as of the last ingest."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_forecasts")
+    month = models.DateField(help_text="The first day of the month.")
+    actual = models.DecimalField(max_digits=18, decimal_places=6)
+    forecast = models.DecimalField(max_digits=18, decimal_places=6, help_text="Actual so far + the rest of the month.")
+    currency = models.CharField(max_length=3, default="USD")
+    daily = models.JSONField(default=list, help_text='[["2026-11-01", "18.52"], ...]: actual, then forecast.')
+    as_of = models.DateField(help_text="The day the forecast was made (actual up to here).")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-month", "environment__position"]
+        constraints = [models.UniqueConstraint(fields=["environment", "month"], name="costforecast_one_per_month")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m}: {self.forecast}"
+
+
+class CostIngestRun(models.Model):
+    """One run of the ingest of an environment: when, how it ended, and the error when it failed. Pages
+    show the age of the data (the last success) and the last error from these."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_ingest_runs")
+    status = models.CharField(max_length=20, choices=IngestStatus.choices, default=IngestStatus.RUNNING)
+    backend = models.CharField(max_length=10, help_text="sandbox or azure")
+    months = models.JSONField(default=list, help_text='Months fetched, e.g. ["2026-06", ..., "2026-11"].')
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0, help_text="Cost rows stored (inserted or updated).")
+    error_code = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        get_latest_by = "started_at"
+        indexes = [models.Index(fields=["environment", "status", "finished_at"], name="costingest_env_status")]
+
+    def __str__(self):
+        return f"cost ingest of {self.environment_id} #{self.pk} ({self.status})"
+
+
+class BudgetPolicy(models.Model):
+    """An environment's alert thresholds, in percent of its monthly budget (Environment.monthly_budget).
+    An environment without a policy uses DEFAULT_THRESHOLDS on both."""
+
+    environment = models.OneToOneField("catalog.Environment", on_delete=models.CASCADE, related_name="budget_policy")
+    actual_thresholds = models.JSONField(default=_default_thresholds)
+    forecast_thresholds = models.JSONField(default=_default_thresholds)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "budget policies"
+
+    def __str__(self):
+        return f"budget policy of {self.environment_id}"
+
+
+class BudgetAlert(models.Model):
+    """A threshold crossed in a month. Unique per environment, month, basis and threshold: that is what
+    makes a crossing notify once."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="budget_alerts")
+    month = models.DateField(help_text="The first day of the month.")
+    basis = models.CharField(max_length=10, choices=Basis.choices)
+    threshold = models.PositiveSmallIntegerField(help_text="Percent of the budget.")
+    amount = models.DecimalField(max_digits=18, decimal_places=2, help_text="Actual or forecast when it crossed.")
+    budget = models.DecimalField(max_digits=10, decimal_places=2)
+    crossed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "-crossed_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["environment", "month", "basis", "threshold"],
+                                               name="budgetalert_once_per_month")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m} {self.basis} {self.threshold}%"
+
+
+class PriceRefresh(models.Model):
+    """An attempt to refresh the price catalogue from the Azure Retail Prices API. The newest successful
+    one's `prices` is the catalogue estimates use; without one, the design document's defaults."""
+
+    status = models.CharField(max_length=20, choices=RefreshStatus.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    region = models.CharField(max_length=40)
+    refreshed = models.PositiveIntegerField(default=0, help_text="Entries the API answered.")
+    kept = models.PositiveIntegerField(default=0, help_text="Refreshable entries that kept the default.")
+    prices = models.JSONField(default=list, blank=True, help_text="The whole catalogue (empty when it failed).")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "price refreshes"
+
+    def __str__(self):
+        return f"price refresh {self.at:%Y-%m-%d %H:%M} ({self.status})"

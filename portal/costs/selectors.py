@@ -1,0 +1,425 @@
+"""Costs: the reads. Each page is a fixed number of aggregate queries over the stored rows, however
+many rows, services or agents there are (tests pin the counts). Nothing here calls Azure."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
+
+from portal.catalog.models import Agent, Environment
+from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
+from portal.costs.models import BudgetAlert, BudgetPolicy, CostEntry, CostForecast, CostIngestRun
+from provisioning.cost.base import month_days, month_end, month_start
+
+TREND_MONTHS = 6
+ZERO = Decimal(0)
+
+
+# --- The month a page shows ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar month as a page shows it; `today` decides what is current and what is future."""
+
+    month: date
+    today: date
+
+    @property
+    def last(self) -> date:
+        return month_end(self.month)
+
+    @property
+    def is_current(self) -> bool:
+        return self.month == month_start(self.today)
+
+    @property
+    def previous(self) -> date:
+        return month_start(self.month - timedelta(days=1))
+
+    @property
+    def next(self) -> date | None:
+        following = self.last + timedelta(days=1)
+        return following if following <= self.today else None
+
+    @property
+    def param(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.month:%B %Y}"
+
+    def trend_months(self, count: int = TREND_MONTHS) -> list[date]:
+        months = [self.month]
+        while len(months) < count:
+            months.insert(0, month_start(months[0] - timedelta(days=1)))
+        return months
+
+
+def period_for(value: str | None, *, today: date) -> Period:
+    """`?month=2026-11` as a Period; anything else (missing, malformed) is the current month."""
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        chosen = date(year, month, 1)
+    except ValueError:
+        chosen = month_start(today)
+    return Period(month=chosen, today=today)
+
+
+# --- Environments: the month against the budget, and the age of the data -----------------------
+
+def month_cost_annotations(month: date) -> dict:
+    """Correlated subqueries giving an Environment queryset its cost for `month` and the forecast to its
+    end: the home page and the dashboards add them without adding queries."""
+    entries = (CostEntry.objects.filter(environment=OuterRef("pk"), date__range=(month, month_end(month)))
+               .order_by().values("environment").annotate(total=Sum("cost")).values("total"))
+    forecast = CostForecast.objects.filter(environment=OuterRef("pk"), month=month)
+    return {"cost_actual": Subquery(entries[:1]), "cost_forecast": Subquery(forecast.values("forecast")[:1])}
+
+
+def ingest_annotations() -> dict:
+    """When the environment's cost data was last stored, and how its last ingest ended."""
+    runs = CostIngestRun.objects.filter(environment=OuterRef("pk")).order_by("-finished_at", "-pk")
+    succeeded = runs.filter(status=IngestStatus.SUCCEEDED)
+    finished = runs.filter(status__in=INGEST_TERMINAL)
+    return {"cost_data_at": Subquery(succeeded.values("finished_at")[:1]),
+            "cost_last_run_at": Subquery(finished.values("finished_at")[:1]),
+            "cost_last_run_status": Subquery(finished.values("status")[:1]),
+            "cost_last_error_code": Subquery(finished.values("error_code")[:1]),
+            "cost_last_error": Subquery(finished.values("error")[:1])}
+
+
+@dataclass
+class EnvironmentCost:
+    environment: Environment
+    actual: Decimal
+    forecast: Decimal | None          # None: no forecast for that month
+    data_at: datetime | None          # the last successful ingest
+    last_run_at: datetime | None
+    last_run_status: str | None
+    last_error: str
+
+    @property
+    def name(self) -> str:
+        return self.environment.name
+
+    @property
+    def budget(self) -> Decimal:
+        return self.environment.monthly_budget
+
+    @property
+    def percent(self) -> Decimal | None:
+        return _percent(self.actual, self.budget)
+
+    @property
+    def forecast_percent(self) -> Decimal | None:
+        return _percent(self.forecast, self.budget) if self.forecast is not None else None
+
+    @property
+    def state(self) -> str:
+        """over: actual past the budget; warn: the forecast is; ok otherwise."""
+        if self.budget and self.actual > self.budget:
+            return "over"
+        if self.budget and self.forecast is not None and self.forecast > self.budget:
+            return "warn"
+        return "ok"
+
+    @property
+    def last_run_failed(self) -> bool:
+        return self.last_run_status == IngestStatus.FAILED
+
+
+def _percent(amount: Decimal | None, budget: Decimal) -> Decimal | None:
+    if amount is None or not budget:
+        return None
+    return (amount * 100 / budget).quantize(Decimal("0.1"))
+
+
+def _environment_costs(period: Period, *, name: str | None = None) -> list[EnvironmentCost]:
+    envs = Environment.objects.annotate(**month_cost_annotations(period.month), **ingest_annotations()) \
+        .order_by("position", "name")
+    if name is not None:
+        envs = envs.filter(name=name)
+    result = []
+    for env in envs:
+        actual = env.cost_actual or ZERO
+        forecast = env.cost_forecast
+        if forecast is None and not period.is_current and period.month < month_start(period.today):
+            forecast = actual  # a month that has ended: its forecast is what it cost
+        result.append(EnvironmentCost(
+            environment=env, actual=actual, forecast=forecast, data_at=env.cost_data_at,
+            last_run_at=env.cost_last_run_at, last_run_status=env.cost_last_run_status,
+            last_error=f"{env.cost_last_error_code}: {env.cost_last_error}" if env.cost_last_error else "",
+        ))
+    return result
+
+
+# --- Rows of the tables -------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    """One line of a cost table: a name, its amount in each column (environments, months), a total."""
+
+    key: str
+    amounts: list[Decimal]
+    total: Decimal
+    agent: Agent | None = None       # for agent rows: the catalog's agent, when the tag names one
+    share: Decimal | None = None     # percent of the table's total
+    labels: list[str] | None = None  # the columns' names
+
+    @property
+    def cells(self) -> list[tuple[str, Decimal]]:
+        return list(zip(self.labels or [], self.amounts))
+
+    @property
+    def team(self) -> str:
+        return self.agent.owner_team.name if self.agent is not None else ""
+
+
+def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
+    """Grouped (key, column, total) values as Rows with one amount per column, largest total first."""
+    index = {column: i for i, column in enumerate(columns)}
+    by_key: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO] * len(columns))
+    for item in values:
+        at = index.get(item[column_key])
+        if at is not None:
+            by_key[item[key]][at] += item["total"] or ZERO
+    rows = [Row(key=k, amounts=amounts, total=sum(amounts, ZERO), labels=labels) for k, amounts in by_key.items()]
+    grand = sum((row.total for row in rows), ZERO)
+    for row in rows:
+        row.share = (row.total * 100 / grand).quantize(Decimal("0.1")) if grand else None
+    return sorted(rows, key=lambda row: (-row.total, row.key))
+
+
+def _with_agents(rows: list[Row]) -> list[Row]:
+    """Attach the catalog's agent (and its team) to agent rows: one query."""
+    agents = {a.slug: a for a in Agent.objects.filter(slug__in=[r.key for r in rows]).select_related("owner_team")}
+    for row in rows:
+        row.agent = agents.get(row.key)
+    return rows
+
+
+def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,
+             resource_group: str | None = None) -> QuerySet[CostEntry]:
+    qs = CostEntry.objects.filter(date__range=(period.month, period.last)).order_by()
+    if environment is not None:
+        qs = qs.filter(environment=environment)
+    if service is not None:
+        qs = qs.filter(service=service)
+    if resource_group:
+        qs = qs.filter(resource_group=resource_group)
+    return qs
+
+
+@dataclass
+class Day:
+    date: date
+    actual: Decimal | None            # None after the last day with data
+    cumulative: Decimal | None
+    forecast_cumulative: Decimal | None   # from the last actual day on, where a forecast exists
+
+
+def _days(period: Period, entries: QuerySet[CostEntry], forecasts: list[CostForecast]) -> list[Day]:
+    """Each day of the month: its cost, the month so far, and, after the last day with data, where the
+    stored forecasts take the month."""
+    actual = {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
+    last_actual = max(actual) if actual else None
+    projected: dict[date, Decimal] = defaultdict(Decimal)
+    for forecast in forecasts:
+        for day, amount in forecast.daily:
+            if date.fromisoformat(day) > forecast.as_of:
+                projected[date.fromisoformat(day)] += Decimal(amount)
+    days: list[Day] = []
+    running = ZERO
+    forecast_running: Decimal | None = None
+    for day in month_days(period.month):
+        in_data = last_actual is not None and day <= last_actual
+        if in_data:
+            running += actual.get(day) or ZERO
+        if projected:
+            if in_data:
+                forecast_running = running if day == last_actual else None
+            else:
+                forecast_running = (running if forecast_running is None else forecast_running) + projected[day]
+        days.append(Day(date=day, actual=(actual.get(day) or ZERO) if in_data else None,
+                        cumulative=running if in_data else None, forecast_cumulative=forecast_running))
+    return days
+
+
+# --- The pages ----------------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    period: Period
+    environments: list[EnvironmentCost]
+    services: list[Row]
+    agents: list[Row]
+    trend: list[Row]                 # key: "2026-11"; amounts per environment
+    trend_months: list[date]
+    days: list[Day]
+    alerts: list[BudgetAlert]
+    currency: str = "USD"
+
+    @property
+    def columns(self) -> list[str]:
+        return [e.name for e in self.environments]
+
+    @property
+    def total_actual(self) -> Decimal:
+        return sum((e.actual for e in self.environments), ZERO)
+
+    @property
+    def total_budget(self) -> Decimal:
+        return sum((e.budget for e in self.environments), ZERO)
+
+    @property
+    def total_forecast(self) -> Decimal | None:
+        known = [e.forecast for e in self.environments if e.forecast is not None]
+        return sum(known, ZERO) if known else None
+
+    @property
+    def total_percent(self) -> Decimal | None:
+        return _percent(self.total_actual, self.total_budget)
+
+    @property
+    def total_forecast_percent(self) -> Decimal | None:
+        return _percent(self.total_forecast, self.total_budget)
+
+    @property
+    def has_data(self) -> bool:
+        return any(e.data_at for e in self.environments)
+
+
+def cost_dashboard(*, period: Period) -> Dashboard:
+    environments = _environment_costs(period)
+    columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
+    entries = _entries(period)
+    services = _pivot(entries.values("service", "environment_id").annotate(total=Sum("cost")),
+                      "service", columns, "environment_id", names)
+    agents = _with_agents(_pivot(entries.exclude(agent="").values("agent", "environment_id")
+                                 .annotate(total=Sum("cost")), "agent", columns, "environment_id", names))
+    months = period.trend_months()
+    trend = _trend(CostEntry.objects.filter(date__range=(months[0], period.last)), months, columns, names)
+    forecasts = list(CostForecast.objects.filter(month=period.month))
+    alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
+                  .order_by("environment__position", "basis", "threshold"))
+    return Dashboard(period=period, environments=environments, services=services, agents=agents, trend=trend,
+                     trend_months=months, days=_days(period, entries, forecasts), alerts=alerts)
+
+
+def _trend(entries: QuerySet[CostEntry], months: list[date], columns: list, labels: list[str]) -> list[Row]:
+    """One row per month (oldest first), an amount per column (environment ids)."""
+    values = (entries.order_by().annotate(month=TruncMonth("date")).values("month", "environment_id")
+              .annotate(total=Sum("cost")))
+    index = {column: i for i, column in enumerate(columns)}
+    by_month = {m: [ZERO] * len(columns) for m in months}
+    for item in values:
+        month = item["month"]
+        month = month.date() if isinstance(month, datetime) else month
+        if month in by_month and item["environment_id"] in index:
+            by_month[month][index[item["environment_id"]]] += item["total"] or ZERO
+    return [Row(key=f"{m:%Y-%m}", amounts=amounts, total=sum(amounts, ZERO), labels=labels)
+            for m, amounts in by_month.items()]
+
+
+@dataclass
+class EnvironmentDetail:
+    period: Period
+    cost: EnvironmentCost
+    services: list[Row]
+    agents: list[Row]
+    trend: list[Row]
+    trend_months: list[date]
+    days: list[Day]
+    alerts: list[BudgetAlert]
+    thresholds: dict[str, list[int]]
+
+    @property
+    def environment(self) -> Environment:
+        return self.cost.environment
+
+
+def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
+    """One environment's month: by service (the drill-down's first step), by agent tag, day by day
+    with the forecast, the last six months. Raises Environment.DoesNotExist."""
+    found = _environment_costs(period, name=name)
+    if not found:
+        raise Environment.DoesNotExist(name)
+    cost = found[0]
+    env = cost.environment
+    entries = _entries(period, environment=env)
+    column = [env.pk]
+    services = _pivot(entries.values("service", "environment_id").annotate(total=Sum("cost")),
+                      "service", column, "environment_id")
+    agents = _with_agents(_pivot(entries.exclude(agent="").values("agent", "environment_id")
+                                 .annotate(total=Sum("cost")), "agent", column, "environment_id"))
+    months = period.trend_months()
+    trend = _trend(CostEntry.objects.filter(environment=env, date__range=(months[0], period.last)), months, column,
+                   [env.name])
+    forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
+    alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
+    return EnvironmentDetail(period=period, cost=cost, services=services, agents=agents, trend=trend,
+                             trend_months=months, days=_days(period, entries, forecasts), alerts=alerts,
+                             thresholds=budget_thresholds(environment=env))
+
+
+def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
+    """The environment's alert thresholds (percent of its budget) by basis; the defaults without a policy."""
+    policy = BudgetPolicy.objects.filter(environment=environment).first()
+    if policy is None:
+        return {Basis.ACTUAL: list(DEFAULT_THRESHOLDS), Basis.FORECAST: list(DEFAULT_THRESHOLDS)}
+    return {Basis.ACTUAL: list(policy.actual_thresholds), Basis.FORECAST: list(policy.forecast_thresholds)}
+
+
+@dataclass
+class ServiceDetail:
+    period: Period
+    cost: EnvironmentCost
+    service: str
+    resource_group: str
+    resource_groups: list[Row]
+    agents: list[Row]
+    days: list[Day]
+
+    @property
+    def environment(self) -> Environment:
+        return self.cost.environment
+
+    @property
+    def total(self) -> Decimal:
+        if self.resource_group:
+            return sum((r.total for r in self.resource_groups if r.key == self.resource_group), ZERO)
+        return sum((r.total for r in self.resource_groups), ZERO)
+
+
+def service_cost_detail(*, name: str, service: str, period: Period, resource_group: str = "") -> ServiceDetail:
+    """One service of one environment in a month: by resource group (the drill-down's next step), by
+    agent tag and by day, optionally narrowed to one resource group. Raises Environment.DoesNotExist."""
+    found = _environment_costs(period, name=name)
+    if not found:
+        raise Environment.DoesNotExist(name)
+    cost = found[0]
+    env = cost.environment
+    resource_group = resource_group.lower()
+    everything = _entries(period, environment=env, service=service)
+    narrowed = _entries(period, environment=env, service=service, resource_group=resource_group)
+    column = [env.pk]
+    groups = _pivot(everything.values("resource_group", "environment_id").annotate(total=Sum("cost")),
+                    "resource_group", column, "environment_id")
+    agents = _with_agents(_pivot(narrowed.values("agent", "environment_id").annotate(total=Sum("cost")),
+                                 "agent", column, "environment_id"))
+    return ServiceDetail(period=period, cost=cost, service=service, resource_group=resource_group,
+                         resource_groups=groups, agents=agents, days=_days(period, narrowed, []))
+
+
+def environment_names() -> list[str]:
+    return list(Environment.objects.order_by("position", "name").values_list("name", flat=True))
+
+
+def environment_for_budget(*, name: str) -> tuple[Environment, BudgetPolicy | None]:
+    env = Environment.objects.get(name=name)
+    return env, BudgetPolicy.objects.filter(environment=env).first()
+

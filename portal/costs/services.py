@@ -1,0 +1,285 @@
+"""Costs: the writes. The scheduled ingest stores what a CostBackend answers (month to date, daily, by
+service, resource group and agent tag; the forecast), checks the budget thresholds, and records each
+run; the price catalogue is refreshed from the Azure Retail Prices API on demand.
+
+The ingest is idempotent: cost rows are upserted on their unique key, so a retried or re-delivered
+task stores nothing twice, and a budget threshold notifies once per month (BudgetAlert's unique key).
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.roles import PLATFORM_ADMIN
+from portal.audit.services import audit_record
+from portal.catalog.models import Environment
+from portal.core.transitions import transition
+from portal.costs import backends, selectors
+from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
+from portal.costs.models import BudgetAlert, BudgetPolicy, CostEntry, CostForecast, CostIngestRun, PriceRefresh
+from portal.costs.prices import RETAIL_SOURCE, catalogue_to_json, refreshed_entries
+from portal.deployments.notifications import absolute, notification_queue
+from provisioning import cost_tasks
+from provisioning.cost import CostBackend, CostError, CostRow, Forecast
+from provisioning.cost.base import month_end, month_start
+from provisioning.cost.catalogue import DEFAULT_CATALOGUE, fetch_json, refresh_from_retail_prices, retail_queries
+
+log = logging.getLogger(__name__)
+PLACES = Decimal("0.000001")
+KEY_FIELDS = ["environment", "date", "service", "resource_group", "agent"]
+
+
+# --- Ingest -------------------------------------------------------------------------------------
+
+def previous_months(today: date, count: int) -> list[date]:
+    """The first days of the `count` months before today's, oldest first."""
+    months: list[date] = []
+    first = month_start(today)
+    for _ in range(count):
+        first = month_start(first - timedelta(days=1))
+        months.insert(0, first)
+    return months
+
+
+def months_to_backfill(*, environment: Environment, today: date, months: int) -> list[date]:
+    """Of the `months` months before today's, those the database has no cost of for the environment:
+    all of them on the first run, then none (one query)."""
+    wanted = previous_months(today, months)
+    if not wanted:
+        return []
+    present = {d.replace(day=1) for d in CostEntry.objects.filter(
+        environment=environment, date__gte=wanted[0], date__lt=month_start(today)).dates("date", "month")}
+    return [m for m in wanted if m not in present]
+
+
+def cost_ingest_transition(run: CostIngestRun, new: str, **fields) -> CostIngestRun:
+    return transition(CostIngestRun, run.pk, old=run.status, new=new, allowed=INGEST_ALLOWED_TRANSITIONS, **fields)
+
+
+def cost_ingest_run(*, environment_id: int, today: date | None = None, backend: CostBackend | None = None,
+                    backfill: int | None = None, refetch: Iterable[date] = ()) -> CostIngestRun | None:
+    """Task body: fetch and store the environment's month-to-date cost and forecast, first the months
+    before it that are missing (`backfill` of them, default PORTAL_COST_BACKFILL_MONTHS) and those in
+    `refetch`, then check the budget thresholds. Records the run; a transient CostError is re-raised
+    (after recording it) for the task to retry, a permanent one only recorded."""
+    environment = Environment.objects.filter(pk=environment_id).first()
+    if environment is None:
+        return None
+    today = today or timezone.localdate()
+    backfill = settings.PORTAL_COST_BACKFILL_MONTHS if backfill is None else backfill
+    months = sorted(set(months_to_backfill(environment=environment, today=today, months=backfill))
+                    | {month_start(m) for m in refetch if month_start(m) < month_start(today)})
+    own_backend = backend is None
+    run = CostIngestRun.objects.create(environment=environment, backend=backend.kind if backend else "",
+                                       months=[f"{m:%Y-%m}" for m in [*months, today]])
+    try:
+        backend = backend or backends.cost_backend(environment)
+        CostIngestRun.objects.filter(pk=run.pk).update(backend=backend.kind)
+        scope = backends.cost_scope(environment)
+        stored = 0
+        for first in months:
+            stored += cost_entries_store(environment=environment, month=first,
+                                         rows=backend.month_to_date(scope=scope, today=month_end(first)))
+        stored += cost_entries_store(environment=environment, month=month_start(today),
+                                     rows=backend.month_to_date(scope=scope, today=today))
+        cost_forecast_store(environment=environment, today=today, forecast=backend.forecast(scope=scope, today=today))
+    except CostError as exc:
+        cost_ingest_transition(run, IngestStatus.FAILED, finished_at=timezone.now(), error_code=exc.code[:100],
+                               error=exc.message)
+        log.warning("cost ingest of %s failed: %s", environment.name, exc)
+        if exc.transient:
+            raise
+        return CostIngestRun.objects.get(pk=run.pk)
+    except Exception as exc:  # a bug: record it on the row, then let the task fail (it is not retried)
+        cost_ingest_transition(run, IngestStatus.FAILED, finished_at=timezone.now(), error_code=type(exc).__name__,
+                               error=str(exc))
+        raise
+    finally:
+        if own_backend and hasattr(backend, "close"):
+            backend.close()
+    run = cost_ingest_transition(run, IngestStatus.SUCCEEDED, finished_at=timezone.now(), rows=stored)
+    budget_alerts_check(environment=environment, today=today)
+    return run
+
+
+def _key(row: CostRow) -> tuple[date, str, str, str]:
+    return row.date, row.service_name[:100], row.resource_group.lower()[:90], row.agent[:256]
+
+
+@transaction.atomic
+def cost_entries_store(*, environment: Environment, month: date, rows: Iterable[CostRow]) -> int:
+    """Make the month's stored rows exactly what the backend answered: upsert each row on its key (rows
+    with the same key in one answer are added up), delete the month's rows the answer no longer has.
+    Returns the number of rows stored."""
+    first, last = month_start(month), month_end(month)
+    totals: dict[tuple[date, str, str, str], tuple[Decimal, str]] = {}
+    for row in rows:
+        if not first <= row.date <= last:
+            continue  # Cost Management answered outside the period asked for: not this month's
+        cost, currency = totals.get(_key(row), (Decimal(0), row.currency))
+        totals[_key(row)] = (cost + row.cost, currency or row.currency)
+    existing = CostEntry.objects.filter(environment=environment, date__range=(first, last))
+    stale = [pk for pk, *key in existing.values_list("pk", "date", "service", "resource_group", "agent")
+             if tuple(key) not in totals]
+    if stale:
+        CostEntry.objects.filter(pk__in=stale).delete()
+    now = timezone.now()
+    CostEntry.objects.bulk_create(
+        [CostEntry(environment=environment, date=day, service=service, resource_group=group, agent=agent,
+                   cost=cost.quantize(PLACES), currency=(currency or "USD")[:3], updated_at=now)
+         for (day, service, group, agent), (cost, currency) in totals.items()],
+        update_conflicts=True, unique_fields=KEY_FIELDS, update_fields=["cost", "currency", "updated_at"],
+        batch_size=500,
+    )
+    return len(totals)
+
+
+def cost_forecast_store(*, environment: Environment, today: date, forecast: Forecast) -> CostForecast:
+    forecast_row, _ = CostForecast.objects.update_or_create(
+        environment=environment, month=month_start(today),
+        defaults={"actual": forecast.month_total_actual.quantize(PLACES),
+                  "forecast": forecast.month_end_forecast.quantize(PLACES), "currency": forecast.currency[:3],
+                  "daily": [[day.isoformat(), str(cost)] for day, cost in forecast.daily],
+                  "as_of": today, "computed_at": timezone.now()},
+    )
+    return forecast_row
+
+
+def cost_ingest_request_all(*, user=None, request=None) -> list[int]:
+    """Queue an ingest of every environment (the scheduled sweep, or "Refresh now"), on commit."""
+    ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
+    with transaction.atomic():
+        if user is not None:
+            audit_record(action="cost.ingest_requested", actor=user, request=request, object_type="costs",
+                         object_repr="all environments", details={"environments": len(ids)})
+        for pk in ids:
+            transaction.on_commit(partial(cost_tasks.ingest_environment_costs.delay, pk))
+    return ids
+
+
+# --- Budgets and alerts -------------------------------------------------------------------------
+
+def platform_admin_emails() -> list[str]:
+    users = (get_user_model().objects.filter(is_active=True).exclude(email="")
+             .filter(Q(groups__name=PLATFORM_ADMIN) | Q(is_superuser=True)))
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+@transaction.atomic
+def budget_alerts_check(*, environment: Environment, today: date | None = None) -> list[BudgetAlert]:
+    """Record each threshold the month's actual cost or forecast has crossed and no alert exists for yet,
+    and notify the platform admins (and the environment's webhook) once about those. Returns the new
+    alerts: a threshold crossed again, by this run or another at the same moment, is not new."""
+    today = today or timezone.localdate()
+    budget = environment.monthly_budget
+    if budget <= 0:
+        return []
+    month = month_start(today)
+    actual = CostEntry.objects.filter(environment=environment, date__range=(month, month_end(month))) \
+        .aggregate(total=Sum("cost"))["total"]
+    forecast = CostForecast.objects.filter(environment=environment, month=month).values_list("forecast", flat=True) \
+        .first()
+    amounts = {Basis.ACTUAL: actual, Basis.FORECAST: forecast}
+    done = set(BudgetAlert.objects.filter(environment=environment, month=month).values_list("basis", "threshold"))
+    crossed: list[BudgetAlert] = []
+    for basis, thresholds in selectors.budget_thresholds(environment=environment).items():
+        amount = amounts[basis]
+        if amount is None:
+            continue
+        for threshold in sorted(set(thresholds)):
+            if (basis, threshold) in done or amount * 100 < budget * threshold:
+                continue
+            try:
+                with transaction.atomic():
+                    crossed.append(BudgetAlert.objects.create(
+                        environment=environment, month=month, basis=basis, threshold=threshold,
+                        amount=amount.quantize(Decimal("0.01")), budget=budget))
+            except IntegrityError:
+                continue  # another run recorded (and announced) it first
+    if crossed:
+        _announce(environment, month, crossed, actual=actual, forecast=forecast)
+    return crossed
+
+
+def _announce(environment: Environment, month: date, alerts: list[BudgetAlert], *, actual, forecast) -> None:
+    budget = environment.monthly_budget
+    highest = max(alerts, key=lambda a: (a.threshold, a.basis == Basis.ACTUAL))
+    what = "cost" if highest.basis == Basis.ACTUAL else "forecast"
+    subject = f"[Peak Portal] {environment.name}: {what} crossed {highest.threshold}% of the monthly budget"
+    lines = [f"{environment.name}, {month:%B %Y}: budget ${budget:,.2f}."]
+    if actual is not None:
+        lines.append(f"Spent so far: ${actual:,.2f} ({actual * 100 / budget:.0f}% of the budget).")
+    if forecast is not None:
+        lines.append(f"Forecast to month end: ${forecast:,.2f} ({forecast * 100 / budget:.0f}%).")
+    in_order = sorted(alerts, key=lambda a: (a.basis, a.threshold))
+    lines.append("Thresholds crossed: " + ", ".join(f"{a.threshold}% on {a.get_basis_display().lower()}"
+                                                    for a in in_order))
+    lines.append(f"See {absolute(reverse('costs:environment', args=[environment.name]))}")
+    notification_queue(subject=subject, body="\n".join(lines), recipients=platform_admin_emails(),
+                       webhook_url=environment.approval_webhook_url, about=f"budget:{environment.name}:{month:%Y-%m}")
+    audit_record(action="cost.budget_crossed", obj=environment,
+                 details={"month": f"{month:%Y-%m}", "thresholds": [f"{a.basis}:{a.threshold}" for a in alerts]})
+
+
+@transaction.atomic
+def budget_policy_update(*, environment: Environment, actual_thresholds: list[int], forecast_thresholds: list[int],
+                         user=None, request=None) -> BudgetPolicy:
+    policy, _ = BudgetPolicy.objects.select_for_update().get_or_create(environment=environment)
+    before = {"actual": policy.actual_thresholds, "forecast": policy.forecast_thresholds}
+    policy.actual_thresholds, policy.forecast_thresholds = list(actual_thresholds), list(forecast_thresholds)
+    policy.save()
+    audit_record(action="cost.budget_policy_changed", obj=environment, actor=user, request=request,
+                 details={"before": before, "after": {"actual": policy.actual_thresholds,
+                                                      "forecast": policy.forecast_thresholds}})
+    return policy
+
+
+# --- Price catalogue ----------------------------------------------------------------------------
+
+Fetch = Callable[[str], Mapping[str, Any]]
+
+
+def price_catalogue_refresh(*, fetch: Fetch | None = None, region: str | None = None,
+                            today: date | None = None) -> PriceRefresh:
+    """Refresh the design document's fixed prices from the Azure Retail Prices API and store the
+    catalogue. When the API answers nothing (no network, an error, no matching meter) the refresh is
+    recorded as failed with the reason, and estimates keep using the catalogue they had."""
+    region = region or settings.PORTAL_PRICES_REGION
+    fetch = fetch or fetch_json
+    errors: list[str] = []
+
+    def recording(url: str) -> Mapping[str, Any]:
+        try:
+            return fetch(url)
+        except (OSError, ValueError) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            raise
+
+    refreshable = len(retail_queries(DEFAULT_CATALOGUE))
+    catalogue = refresh_from_retail_prices(DEFAULT_CATALOGUE, fetch=recording, region=region,
+                                           today=today or timezone.localdate())
+    answered = refreshed_entries(catalogue) - refreshed_entries(DEFAULT_CATALOGUE)
+    if answered <= 0:
+        reason = errors[0] if errors else f"it answered no matching prices for {region}"
+        refresh = PriceRefresh.objects.create(
+            status=RefreshStatus.FAILED, region=region, kept=refreshable,
+            error=f"Could not refresh prices from the {RETAIL_SOURCE}: {reason}. "
+                  f"{len(errors)} of {refreshable} requests failed; estimates keep the current prices.")
+    else:
+        refresh = PriceRefresh.objects.create(
+            status=RefreshStatus.SUCCEEDED, region=region, refreshed=answered, kept=refreshable - answered,
+            prices=catalogue_to_json(catalogue),
+            error="; ".join(errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
+    audit_record(action=f"cost.prices_{refresh.status}", obj=refresh,
+                 details={"region": region, "refreshed": refresh.refreshed, "kept": refresh.kept})
+    return refresh

@@ -1,0 +1,136 @@
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.accounts.decorators import require_perm
+from portal.catalog.models import Environment
+from portal.core.http import htmx_vary
+from portal.costs import charts, exports, selectors, services
+from portal.costs.forms import BudgetPolicyForm, CostFilterForm
+from portal.costs.showback import SHARED_SERVICES, cost_showback
+
+VIEW = "costs.view_costentry"
+
+
+def _filters(request, environments=()) -> CostFilterForm:
+    form = CostFilterForm(request.GET or None, environments=list(environments))
+    form.is_valid()
+    return form
+
+
+def _page(request, template, context, *, tables, prefix):
+    """The page, its results fragment for htmx, or one of its tables as CSV (?format=csv&table=...)."""
+    if request.GET.get("format") == "csv":
+        return exports.export(tables, request.GET.get("table") or next(iter(tables)), prefix=prefix)
+    if request.htmx and not request.htmx.boosted:
+        template = f"{template}#results"
+    return htmx_vary(render(request, template, context))
+
+
+@require_GET
+@require_perm(VIEW)
+def dashboard(request):
+    form = _filters(request)
+    period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    data = selectors.cost_dashboard(period=period)
+    context = {
+        "form": form, "period": period, "dashboard": data,
+        "charts": {
+            "services": charts.bars(data.services, data.columns, title="This month by service"),
+            "month": charts.month_line(data.days, data.total_budget, title="The month against the budget"),
+            "trend": charts.trend(data.trend, data.columns, data.total_budget, title="The last six months"),
+        },
+    }
+    return _page(request, "costs/dashboard.html", context, tables=exports.dashboard_tables(data),
+                 prefix=f"costs-{period.param}")
+
+
+@require_GET
+@require_perm(VIEW)
+def environment(request, name):
+    form = _filters(request)
+    period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    try:
+        data = selectors.environment_cost_detail(name=name, period=period)
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
+    budget = data.environment.monthly_budget
+    context = {
+        "form": form, "period": period, "detail": data,
+        "charts": {
+            "services": charts.bars(data.services, [name], title=f"{name} by service"),
+            "month": charts.month_line(data.days, budget, title=f"{name}: the month against the budget"),
+            "trend": charts.trend(data.trend, [name], budget, title=f"{name}: the last six months"),
+        },
+    }
+    return _page(request, "costs/environment.html", context, tables=exports.environment_tables(data),
+                 prefix=f"costs-{name}-{period.param}")
+
+
+@require_GET
+@require_perm(VIEW)
+def service(request, name, service):
+    form = _filters(request)
+    period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    try:
+        data = selectors.service_cost_detail(name=name, service=service, period=period,
+                                             resource_group=form.value("resource_group"))
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
+    context = {
+        "form": form, "period": period, "detail": data,
+        "keep": f"&{urlencode({'resource_group': data.resource_group})}" if data.resource_group else "",
+        "charts": {"month": charts.month_line(data.days, None, title=f"{service} in {name}, day by day")},
+    }
+    slug = "".join(c if c.isalnum() else "-" for c in service.lower())
+    return _page(request, "costs/service.html", context, tables=exports.service_tables(data),
+                 prefix=f"costs-{name}-{slug}-{period.param}")
+
+
+@require_GET
+@require_perm(VIEW)
+def showback(request):
+    form = _filters(request, environments=selectors.environment_names())
+    period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    data = cost_showback(period=period, environment=form.value("environment"))
+    chosen = form.value("environment")
+    context = {"form": form, "period": period, "showback": data, "shared_services": SHARED_SERVICES,
+               "charts": {"teams": charts.team_bars(data.teams, data.columns, title="Cost per team")},
+               "keep": f"&{urlencode({'environment': chosen})}" if chosen else ""}
+    return _page(request, "costs/showback.html", context, tables=exports.showback_tables(data),
+                 prefix=f"showback-{period.param}")
+
+
+@require_POST
+@require_perm("costs.add_costingestrun")
+def ingest(request):
+    ids = services.cost_ingest_request_all(user=request.user, request=request)
+    messages.info(request, f"Cost ingest queued for {len(ids)} environment{'s' if len(ids) != 1 else ''}. "
+                           "The pages show the new data when it is stored.")
+    return redirect("costs:dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("costs.change_budgetpolicy")
+def budget(request, name):
+    try:
+        env, policy = selectors.environment_for_budget(name=name)
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
+    initial = {}
+    if policy is not None:
+        initial = {"actual_thresholds": ", ".join(map(str, policy.actual_thresholds)),
+                   "forecast_thresholds": ", ".join(map(str, policy.forecast_thresholds))}
+    form = BudgetPolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.budget_policy_update(environment=env, actual_thresholds=form.cleaned_data["actual_thresholds"],
+                                      forecast_thresholds=form.cleaned_data["forecast_thresholds"],
+                                      user=request.user, request=request)
+        messages.success(request, f"Budget alerts of {env.name} saved.")
+        return redirect("costs:environment", name=env.name)
+    return render(request, "costs/budget.html", {"environment": env, "form": form},
+                  status=400 if form.errors else 200)

@@ -1,0 +1,41 @@
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from portal.accounts.decorators import require_perm
+from portal.catalog import selectors as catalog_selectors
+from portal.catalog.models import Environment
+from portal.core.http import htmx_vary
+from portal.health import readiness as readiness_selectors
+from portal.health import selectors
+
+
+def _environment_or_404(name):
+    try:
+        return selectors.environment_get(name=name)
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
+
+
+@require_GET
+@require_perm("health.view_healthcheck")
+def overview(request):
+    return render(request, "health/overview.html", {"environments": catalog_selectors.environment_list()})
+
+
+@require_GET
+@require_perm("health.view_healthcheck")
+def board(request, name):
+    environment = _environment_or_404(name)
+    context = {"environment": environment, "board": selectors.health_board(environment=environment)}
+    template = "health/board.html#board" if request.htmx else "health/board.html"
+    return htmx_vary(render(request, template, context))
+
+
+@require_GET
+@require_perm("health.view_healthcheck")
+def readiness(request, name):
+    environment = _environment_or_404(name)
+    context = {"environment": environment, "items": readiness_selectors.environment_readiness(environment=environment)}
+    template = "health/readiness.html#checklist" if request.htmx else "health/readiness.html"
+    return htmx_vary(render(request, template, context))

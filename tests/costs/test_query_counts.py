@@ -1,0 +1,65 @@
+"""The cost pages' query counts are pinned and do not grow with the rows: more days, months, services,
+agents and environments' data cost no extra query."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.catalog.models import Placement
+from portal.costs import services
+from portal.costs.models import CostEntry
+from provisioning.cost.sandbox import SandboxCost
+from tests.factories import AgentFactory, PlacementFactory, TeamFactory
+
+# Pinned counts (session, user and permissions included). Change them only on purpose.
+PINNED = {"dashboard": 13, "environment": 14, "service": 10, "showback": 12, "dashboard_csv": 12}
+
+
+def pages(today: date):
+    month = f"?month={today:%Y-%m}"
+    return {
+        "dashboard": reverse("costs:dashboard") + month,
+        "environment": reverse("costs:environment", args=["dev"]) + month,
+        "service": reverse("costs:service", args=["dev", "Azure Kubernetes Service"]) + month,
+        "showback": reverse("costs:showback") + month,
+        "dashboard_csv": reverse("costs:dashboard") + month + "&format=csv&table=agents",
+    }
+
+
+def count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def ingest(envs, today, *, agents: int, backfill: int):
+    for env in envs.values():
+        slugs = list(Placement.objects.filter(environment=env).values_list("agent__slug", flat=True))[:agents]
+        services.cost_ingest_run(environment_id=env.pk, today=today, backfill=backfill,
+                                 backend=SandboxCost(agents=slugs))
+
+
+@pytest.mark.parametrize("page", list(PINNED))
+def test_cost_pages_query_counts_are_pinned_and_flat_with_rows(envs, client_for, make_user, page):
+    client = client_for(make_user("counter", "Platform admin"))
+    today = timezone.localdate()
+    url = pages(today)[page]
+    team = TeamFactory(slug="more")
+    for i in range(12):
+        PlacementFactory(agent=AgentFactory(slug=f"extra-agent-{i:02d}", owner_team=team), environment=envs["dev"],
+                         replicas=1 + i % 3)
+
+    ingest(envs, today, agents=1, backfill=0)
+    few_rows = CostEntry.objects.count()
+    small = count(client, url)
+    ingest(envs, today, agents=10, backfill=2)
+    assert CostEntry.objects.count() > 5 * few_rows
+    large = count(client, url)
+
+    assert small == large, f"{page}: {small} queries with {few_rows} rows, {large} with many more"
+    assert small == PINNED[page], f"{page}: pinned {PINNED[page]}, now {small}"
