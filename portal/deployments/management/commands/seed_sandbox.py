@@ -1,15 +1,17 @@
 """Make the sandbox cloud match the demo catalog: the workloads of running placements exist on the
-sandbox clusters, the platform's role assignments exist (with the demo's drift), and costs are ingested.
-Does nothing outside the sandbox; leaves what is already there alone."""
+sandbox clusters, the platform's role assignments exist (with the demo's drift), costs are ingested and
+a first round of health checks is recorded. Does nothing outside the sandbox; leaves what is there alone."""
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from portal.catalog.choices import PlacementStatus
-from portal.catalog.models import Placement
+from portal.catalog.models import Environment, Placement
 from portal.deployments.backends import cluster_backend
 from portal.deployments.services import workload_spec
+from portal.health.choices import CheckKind
+from portal.health.services import health_checks_run
 
 
 class Command(BaseCommand):
@@ -30,3 +32,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Sandbox clusters: {created} workload(s) created.")
         call_command("seed_sandbox_rbac", stdout=self.stdout)
         call_command("ingest_costs", stdout=self.stdout)
+        # A first round of health checks, so the boards have something before beat's first sweep.
+        for environment in Environment.objects.order_by("position"):
+            for kind in CheckKind.values:
+                health_checks_run(environment_id=environment.pk, kind=kind)
+        self.stdout.write("Health: a first round of checks recorded.")
