@@ -30,13 +30,10 @@ def test_engineer_signs_in_filters_the_agent_list_and_opens_an_agent(live_server
     expect(page.get_by_text("warm-logistics-eta-computation-chat-memory").first).to_be_visible()
 
 
-def test_filtered_agent_list_works_without_javascript(live_server, browser, demo):
+def test_filtered_agent_list_works_without_javascript(live_server, browser, login, demo):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("viewer")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    login(page, "viewer", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/agents/")
     page.get_by_label("Domain").select_option("crm")
     page.get_by_role("button", name="Filter").click()

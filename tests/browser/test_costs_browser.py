@@ -72,13 +72,10 @@ def test_another_month_comes_in_through_htmx_and_its_charts_are_drawn(live_serve
     page.wait_for_function(ALL_CHARTS_DRAWN)
 
 
-def test_without_javascript_the_tables_are_the_page(live_server, browser, costs):
+def test_without_javascript_the_tables_are_the_page(live_server, browser, login, costs):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("viewer")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    login(page, "viewer", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/costs/")
     expect(page.get_by_test_id("services-table")).to_contain_text("Azure Kubernetes Service")
     expect(page.locator("figure.chart").first).to_be_hidden()

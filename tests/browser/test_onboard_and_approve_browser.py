@@ -14,23 +14,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 SLUG = "ecommerce-gift-wrapping"
 
 
-def sign_in(context, live_server, username):
-    page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    return page
-
-
-def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server, browser, demo, celery_worker):
+def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server, browser, login, demo,
+                                                                     celery_worker):
     Environment.objects.filter(name="dev").update(redis_sku="P2")  # the demo's dev P1 is full (as designed)
     engineer_ctx = browser.new_context()
     approver_ctx = browser.new_context()
     for ctx in (engineer_ctx, approver_ctx):
         ctx.set_default_timeout(30_000)
-    eng = sign_in(engineer_ctx, live_server, "engineer")
+    eng = engineer_ctx.new_page()
+    login(eng, "engineer", DEMO_PASSWORD)
 
     # Onboard, step by step.
     eng.get_by_role("link", name="Onboard an agent").click()
@@ -60,7 +52,8 @@ def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server
     expect(eng.get_by_test_id("run-status")).to_have_text("Awaiting approval", timeout=60_000)
 
     # The approver, in another browser context, sees it in the inbox and approves it.
-    appr = sign_in(approver_ctx, live_server, "approver")
+    appr = approver_ctx.new_page()
+    login(appr, "approver", DEMO_PASSWORD)
     expect(appr.get_by_test_id("approval-count")).to_have_text("1")
     appr.get_by_role("link", name=re.compile("^Approvals")).click()
     appr.get_by_test_id("inbox").get_by_role("link", name=re.compile("Review #")).click()
