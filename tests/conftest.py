@@ -174,3 +174,18 @@ def celery_worker(django_db_setup, django_db_blocker):
         with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
                           shutdown_timeout=30) as worker:
             yield worker
+
+
+@pytest.fixture
+def fake_k8s():
+    """A fake Kubernetes API server over real HTTP with the design document's pools (system 2, agents 3,
+    crud 1 nodes, tainted as designed)."""
+    from provisioning.cluster import DEFAULT_POOLS
+    from provisioning.cluster.sandbox import node_name
+    from tests.provisioning.fake_k8s import FakeKubernetesServer
+
+    with FakeKubernetesServer() as server:
+        for pool in DEFAULT_POOLS:
+            for i in range(pool.node_count):
+                server.add_node(node_name(pool.name, i), pool=pool.name, taints=pool.taints)
+        yield server

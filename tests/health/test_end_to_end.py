@@ -12,12 +12,11 @@ from portal.deployments import backends as deployment_backends
 from portal.health import backends, services
 from portal.health.choices import CheckKind, HealthState
 from portal.health.models import HealthCheck
-from provisioning.cluster import DEFAULT_POOLS, AgentWorkloadSpec
+from provisioning.cluster import AgentWorkloadSpec
 from provisioning.cluster.kubernetes import KubernetesCluster
 from provisioning.cluster.sandbox import node_name
 from provisioning.health.azure import AzureResourceHealth
 from tests.provisioning.arm_transport import FakeCredential
-from tests.provisioning.fake_k8s import FakeKubernetesServer
 from tests.provisioning.test_health import FakeResourceHealth
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
@@ -25,13 +24,6 @@ RG = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/holidaypeakhub-dev-rg/provid
 AGENT = "ecommerce-catalog-search"
 
 
-@pytest.fixture
-def fake_k8s():
-    with FakeKubernetesServer() as server:
-        for pool in DEFAULT_POOLS:
-            for i in range(pool.node_count):
-                server.add_node(node_name(pool.name, i), pool=pool.name, taints=pool.taints)
-        yield server
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from kubernetes import client
 
 from provisioning.cluster import (
-    DEFAULT_POOLS,
     AgentWorkloadSpec,
     ClusterBackend,
     ClusterError,
@@ -66,14 +65,6 @@ class Harness:
     crash_loop: Callable[[str, int], None]   # (workload, restarts per pod)
 
 
-@pytest.fixture
-def fake_k8s() -> Iterator[FakeKubernetesServer]:
-    """A fake API server with the design document's pools: system 2, agents 3, crud 1 nodes."""
-    with FakeKubernetesServer() as server:
-        for pool in DEFAULT_POOLS:
-            for i in range(pool.node_count):
-                server.add_node(node_name(pool.name, i), pool=pool.name, taints=pool.taints)
-        yield server
 
 
 def api_client_for(base_url: str) -> client.ApiClient:

@@ -22,7 +22,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.identity import CredentialUnavailableError
 from kubernetes import client
 
-from provisioning.cluster import DEFAULT_POOLS, AgentWorkloadSpec, ClusterBackend, SandboxCluster
+from provisioning.cluster import AgentWorkloadSpec, ClusterBackend, SandboxCluster
 from provisioning.cluster.kubernetes import KubernetesCluster
 from provisioning.cluster.sandbox import node_name
 from provisioning.health import (
@@ -65,14 +65,6 @@ def by_target(results: list[CheckResult]) -> dict[str, CheckResult]:
 
 # --- Clusters: the fake API server (official client) and the sandbox ----------------------------
 
-@pytest.fixture
-def fake_k8s() -> Iterator[FakeKubernetesServer]:
-    """The design document's pools: system 2, agents 3, crud 1 nodes, tainted as designed."""
-    with FakeKubernetesServer() as server:
-        for pool in DEFAULT_POOLS:
-            for i in range(pool.node_count):
-                server.add_node(node_name(pool.name, i), pool=pool.name, taints=pool.taints)
-        yield server
 
 
 def kubernetes_cluster(base_url: str) -> KubernetesCluster:
