@@ -11,10 +11,6 @@ from portal.health.models import HealthCheck, HealthResult
 from provisioning.health import worst_state
 
 
-def environment_get(*, name: str) -> Environment:
-    return Environment.objects.get(name=name)
-
-
 def health_summary_annotations() -> dict:
     """Annotations for an Environment queryset: its active checks by state and when they last ran.
     Subqueries, so the home page stays one query however many checks there are."""

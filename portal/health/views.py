@@ -1,5 +1,4 @@
-from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from portal.accounts.decorators import require_perm
@@ -8,13 +7,6 @@ from portal.catalog.models import Environment
 from portal.core.http import htmx_vary
 from portal.health import readiness as readiness_selectors
 from portal.health import selectors
-
-
-def _environment_or_404(name):
-    try:
-        return selectors.environment_get(name=name)
-    except Environment.DoesNotExist:
-        raise Http404(f"No environment named {name!r}.")
 
 
 @require_GET
@@ -26,7 +18,7 @@ def overview(request):
 @require_GET
 @require_perm("health.view_healthcheck")
 def board(request, name):
-    environment = _environment_or_404(name)
+    environment = get_object_or_404(Environment, name=name)
     context = {"environment": environment, "board": selectors.health_board(environment=environment)}
     template = "health/board.html#board" if request.htmx else "health/board.html"
     return htmx_vary(render(request, template, context))
@@ -35,7 +27,7 @@ def board(request, name):
 @require_GET
 @require_perm("health.view_healthcheck")
 def readiness(request, name):
-    environment = _environment_or_404(name)
+    environment = get_object_or_404(Environment, name=name)
     context = {"environment": environment, "items": readiness_selectors.environment_readiness(environment=environment)}
     template = "health/readiness.html#checklist" if request.htmx else "health/readiness.html"
     return htmx_vary(render(request, template, context))
