@@ -97,5 +97,4 @@ def template_estimate(*, template: str, parameters: dict, environment: str | Non
 
 
 def _resources(template: str, parameters: dict) -> tuple[ResourceSpec, ...]:
-    info = templates.template_get(template)
-    return tuple(templates.template_spec(info, dict(parameters or {}), compiler=None).resources)
+    return templates.template_resources(templates.template_get(template), dict(parameters or {}))

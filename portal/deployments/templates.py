@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from portal.core.errors import DomainError
-from provisioning.backends.base import TemplateSpec
+from provisioning.backends.base import ResourceSpec, TemplateSpec
 from provisioning.bicep import (
     BicepError,
     ParamSpec,
@@ -47,6 +47,17 @@ def _parameters(path: str, content_hash: str) -> tuple[ParamSpec, ...]:
 
 def template_parameters(info: TemplateInfo) -> list[ParamSpec]:
     return list(_parameters(str(info.path), info.content_hash))
+
+
+@lru_cache(maxsize=256)
+def _resources(path: str, content_hash: str, parameters_json: str) -> tuple[ResourceSpec, ...]:
+    return load_template(Path(path), json.loads(parameters_json)).resources
+
+
+def template_resources(info: TemplateInfo, parameters: dict) -> tuple[ResourceSpec, ...]:
+    """The resources a template declares with these parameters, read once per template content and
+    parameters (pages that poll ask again every second)."""
+    return _resources(str(info.path), info.content_hash, json.dumps(parameters, sort_keys=True, default=str))
 
 
 def compile_to_arm(path: Path, compiler: str) -> dict:
