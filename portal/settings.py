@@ -44,6 +44,28 @@ AZURE_SUBSCRIPTION_ID = os.environ.get("AZURE_SUBSCRIPTION_ID", "")
 AZURE_TENANT_ID = os.environ.get("AZURE_TENANT_ID", "")
 AZURE_LOCATION = os.environ.get("AZURE_LOCATION", "eastus")
 
+# Issue #10: one backend registry (portal/core/backends.py). A factory per kind, by dotted path, resolved
+# once with import_string; PORTAL_CLOUD picks the set, PORTAL_BACKENDS (JSON) replaces single entries.
+PORTAL_BACKEND_SETS = {
+    "sandbox": {
+        "cloud": "portal.deployments.backends.sandbox_cloud",
+        "cluster": "portal.deployments.backends.sandbox_cluster",
+        "rbac": "portal.access.backends.sandbox_rbac",
+        "resource_health": "portal.health.backends.sandbox_resource_health",
+        "cost": "portal.costs.backends.sandbox_cost",
+        "discovery": "portal.catalog.discovery.sandbox_discovery",
+    },
+    "azure": {
+        "cloud": "portal.deployments.backends.azure_cloud",
+        "cluster": "portal.deployments.backends.kubernetes_cluster",
+        "rbac": "portal.access.backends.azure_rbac",
+        "resource_health": "portal.health.backends.azure_resource_health",
+        "cost": "portal.costs.backends.azure_cost",
+        "discovery": "portal.catalog.discovery.azure_discovery",
+    },
+}
+PORTAL_BACKENDS = {**PORTAL_BACKEND_SETS[PORTAL_CLOUD], **json.loads(os.environ.get("PORTAL_BACKENDS", "{}"))}
+
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
 # Templates and deployments.

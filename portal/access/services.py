@@ -21,6 +21,7 @@ from portal.access.choices import RBAC_TEMPLATES, REMEDIATION_TEMPLATE, AuditOut
 from portal.access.models import RbacAudit, RbacFinding
 from portal.audit.services import audit_record
 from portal.catalog.models import Environment
+from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError
 from portal.deployments import services as deployment_services
 from portal.deployments import templates
@@ -58,7 +59,7 @@ def rbac_audit_run(*, environment_id: int, user_id: int | None = None) -> RbacAu
     if environment is None:
         return None
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    backend_kind = "azure" if settings.PORTAL_CLOUD == "azure" else "sandbox"
+    backend_kind = registry.backend_kind("rbac")
     ran_at = timezone.now()
     report, error, principal = None, "", ""
     backend = backends.rbac_backend(environment)
@@ -220,7 +221,7 @@ def rbac_record_deployment(*, deployment) -> list:
     """Hook for portal.deployments.services._after_success: in the sandbox, a succeeded deployment of
     shared-infrastructure or role-assignment leaves the role assignments its template declares, as
     Azure would; then the environment is audited again. Does nothing elsewhere or for other templates."""
-    if (settings.PORTAL_CLOUD == "azure" or deployment.status != DeploymentStatus.SUCCEEDED
+    if (not registry.is_sandbox("rbac") or deployment.status != DeploymentStatus.SUCCEEDED
             or deployment.template not in RBAC_TEMPLATES):
         return []
     try:
@@ -290,5 +291,5 @@ def sandbox_environments():
 
 
 def _sandbox_only() -> None:
-    if settings.PORTAL_CLOUD == "azure":
+    if not registry.is_sandbox("rbac"):
         raise DomainError("Role assignments can only be seeded or drifted in the sandbox cloud.")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from portal.access import services as access_services
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
+from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, templates
@@ -163,15 +164,16 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         info = templates.template_get(deployment.template)
         if info.content_hash != deployment.template_hash:
             raise DomainError("The template changed after this deployment was requested; request it again.")
-        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         deployment_log(deployment.pk, [(LogLevel.INFO, "Reading the template"
                                         + (f" and compiling it with {compiler}." if compiler else "."))])
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"The template declares {len(spec.resources)} resources. "
                                                        "Running what-if.")])
-        result = backends.cloud_backend().what_if(
-            deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
-            template=spec, parameters=_cloud_parameters(deployment, info))
+        with registry.opened("cloud", deployment.environment) as cloud:
+            result = cloud.what_if(
+                deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
+                template=spec, parameters=_cloud_parameters(deployment, info))
     except (DomainError, BicepError, CloudError) as exc:
         error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
                                                                       "details": []}
@@ -338,12 +340,17 @@ def deployment_execute(*, deployment_id: int, sleep=time.sleep) -> Deployment | 
 
 
 def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
-    cloud = backends.cloud_backend()
+    """Deploy to the environment's subscription, and close the SDK clients when done."""
+    with registry.opened("cloud", deployment.environment) as cloud:
+        return _execute_template_with(deployment, cloud, sleep=sleep)
+
+
+def _execute_template_with(deployment: Deployment, cloud, *, sleep) -> Deployment:
     try:
         info = templates.template_get(deployment.template)
         if info.content_hash != deployment.template_hash:
             raise DomainError("The template changed after the preview; request the deployment again.")
-        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
         if _already_started(cloud, deployment):
             # An earlier attempt started it and its worker died: follow that deployment, never a second one.

@@ -4,22 +4,18 @@ as portal.deployments.backends keeps the sandbox cluster under `cluster:{env}`."
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 
+from portal.core import backends as registry
 from portal.deployments.models import SandboxRecord
 from provisioning.backends.base import resource_id
-from provisioning.backends.sandbox import DEFAULT_SUBSCRIPTION_ID
 from provisioning.health import ResourceHealthBackend, SandboxResourceHealth
 from provisioning.rbac.expected import PROJECT_NAME
 
 
 def subscription_of(environment) -> str:
-    """The subscription an environment lives in: the sandbox has one of its own; in Azure the
-    environment's, else AZURE_SUBSCRIPTION_ID ("" when neither is set)."""
-    if settings.PORTAL_CLOUD != "azure":
-        return DEFAULT_SUBSCRIPTION_ID
-    return environment.subscription_id or settings.AZURE_SUBSCRIPTION_ID
+    """The subscription an environment lives in (portal.core.backends.subscription_of)."""
+    return registry.subscription_of(environment)
 
 
 @dataclass(frozen=True)
@@ -82,11 +78,18 @@ class StoredSandboxResourceHealth:
         pass
 
 
-def resource_health_backend(environment) -> ResourceHealthBackend:
-    if settings.PORTAL_CLOUD == "azure":
-        from azure.identity import DefaultAzureCredential
-
-        from provisioning.health.azure import AzureResourceHealth
-
-        return AzureResourceHealth(DefaultAzureCredential(), subscription_of(environment))
+@registry.factory("sandbox")
+def sandbox_resource_health(environment) -> ResourceHealthBackend:
     return StoredSandboxResourceHealth(environment.name)
+
+
+@registry.factory("azure")
+def azure_resource_health(environment) -> ResourceHealthBackend:
+    from provisioning.health.azure import AzureResourceHealth
+
+    return AzureResourceHealth(registry.azure_credential(), subscription_of(environment),
+                               transport=registry.azure_transport())
+
+
+def resource_health_backend(environment) -> ResourceHealthBackend:
+    return registry.backend("resource_health", environment)

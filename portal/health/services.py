@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, Placement, Team
+from portal.core import backends as registry
 from portal.core.errors import DomainError, InvalidTransition
 from portal.deployments import backends as deployment_backends
 from portal.deployments import notifications
@@ -178,7 +179,7 @@ def _http(environment) -> list[Observation] | None:
     placements = [p for p in _watched(environment) if p.agent.health_path]
     template = settings.PORTAL_HEALTH_URL_TEMPLATE
     if not template:
-        if settings.PORTAL_CLOUD != "azure":
+        if registry.is_sandbox("cloud"):
             return None
         reason = f"{NO_ENDPOINT} (set PORTAL_HEALTH_URL_TEMPLATE)"
         return [Observation(unknown(CheckKind.HTTP, p.agent.slug, reason), p.agent.slug, p.agent, p.agent.slug)
@@ -349,6 +350,6 @@ def sandbox_faults_clear(*, environment) -> None:
 
 
 def _sandbox_only() -> None:
-    if settings.PORTAL_CLOUD == "azure":
+    if not registry.is_sandbox("resource_health"):
         raise DomainError("Faults can only be injected into the sandbox cloud.")
 

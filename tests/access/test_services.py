@@ -113,7 +113,7 @@ def test_an_environment_the_design_does_not_name_cannot_be_audited(db):
 def test_in_azure_the_kubelet_is_whoever_holds_the_expected_roles(platform, settings, monkeypatch):
     """Azure does not say who the kubelet identity is: the audit takes the principal of what is present."""
     subscription = "11111111-2222-3333-4444-555555555555"
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     platform.subscription_id = subscription
     platform.save()
     kubelet = "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -221,7 +221,7 @@ def test_the_hook_ignores_other_templates_failed_runs_and_azure(dev, settings):
     failed = Deployment.objects.create(environment=dev, template="role-assignment", status=DeploymentStatus.FAILED)
     assert services.rbac_record_deployment(deployment=ok) == []
     assert services.rbac_record_deployment(deployment=failed) == []
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     shared = Deployment.objects.create(environment=dev, template="shared-infrastructure",
                                        parameters={"environment": "dev"}, status=DeploymentStatus.SUCCEEDED)
     assert services.rbac_record_deployment(deployment=shared) == []
@@ -293,7 +293,7 @@ def test_inject_rbac_drift_takes_role_names(dev):
 
 
 def test_drift_and_seeding_are_for_the_sandbox_only(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     with pytest.raises(DomainError, match="sandbox"):
         services.rbac_sandbox_drift_inject(environment=dev)
     out = StringIO()

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from portal.core.backends import azure_access
 from portal.costs import backends, services
 from portal.costs.choices import IngestStatus
 from portal.costs.models import CostEntry, CostForecast, CostIngestRun
@@ -164,26 +165,21 @@ def test_a_failed_ingest_keeps_the_last_good_data_and_the_pages_say_how_old_and_
     assert "$15.01" in html                                    # 8.25 + 0.0125 + 4.9 + 0.1 + 1.75
 
 
-def test_with_portal_cloud_azure_the_service_builds_azure_cost_for_the_environments_scope(
-        dev, fake, settings, monkeypatch):
-    settings.PORTAL_CLOUD = "azure"
-    built = []
+def test_with_azure_backends_the_service_builds_azure_cost_for_the_environments_scope(dev, fake, settings):
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
+    credential = FakeCredential()
 
-    def default_azure_cost(**kwargs):
-        built.append(kwargs)
-        return azure_backend(fake, **kwargs)[0]
-
-    monkeypatch.setattr("provisioning.cost.azure.default_azure_cost", default_azure_cost)
-
-    run = services.cost_ingest_run(environment_id=dev.pk, today=TODAY, backfill=0)
+    with azure_access(credential=credential, transport=fake.transport()):
+        run = services.cost_ingest_run(environment_id=dev.pk, today=TODAY, backfill=0)
 
     assert run.status == IngestStatus.SUCCEEDED and run.backend == "azure"
-    assert built == [{"max_throttle_wait": settings.PORTAL_COST_MAX_THROTTLE_WAIT}]
+    assert credential.calls >= 1                               # the registry's client used the credential given
     assert len(stored(dev)) == 5
 
 
 def test_azure_without_a_subscription_fails_saying_what_to_set(envs, settings):
     settings.PORTAL_CLOUD, settings.AZURE_SUBSCRIPTION_ID = "azure", ""
+    settings.PORTAL_BACKENDS = settings.PORTAL_BACKEND_SETS["azure"]
 
     run = services.cost_ingest_run(environment_id=envs["dev"].pk, today=TODAY, backend=FixedCost(), backfill=0)
 

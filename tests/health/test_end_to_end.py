@@ -29,7 +29,7 @@ AGENT = "ecommerce-catalog-search"
 @pytest.fixture
 def azure_dev(platform, settings, monkeypatch, fake_k8s):
     """dev as in Azure: its cluster is the fake API server, Resource Health the fake ARM."""
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_HEALTH_URL_TEMPLATE = ""
     platform.subscription_id = SUBSCRIPTION
     platform.save()
