@@ -22,8 +22,12 @@ def subscription_of(environment) -> str:
 class SharedResource:
     label: str
     resource_id: str
+    problem: str = ""      # why discovery found no id for it
 
 
+# The label's key in Environment.discovered_resources (provisioning.discovery.SHARED_TYPES).
+_KEYS = {"AKS": "aks", "Cosmos DB": "cosmos", "Redis": "redis", "Event Hubs": "eventhubs", "Storage": "storage",
+         "Key Vault": "keyvault", "API Management": "apim", "Container registry": "acr"}
 # (label, ARM type, name) as bicep/shared-infrastructure names them; {p}: "holidaypeakhub-dev",
 # {c}: "holidaypeakhubdev" (provisioning.rbac.expected.platform_resources names the same way).
 _SHARED = (
@@ -38,8 +42,14 @@ _SHARED = (
 )
 
 
-def shared_resources(environment, subscription_id: str) -> list[SharedResource]:
-    """The eight shared resources whose Azure Resource Health the board shows."""
+def shared_resources(environment, subscription_id: str, discovered: dict | None = None) -> list[SharedResource]:
+    """The eight shared resources whose Azure Resource Health the board shows: as `discovered` in Azure
+    (portal.catalog.discovery) when given, else named by the convention the sandbox deploys by."""
+    if discovered is not None:
+        ids, errors = discovered.get("resources") or {}, discovered.get("errors") or {}
+        return [SharedResource(label, ids.get(_KEYS[label], ""),
+                               errors.get(_KEYS[label]) or errors.get("resources") or "not discovered")
+                for label, _kind, _pattern in _SHARED]
     names = {"p": f"{PROJECT_NAME}-{environment.name}", "c": f"{PROJECT_NAME}{environment.name}",
              "aks": environment.aks_cluster or f"{PROJECT_NAME}-{environment.name}-aks"}
     group = environment.resource_group or f"{PROJECT_NAME}-{environment.name}-rg"

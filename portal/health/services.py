@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
+from portal.catalog.discovery import environment_resources
 from portal.catalog.models import Agent, Environment, Placement, Team
 from portal.core import backends as registry
 from portal.core.errors import DomainError, InvalidTransition
@@ -159,18 +160,23 @@ def _recent_restarts(result: CheckResult, baseline: int | None, threshold: int) 
 
 
 def _resource_health(environment) -> list[Observation]:
+    """The shared resources as discovered in Azure (issue #10; the sandbox's follow the convention). One
+    that discovery could not find is unknown, with why."""
     subscription = backends.subscription_of(environment)
-    resources = backends.shared_resources(environment, subscription or "no-subscription")
+    discovered = None
+    if subscription and not registry.is_sandbox("resource_health"):
+        discovered = environment_resources(environment=environment)
+    resources = backends.shared_resources(environment, subscription or "no-subscription", discovered=discovered)
     if not subscription:
         reason = "no Azure subscription is set for this environment (or AZURE_SUBSCRIPTION_ID)"
         return [Observation(unknown(CheckKind.RESOURCE_HEALTH, r.resource_id, reason), r.label) for r in resources]
     health = backends.resource_health_backend(environment)
     try:
-        return [Observation(check_resource_health(health, r.resource_id), r.label) for r in resources]
+        return [Observation(check_resource_health(health, r.resource_id) if r.resource_id else
+                            unknown(CheckKind.RESOURCE_HEALTH, r.label, f"not found in Azure: {r.problem}"), r.label)
+                for r in resources]
     finally:
-        close = getattr(health, "close", None)
-        if close is not None:
-            close()
+        registry.close_backend(health)
 
 
 def _http(environment) -> list[Observation] | None:

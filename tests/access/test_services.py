@@ -19,11 +19,9 @@ from provisioning.backends.base import CloudError
 from provisioning.backends.sandbox import DEFAULT_SUBSCRIPTION_ID
 from provisioning.rbac import (
     ACR_PULL,
-    CONTRIBUTOR,
     COSMOS_DATA_CONTRIBUTOR,
     KEY_VAULT_SECRETS_USER,
     SANDBOX_KUBELET_PRINCIPAL_ID,
-    SandboxRbac,
     platform_resources,
 )
 from tests.factories import EnvironmentFactory
@@ -108,26 +106,6 @@ def test_an_environment_the_design_does_not_name_cannot_be_audited(db):
 
     assert row.outcome == AuditOutcome.FAILED
     assert "unknown environment 'qa'" in row.error
-
-
-def test_in_azure_the_kubelet_is_whoever_holds_the_expected_roles(platform, settings, monkeypatch):
-    """Azure does not say who the kubelet identity is: the audit takes the principal of what is present."""
-    subscription = "11111111-2222-3333-4444-555555555555"
-    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
-    platform.subscription_id = subscription
-    platform.save()
-    kubelet = "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
-    azure_like = SandboxRbac(subscription_id=subscription, kubelet_principal_id=kubelet)
-    ids = platform_resources(subscription, "dev")
-    azure_like.grant(kubelet, KEY_VAULT_SECRETS_USER, ids.keyvault, principal_type="ServicePrincipal")
-    azure_like.grant(kubelet, COSMOS_DATA_CONTRIBUTOR, ids.cosmos, kind="cosmos")
-    azure_like.grant("0a0b0c0d-1e1f-4a2b-8c3d-4e5f6a7b8c9d", CONTRIBUTOR, ids.storage)
-    monkeypatch.setattr(backends, "rbac_backend", lambda env: azure_like)
-
-    row = audit(platform)
-
-    assert (row.backend, row.present_count, row.missing_count, row.unexpected_count) == ("azure", 2, 4, 1)
-    assert row.kubelet_principal_id == kubelet
 
 
 # --- Remediation --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.urls import reverse
 from kubernetes import client
 
 from portal.catalog.choices import PlacementStatus
+from portal.catalog.discovery import SandboxDiscovery
 from portal.catalog.models import NodePool, Placement
 from portal.deployments import backends as deployment_backends
 from portal.health import backends, services
@@ -32,6 +33,8 @@ def azure_dev(platform, settings, monkeypatch, fake_k8s):
     settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_HEALTH_URL_TEMPLATE = ""
     platform.subscription_id = SUBSCRIPTION
+    # What discovery stores for a tenant named by the convention (tests/contract covers other names).
+    platform.discovered_resources = SandboxDiscovery(platform).discover(resource_group=platform.resource_group).as_dict()
     platform.save()
     NodePool.objects.create(environment=platform, name="crud", vm_size="Standard_B4ms", min_nodes=1, max_nodes=10,
                             taints=["workload=crud:NoSchedule"])
