@@ -184,7 +184,10 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         return deployment_transition(deployment, S.FAILED, error=_error_dict(result.error))
     what_if = {"changes": [{"change_type": c.change_type, "resource_id": c.resource_id,
                             "resource_type": c.resource_type, "resource_name": c.resource_name,
-                            "delta": list(c.delta)} for c in result.changes]}
+                            "delta": list(c.delta), "unsupported_reason": c.unsupported_reason,
+                            "properties": [{"path": p.path, "change_type": p.change_type, "before": p.before,
+                                            "after": p.after} for p in c.properties]}
+                           for c in result.changes]}
     counts = {}
     for change in what_if["changes"]:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
@@ -369,8 +372,13 @@ def _execute_template_with(deployment: Deployment, cloud, *, sleep) -> Deploymen
         return deployment_transition(deployment, S.FAILED, error=error)
     Deployment.objects.filter(pk=deployment.pk).update(correlation_id=handle.correlation_id or "",
                                                        continuation_token=handle.continuation_token or "")
-    deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
-                                                   f"(correlation id {handle.correlation_id or 'n/a'}).")])
+    if handle.adopted:
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} was already "
+                                                       f"running: adopted it and following it (correlation id "
+                                                       f"{handle.correlation_id or 'n/a'}).")])
+    else:
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
+                                                       f"(correlation id {handle.correlation_id or 'n/a'}).")])
     return _poll(deployment, cloud, sleep=sleep)
 
 

@@ -58,6 +58,8 @@ from azure.mgmt.costmanagement.models import (
     QueryTimePeriod,
 )
 
+from provisioning.backends.base import NO_CREDENTIAL_MESSAGE, ErrorCode, is_missing_credential
+
 from .base import AGENT_TAG, CostError, CostRow, Forecast, month_end, month_start
 
 ARM_BASE_URL = "https://management.azure.com"
@@ -329,7 +331,9 @@ def throttle_wait(headers: Mapping[str, str], *, attempt: int = 0) -> float:
 
 def cost_error_from(exc: AzureError) -> CostError:
     """An azure-core error as a CostError with Azure's error code; 408, 429, 5xx and failures to reach
-    Azure at all are transient."""
+    Azure at all are transient; no credential at all is one sentence saying how to give one."""
+    if is_missing_credential(exc):
+        return CostError(code=ErrorCode.NO_CREDENTIAL, message=NO_CREDENTIAL_MESSAGE)
     if isinstance(exc, HttpResponseError):
         status = exc.status_code or 0
         code = (exc.error.code if exc.error is not None else None) or exc.reason or f"Http{status}"
