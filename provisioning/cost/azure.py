@@ -30,7 +30,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time as clock
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -46,13 +46,17 @@ from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.costmanagement import CostManagementClient
 from azure.mgmt.costmanagement.models import (
     ForecastAggregation,
+    ForecastComparisonExpression,
     ForecastDataset,
     ForecastDefinition,
+    ForecastFilter,
     ForecastResult,
     ForecastTimePeriod,
     QueryAggregation,
+    QueryComparisonExpression,
     QueryDataset,
     QueryDefinition,
+    QueryFilter,
     QueryGrouping,
     QueryResult,
     QueryTimePeriod,
@@ -115,16 +119,16 @@ class AzureCost:
 
     # --- CostBackend ----------------------------------------------------------------------------
 
-    def month_to_date(self, *, scope: str, today: date) -> list[CostRow]:
-        definition = query_definition(today)
+    def month_to_date(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> list[CostRow]:
+        definition = query_definition(today, resource_groups)
         first = self._throttled(lambda: self.client.query.usage(scope, definition))
         rows: list[CostRow] = []
         for result in self._pages(first, definition.as_dict(), QueryResult):
             rows.extend(cost_rows(*_table(result)))
         return rows
 
-    def forecast(self, *, scope: str, today: date) -> Forecast:
-        definition = forecast_definition(today)
+    def forecast(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> Forecast:
+        definition = forecast_definition(today, resource_groups)
         first = self._throttled(lambda: self.client.forecast.usage(scope, definition))
         actual, projected = Decimal(0), Decimal(0)
         by_day: dict[date, Decimal] = {}
@@ -208,7 +212,9 @@ def default_azure_cost(**kwargs: Any) -> AzureCost:
 
 # --- Request bodies -----------------------------------------------------------------------------
 
-def query_definition(today: date) -> QueryDefinition:
+def query_definition(today: date, resource_groups: Sequence[str] = ()) -> QueryDefinition:
+    """Daily actual cost of the month to `today`; with `resource_groups`, only theirs (a subscription
+    scope filtered to an environment's groups, its AKS node resource group included)."""
     return QueryDefinition(
         type=QUERY_TYPE,
         timeframe="Custom",
@@ -223,11 +229,13 @@ def query_definition(today: date) -> QueryDefinition:
                 QueryGrouping(type="Dimension", name="ResourceGroupName"),
                 QueryGrouping(type="TagKey", name=AGENT_TAG),
             ],
+            filter=QueryFilter(dimensions=QueryComparisonExpression(
+                name="ResourceGroupName", operator="In", values_property=list(resource_groups))) if resource_groups else None,
         ),
     )
 
 
-def forecast_definition(today: date) -> ForecastDefinition:
+def forecast_definition(today: date, resource_groups: Sequence[str] = ()) -> ForecastDefinition:
     return ForecastDefinition(
         type=FORECAST_TYPE,
         timeframe="Custom",
@@ -235,6 +243,8 @@ def forecast_definition(today: date) -> ForecastDefinition:
         dataset=ForecastDataset(
             granularity="Daily",
             aggregation={COST_ALIAS: ForecastAggregation(name=COST_METRIC, function="Sum")},
+            filter=ForecastFilter(dimensions=ForecastComparisonExpression(
+                name="ResourceGroupName", operator="In", values_property=list(resource_groups))) if resource_groups else None,
         ),
         include_actual_cost=True,
         include_fresh_partial_cost=False,
