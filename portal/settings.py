@@ -252,6 +252,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Issue #10: long work does not block short work. A deployment's preview and run (a run polls ARM for up
+# to PORTAL_DEPLOYMENT_MAX_SECONDS) go to a queue of their own; health, cost, RBAC and notifications stay on
+# the default queue. `make run` starts one worker per entry of PORTAL_WORKERS, so between them every queue
+# is served and neither waits for the other's threads.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+DEPLOYMENTS_QUEUE = "deployments"
+CELERY_TASK_ROUTES = {
+    "portal.deployments.tasks.preview_deployment": {"queue": DEPLOYMENTS_QUEUE},
+    "portal.deployments.tasks.run_deployment": {"queue": DEPLOYMENTS_QUEUE},
+}
+PORTAL_WORKERS = {
+    "worker": {"queues": [CELERY_TASK_DEFAULT_QUEUE], "concurrency": 4},
+    "deployments": {"queues": [DEPLOYMENTS_QUEUE], "concurrency": int(os.environ.get("PORTAL_DEPLOYMENT_WORKERS", "4"))},
+}
 # The beat schedule lives in code (see README: why not django-celery-beat).
 CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
