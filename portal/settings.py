@@ -331,7 +331,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Issue #10: a missing Azure credential is reported once, in a sentence (NO_CREDENTIAL_MESSAGE), not as
+    # DefaultAzureCredential's warning listing every credential it tried, on every call.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.

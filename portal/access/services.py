@@ -78,7 +78,8 @@ def rbac_audit_run(*, environment_id: int, user_id: int | None = None) -> RbacAu
             errors = discovered.get("errors") or {}
             if not principal:
                 raise ValueError("the AKS kubelet identity could not be read from the cluster ("
-                                 + (errors.get("kubelet") or errors.get("aks") or "no cluster found") + ")")
+                                 + (errors.get("kubelet") or errors.get("aks") or errors.get("resources")
+                                    or "no cluster found") + ")")
             unfound = {kind: f"{kind}: {errors[kind]}" for kind in RBAC_SCOPE_KINDS if kind in errors}
         report = audit_resources(backend, resources=resources, kubelet_principal_id=principal, unfound=unfound)
         error = "; ".join(report.unread.values())

@@ -140,3 +140,27 @@ def test_a_missing_role_is_audited_remediated_by_a_deployment_previewed_and_run_
     assert (acr.scope, acr.principal_id) == (tenant.dev["acr"], KUBELET)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"rbac.remediation_requested", "deployment.previewed", "deployment.succeeded", "rbac.audited"} <= actions
+
+
+def test_a_deployment_to_prod_goes_to_prods_own_subscription(azure, settings, engineer,
+                                                             django_capture_on_commit_callbacks):
+    """Two subscriptions: the default (dev's) in AZURE_SUBSCRIPTION_ID, prod's set on the environment."""
+    from tests.contract.test_azure_tenant import PROD_NAMES, PROD_SUB
+
+    settings.AZURE_SUBSCRIPTION_ID = DEV_SUB
+    tenant = FakeTenantArm({DEV_SUB, PROD_SUB})
+    tenant.add_environment(PROD_SUB, "rg-hph-prd", PROD_NAMES, kubelet=KUBELET, node_rg="MC_prd")
+    transport = TenantWithDeployments(tenant, FakeArm(PROD_SUB))
+    prod = EnvironmentFactory(name="prod", subscription_id=PROD_SUB, resource_group="rg-hph-prd")
+    parameters = {"principalId": KUBELET, "roleDefinitionId": ACR_PULL, "scopeResourceName": "hphprdacr",
+                  "resourceGroupName": "rg-hph-prd", "principalType": "ServicePrincipal"}
+
+    with azure_access(credential=FakeCredential(), transport=transport):
+        with django_capture_on_commit_callbacks(execute=False):
+            requested = deployment_services.deployment_request(environment=prod, template="role-assignment",
+                                                               parameters=parameters, user=engineer)
+        previewed = deployment_services.deployment_preview_run(deployment_id=requested.pk)
+
+    assert previewed.status == S.PREVIEWED, previewed.error
+    assert transport.deployment_paths
+    assert all(p.startswith(f"/subscriptions/{PROD_SUB}/") for p in transport.deployment_paths)

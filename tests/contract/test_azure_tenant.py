@@ -4,6 +4,7 @@ the fake's credential and transport with azure_access(): names that do not follo
 kubelet identity read from the cluster, a Cosmos data plane that refuses, two subscriptions."""
 
 import pytest
+from django.urls import reverse
 
 from portal.access import services as access_services
 from portal.access.choices import AuditOutcome, FindingKind
@@ -158,3 +159,47 @@ def test_resource_health_checks_the_discovered_ids(tenant, dev, monkeypatch):
 
     assert sorted(asked) == sorted(tenant.dev.values())
     assert HealthResult.objects.filter(health_check__environment=dev).count() == 8
+
+
+# --- No credential: one sentence, with the fix -----------------------------------------------------
+
+class NoCredential:
+    """What DefaultAzureCredential does on a machine with nothing configured."""
+
+    def get_token(self, *scopes, **kwargs):
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted "
+            "credentials:\n\tEnvironmentCredential: EnvironmentCredential authentication unavailable.\n"
+            "\tAzureCliCredential: Azure CLI not found on path")
+
+
+def test_without_a_credential_the_rbac_page_says_what_to_do_in_one_sentence(azure, dev, client_for, viewer):
+    with azure_access(credential=NoCredential(), transport=FakeTenantArm({DEV_SUB})):
+        row = audit(dev)
+
+    assert row.outcome == AuditOutcome.FAILED
+    assert "The portal has no Azure credential: run `az login`" in row.error
+    assert "Attempted credentials" not in row.error
+    html = client_for(viewer).get(reverse("access:environment", args=["dev"])).content.decode()
+    assert "The portal has no Azure credential: run `az login`" in html
+    assert "EnvironmentCredential" not in html
+
+
+def test_the_system_status_page_says_there_is_no_credential_and_how_to_give_one(azure, client_for, viewer,
+                                                                              monkeypatch):
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
+                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")   # no az
+
+    html = client_for(viewer).get(reverse("system")).content.decode()
+
+    assert "The portal has no Azure credential" in html and "AZURE_FEDERATED_TOKEN_FILE" in html
+
+    monkeypatch.setenv("AZURE_CLIENT_ID", "c")
+    monkeypatch.setenv("AZURE_TENANT_ID", "t")
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token")
+    html = client_for(viewer).get(reverse("system")).content.decode()
+    assert "From the workload identity" in html and "The portal has no Azure credential" not in html
