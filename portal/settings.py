@@ -65,6 +65,8 @@ PORTAL_BACKEND_SETS = {
     },
 }
 PORTAL_BACKENDS = {**PORTAL_BACKEND_SETS[PORTAL_CLOUD], **json.loads(os.environ.get("PORTAL_BACKENDS", "{}"))}
+# How long an environment's resources read from Azure are used before they are read again.
+PORTAL_DISCOVERY_MAX_AGE_MINUTES = int(os.environ.get("PORTAL_DISCOVERY_MAX_AGE_MINUTES", "15"))
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 

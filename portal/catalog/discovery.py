@@ -5,7 +5,11 @@ Azure: provisioning.discovery (the shared-infrastructure deployment's outputs, t
 resource group by type, then the cluster's kubelet identity and node resource group). The sandbox is
 the naming convention, since the sandbox deploys by it."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from portal.core import backends as registry
 from provisioning.backends.base import resource_id
@@ -68,9 +72,15 @@ def environment_discover(*, environment) -> dict:
 
 
 def environment_resources(*, environment, refresh: bool = False) -> dict:
-    """What is stored for the environment, discovering it first when nothing is (or `refresh`), or when
-    it was stored for another subscription."""
+    """What is stored for the environment, discovered again first when nothing is, when it was read for
+    another subscription, when it is older than PORTAL_DISCOVERY_MAX_AGE_MINUTES, or on `refresh`."""
     stored = environment.discovered_resources or {}
-    if refresh or not stored.get("resources") or stored.get("subscription_id") != registry.subscription_of(environment):
+    if (refresh or not stored.get("resources") or stored.get("subscription_id") != registry.subscription_of(environment)
+            or _older_than(stored.get("discovered_at"), settings.PORTAL_DISCOVERY_MAX_AGE_MINUTES)):
         stored = environment_discover(environment=environment)
     return stored
+
+
+def _older_than(when: str | None, minutes: int) -> bool:
+    at = parse_datetime(when) if when else None
+    return at is None or timezone.now() - at > timedelta(minutes=minutes)

@@ -35,9 +35,21 @@ def sandbox_faults() -> list[Fault]:
     return from_settings + from_admin
 
 
+class PortalSandboxCloud(SandboxCloud):
+    """The sandbox cloud with the bookkeeping Azure does by itself: a succeeded deployment leaves the role
+    assignments its template declares (kept in SandboxRecord `rbac:{env}`), and the environment is audited
+    again. The deployment services call `deployment_succeeded` on whatever cloud ran the deployment; Azure's
+    has none, so they never ask which cloud it is."""
+
+    def deployment_succeeded(self, deployment) -> None:
+        from portal.access.services import rbac_record_deployment
+
+        rbac_record_deployment(deployment=deployment)
+
+
 @registry.factory("sandbox")
 def sandbox_cloud(environment=None) -> CloudBackend:
-    return SandboxCloud(DatabaseSandboxStore(), speed=settings.PORTAL_SANDBOX_SPEED, faults=sandbox_faults(),
+    return PortalSandboxCloud(DatabaseSandboxStore(), speed=settings.PORTAL_SANDBOX_SPEED, faults=sandbox_faults(),
                         seconds_per_resource=settings.PORTAL_SANDBOX_SECONDS_PER_RESOURCE)
 
 

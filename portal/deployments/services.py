@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.access import services as access_services
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
 from portal.core import backends as registry
@@ -432,7 +431,7 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
             finished = deployment_transition(current, new, error=error, correlation_id=status.correlation_id
                                              or current.correlation_id)
             if new == S.SUCCEEDED:
-                _after_success(finished)
+                _after_success(finished, cloud=cloud)
             return finished
         if time.monotonic() > deadline:
             deployment_log(deployment.pk, [(LogLevel.ERROR, "Gave up waiting for the deployment.")])
@@ -442,10 +441,13 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
         sleep(settings.PORTAL_DEPLOYMENT_POLL_SECONDS)
 
 
-def _after_success(deployment: Deployment) -> None:
-    """What follows a successful run: the sandbox records the role assignments it made (the RBAC audit
-    reads them), and in a chain, after an agent's resources, its Kubernetes workload."""
-    access_services.rbac_record_deployment(deployment=deployment)
+def _after_success(deployment: Deployment, *, cloud=None) -> None:
+    """What follows a successful run: the cloud's own bookkeeping (the sandbox records the role
+    assignments it made, as Azure would; Azure needs none), and in a chain, after an agent's resources,
+    its Kubernetes workload."""
+    succeeded = getattr(type(cloud), "deployment_succeeded", None)
+    if succeeded is not None:
+        succeeded(cloud, deployment)
     if not (deployment.then_apply_workload and deployment.agent_id):
         return
     placement = deployment.agent.placements.filter(environment=deployment.environment).first()

@@ -87,6 +87,22 @@ def test_discovery_reads_names_kubelet_and_node_resource_group_from_azure(tenant
         KUBELET, "MC_rg-hph-dev_hph-dev-aks01_eastus", {})
 
 
+def test_what_was_read_is_used_until_it_is_older_than_the_limit_then_read_again(tenant, dev, settings):
+    from portal.catalog.discovery import environment_resources
+
+    environment_discover(environment=dev)
+    before = len(tenant.requests)
+    assert environment_resources(environment=dev)["resources"]["acr"] == tenant.dev["acr"]
+    assert len(tenant.requests) == before                                    # fresh: not read again
+
+    dev.discovered_resources["discovered_at"] = "2026-11-01T00:00:00+00:00"  # older than the limit
+    renamed = tenant.groups["{}/rg-hph-dev".format(DEV_SUB).lower()]
+    next(r for r in renamed if r["name"] == "hphdevacr")["name"] = "hphdevacr2"
+    next(r for r in renamed if r["name"] == "hphdevacr2")["id"] = tenant.dev["acr"] + "2"
+
+    assert environment_resources(environment=dev)["resources"]["acr"] == tenant.dev["acr"] + "2"
+
+
 def test_roles_on_resources_not_named_by_the_convention_are_found_present(tenant, dev):
     grant_design(tenant, tenant.dev, KUBELET)
 

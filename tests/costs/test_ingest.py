@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.core.backends import azure_access
 from portal.costs import backends, services
@@ -37,6 +38,7 @@ NODE_RG = "MC_holidaypeakhub-dev-rg_holidaypeakhub-dev-aks_eastus"
 def discovered(env):
     """What discovery stores for dev (tests/contract reads it from a fake tenant)."""
     env.discovered_resources = {"subscription_id": SUB, "resource_group": "holidaypeakhub-dev-rg",
+                                "discovered_at": timezone.now().isoformat(),
                                 "node_resource_group": NODE_RG, "kubelet_principal_id": "k", "errors": {},
                                 "resources": {"aks": f"/subscriptions/{SUB}/resourceGroups/holidaypeakhub-dev-rg/"
                                                      "providers/Microsoft.ContainerService/managedClusters/x"}}

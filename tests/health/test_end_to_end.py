@@ -3,6 +3,7 @@ Kubernetes API server (with the official client) and to Resource Health through 
 azure-mgmt-resourcehealth client answered in-process; the board then shows what they recorded."""
 
 import pytest
+from django.utils import timezone
 from django.urls import reverse
 from kubernetes import client
 
@@ -34,7 +35,9 @@ def azure_dev(platform, settings, monkeypatch, fake_k8s):
     settings.PORTAL_HEALTH_URL_TEMPLATE = ""
     platform.subscription_id = SUBSCRIPTION
     # What discovery stores for a tenant named by the convention (tests/contract covers other names).
-    platform.discovered_resources = SandboxDiscovery(platform).discover(resource_group=platform.resource_group).as_dict()
+    platform.discovered_resources = {
+        **SandboxDiscovery(platform).discover(resource_group=platform.resource_group).as_dict(),
+        "discovered_at": timezone.now().isoformat()}
     platform.save()
     NodePool.objects.create(environment=platform, name="crud", vm_size="Standard_B4ms", min_nodes=1, max_nodes=10,
                             taints=["workload=crud:NoSchedule"])
