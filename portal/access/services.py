@@ -222,7 +222,8 @@ def _resource_group_of(scope: str) -> str:
 # --- The sandbox --------------------------------------------------------------------------------
 
 def rbac_record_deployment(*, deployment) -> list:
-    """Hook for portal.deployments.services._after_success: in the sandbox, a succeeded deployment of
+    """Called by the sandbox cloud (portal.deployments.backends.PortalSandboxCloud) after a deployment it ran
+    succeeded: in the sandbox, a succeeded deployment of
     shared-infrastructure or role-assignment leaves the role assignments its template declares, as
     Azure would; then the environment is audited again. Does nothing elsewhere or for other templates."""
     if (not registry.is_sandbox("rbac") or deployment.status != DeploymentStatus.SUCCEEDED
