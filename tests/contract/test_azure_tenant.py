@@ -131,7 +131,7 @@ def test_a_user_holding_the_kubelets_role_does_not_satisfy_it(tenant, dev):
     assert (row.present_count, row.missing_count) == (5, 1)
 
 
-def test_a_cosmos_read_that_fails_keeps_what_azure_rbac_said(tenant, dev):
+def test_a_cosmos_read_that_fails_keeps_what_azure_rbac_said(tenant, dev, client_for, viewer):
     grant_design(tenant, tenant.dev, KUBELET)
     tenant.role_assignments.remove([a for a in tenant.role_assignments
                                     if a["properties"]["scope"] == tenant.dev["acr"]][0])
@@ -147,6 +147,10 @@ def test_a_cosmos_read_that_fails_keeps_what_azure_rbac_said(tenant, dev):
     unread = row.findings.get(kind=FindingKind.NOT_CHECKED)
     assert (unread.role_name, unread.scope) == ("Cosmos DB Built-in Data Contributor", tenant.dev["cosmos"])
     assert "Cosmos DB data plane: Forbidden: Request blocked by the Cosmos DB account's network rules." in row.error
+    html = client_for(viewer).get(reverse("access:environment", args=["dev"])).content.decode()
+    assert "Part of this audit could not read:" in html and 'data-testid="audit-partial"' in html
+    assert '<li data-role="Cosmos DB Built-in Data Contributor">' in html
+    assert 'data-testid="audit-state">drift<' in html
 
 
 def test_each_environment_is_read_in_its_own_subscription(tenant, dev, prod):
