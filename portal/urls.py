@@ -2,8 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from portal.accounts import views as account_views
+from portal.api.api import api
+
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/entra/", include("portal.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("tokens/", include("portal.api.urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("audit/", include("portal.audit.urls")),
