@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import Field
 
@@ -222,7 +222,7 @@ def _get_deployment(pk: int) -> Deployment:
 def _accepted(response: HttpResponse, d: Deployment):
     """202 Accepted: the run goes on in the background; Location is where to follow it."""
     response["Location"] = api_url("deployment", d.pk)
-    return 202, _deployment_detail(_get_deployment(d.pk))
+    return Status(202, _deployment_detail(_get_deployment(d.pk)))
 
 
 class DeploymentFilters(Schema):
