@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from ninja import Schema
 
@@ -91,6 +91,10 @@ class TemplateDetailOut(TemplateOut):
 
 
 class DeploymentRequestIn(Schema):
+    model_config = {"json_schema_extra": {"examples": [{
+        "environment": "dev", "template": "agent", "reason": "Release 1.5 of catalog search", "confirm": True,
+        "parameters": {"agentName": "ecommerce-catalog-search", "redisDatabase": 3}}]}}
+
     environment: Name
     template: Name
     parameters: dict[str, Any] = Field(default_factory=dict, description="Parameter values by name; secure "
@@ -98,6 +102,23 @@ class DeploymentRequestIn(Schema):
     reason: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] = ""
     confirm: bool = Field(False, description="Go on after the preview without a separate confirm call "
                                              "(to approval where the environment needs one).")
+
+    @field_validator("parameters")
+    @classmethod
+    def no_nul_characters(cls, value):
+        """PostgreSQL stores no NUL character, in text or in JSON: refuse them here, as a field error."""
+        def walk(item):
+            if isinstance(item, str):
+                return "\x00" not in item
+            if isinstance(item, dict):
+                return all(walk(k) and walk(v) for k, v in item.items())
+            if isinstance(item, list):
+                return all(walk(v) for v in item)
+            return True
+
+        if not walk(value):
+            raise ValueError("Must not contain NUL characters.")
+        return value
 
 
 class OperationOut(Schema):
