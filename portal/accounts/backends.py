@@ -56,12 +56,9 @@ class EntraBackend(OIDCAuthenticationBackend):
             groups = entra.groups_from_claims(payload, access_token=access_token)
             user = entra.user_sync_from_claims(claims=payload, groups=groups, request=self.request, via="oidc")
         except entra.SignInRefused as exc:
-            if not isinstance(exc, entra.NoMappedGroup):
+            if not isinstance(exc, entra.NoMappedGroup):  # that one is recorded with the user it names
                 audit_record(action="auth.refused", object_type="auth.user", object_id=str(payload.get("oid", "")),
                              request=self.request, details={"why": exc.message, "via": "oidc"})
-            else:
-                audit_record(action="auth.refused", object_type="auth.user", object_id=str(payload.get("oid", "")),
-                             request=self.request, details={"why": "no mapped group", "via": "oidc"})
             self.request.session["entra_refusal"] = exc.message
             return None
         self.request.session.pop("entra_refusal", None)

@@ -72,18 +72,27 @@ def _unique_username(wanted: str) -> str:
     return name
 
 
-@transaction.atomic
 def user_sync_from_claims(*, claims: dict, groups: list[str], request=None, via: str = "sign-in"):
     """Create or update the user whose `oid` this is, and set their roles from their groups.
-    Raises NoMappedGroup (after recording it, and taking away any roles) when no group maps to a role."""
-    oid = str(claims.get("oid") or "")
+    Raises NoMappedGroup (after committing the change: any roles are taken away) when no group maps to a role."""
+    oid, tenant = str(claims.get("oid") or ""), str(claims.get("tid") or "")
     if not oid:
         raise SignInRefused("The token has no oid claim; the portal cannot tell who you are.")
-    tenant = str(claims.get("tid") or "")
-    if settings.PORTAL_ENTRA_TENANT_ID and tenant and tenant != settings.PORTAL_ENTRA_TENANT_ID:
+    if settings.PORTAL_ENTRA_TENANT_ID and tenant != settings.PORTAL_ENTRA_TENANT_ID:
         audit_record(action="auth.refused", object_type="auth.user", object_id=oid, request=request,
                      details={"why": "wrong tenant", "tid": tenant, "via": via})
         raise SignInRefused("Your account belongs to another Entra ID tenant.")
+    user, roles = _user_sync(claims=claims, groups=groups, request=request, via=via)
+    if not roles:
+        raise NoMappedGroup("You signed in with Microsoft, but you are in none of the groups that give a role in "
+                            "Peak Portal. Ask the platform team to add you to the Entra ID group for your role.")
+    return user
+
+
+@transaction.atomic
+def _user_sync(*, claims: dict, groups: list[str], request, via: str):
+    oid = str(claims.get("oid") or "")
+    tenant = str(claims.get("tid") or "")
     identity = EntraIdentity.objects.select_related("user").select_for_update().filter(oid=oid).first()
     User = get_user_model()
     username = str(claims.get("preferred_username") or claims.get("email") or oid)[:150]
@@ -113,9 +122,9 @@ def user_sync_from_claims(*, claims: dict, groups: list[str], request=None, via:
         for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
             user.__dict__.pop(cache, None)
     if not wanted:
-        raise NoMappedGroup("You signed in with Microsoft, but you are in none of the groups that give a role in "
-                            "Peak Portal. Ask the platform team to add you to the Entra ID group for your role.")
-    return user
+        audit_record(action="auth.refused", obj=user, actor=user, request=request,
+                     details={"why": "no mapped group", "via": via, "groups": len(groups)})
+    return user, wanted
 
 
 # --- Entra access tokens for the API ------------------------------------------------------------
