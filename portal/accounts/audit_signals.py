@@ -1,12 +1,9 @@
 from portal.audit.services import audit_record
 
 
-def _via(request) -> str:
-    return "oidc" if request is not None and "oidc" in request.path else "password"
-
-
 def signed_in(sender, request, user, **kwargs):
-    audit_record(action="auth.signed_in", obj=user, actor=user, request=request, details={"via": _via(request)})
+    via = "oidc" if getattr(user, "backend", "").endswith("EntraBackend") else "password"
+    audit_record(action="auth.signed_in", obj=user, actor=user, request=request, details={"via": via})
 
 
 def signed_out(sender, request, user, **kwargs):

@@ -97,8 +97,9 @@ def _user_sync(*, claims: dict, groups: list[str], request, via: str):
     User = get_user_model()
     username = str(claims.get("preferred_username") or claims.get("email") or oid)[:150]
     if identity is None:
-        user = User.objects.create(username=_unique_username(username))
+        user = User(username=_unique_username(username))
         user.set_unusable_password()
+        user.save()
         identity = EntraIdentity.objects.create(user=user, oid=oid, tenant_id=tenant)
         audit_record(action="auth.user_created", obj=user, actor=user, request=request, details={"oid": oid, "via": via})
     user = identity.user
