@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "portal.costs",
     "portal.core",
     "portal.api",  # issue 13
+    "ninja",  # issue 13: the API docs page served from the package's static files, not a CDN
 ]
 
 MIDDLEWARE = [

@@ -103,3 +103,38 @@ def test_rate_limit_per_token(engineer, token_for, api, settings):
     assert codes == [200, 200, 200, 429]
     assert other == 200
     assert limited["Content-Type"] == "application/problem+json" and int(limited["Retry-After"]) > 0
+
+
+def test_openapi_document_and_docs_page_are_served_without_a_cdn(client):
+    document = client.get("/api/v1/openapi.json")
+    assert document.status_code == 200
+    schema = document.json()
+    assert schema["info"]["title"] == "Peak Portal API" and schema["openapi"].startswith("3.")
+    assert schema["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+    errors = schema["paths"]["/api/v1/deployments"]["post"]["responses"]["422"]["content"]
+    assert list(errors) == ["application/problem+json"]
+    docs = client.get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in docs and "cdn.jsdelivr.net" not in docs
+
+
+def test_api_list_query_count_does_not_grow_with_rows(engineer, token_for, api):
+    from tests.factories import EnvironmentFactory
+    from portal.deployments.models import Deployment
+
+    env = EnvironmentFactory(name="dev")
+    call = api(token_for(engineer, "read"))
+    Deployment.objects.create(environment=env, template="agent", requested_by=engineer)
+    call("get", "deployments")  # warm-up: permission caches
+
+    def count():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert call("get", "deployments").status_code == 200
+        return len(queries)
+
+    few = count()
+    for template in ("static-web-app", "role-assignment", "shared-infrastructure", "x", "y"):
+        Deployment.objects.create(environment=env, template=template, requested_by=engineer)
+    assert count() == few
