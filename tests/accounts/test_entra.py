@@ -156,3 +156,19 @@ def test_a_token_signed_by_another_key_is_refused(jwks):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     response = call_me(access_token(other, groups=[ENGINEERS], scp="Portal.Read"))
     assert response.status_code == 401 and "Signature" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("bad, why", [({"iss": "https://evil.example/v2.0"}, "issuer"),
+                                      ({"aud": "someone-else"}, "audience"),
+                                      ({"exp": 1_000_000}, "expired"),
+                                      ({"oid": ""}, "no oid")])
+def test_id_tokens_with_wrong_issuer_audience_expiry_or_no_oid_are_refused(settings, rf, bad, why):
+    from portal.accounts.backends import EntraBackend
+
+    settings.PORTAL_ENTRA_ISSUER = f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    backend = EntraBackend()
+    backend.request = rf.get("/accounts/entra/callback/")
+    good = {"iss": settings.PORTAL_ENTRA_ISSUER, "aud": "portal-client", "exp": int(time.time()) + 600, **claims()}
+    assert backend.verify_claims(good) is True
+    assert backend.verify_claims({**good, **bad}) is False
+    assert AuditEvent.objects.get(action="auth.refused").details == {"why": why, "via": "oidc"}
