@@ -163,11 +163,14 @@ def test_a_token_signed_by_another_key_is_refused(jwks):
                                       ({"exp": 1_000_000}, "expired"),
                                       ({"oid": ""}, "no oid")])
 def test_id_tokens_with_wrong_issuer_audience_expiry_or_no_oid_are_refused(settings, rf, bad, why):
+    from django.contrib.auth.models import AnonymousUser
+
     from portal.accounts.backends import EntraBackend
 
     settings.PORTAL_ENTRA_ISSUER = f"https://login.microsoftonline.com/{TENANT}/v2.0"
     backend = EntraBackend()
     backend.request = rf.get("/accounts/entra/callback/")
+    backend.request.user = AnonymousUser()
     good = {"iss": settings.PORTAL_ENTRA_ISSUER, "aud": "portal-client", "exp": int(time.time()) + 600, **claims()}
     assert backend.verify_claims(good) is True
     assert backend.verify_claims({**good, **bad}) is False
