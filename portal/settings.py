@@ -323,6 +323,7 @@ OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_STORE_ACCESS_TOKEN = False
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_CALLBACK_CLASS = "portal.accounts.views.EntraCallbackView"
 # Group object id -> role, as JSON: {"<guid>": "Engineer", "<guid>": "Approver", ...}.
 PORTAL_ENTRA_GROUP_ROLES = json.loads(os.environ.get("PORTAL_ENTRA_GROUP_ROLES", "{}"))
 PORTAL_ENTRA_GRAPH_URL = os.environ.get("PORTAL_ENTRA_GRAPH_URL", "https://graph.microsoft.com")
@@ -335,7 +336,7 @@ PORTAL_ENTRA_API_SCOPES = json.loads(os.environ.get("PORTAL_ENTRA_API_SCOPES", j
 PORTAL_PASSWORD_LOGIN = env_bool("PORTAL_PASSWORD_LOGIN", True)
 PORTAL_BREAK_GLASS_USERS = env_list("PORTAL_BREAK_GLASS_USERS")
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/entra/no-access/"
-# Sessions end after this many seconds at most (default 8 hours), whatever the activity.
+# Sessions end this many seconds after sign-in (default 8 hours), whatever the activity.
 SESSION_COOKIE_AGE = int(os.environ.get("PORTAL_SESSION_MAX_AGE", str(8 * 3600)))
 AUTHENTICATION_BACKENDS = ["portal.accounts.backends.PasswordBackend", "portal.accounts.backends.EntraBackend"]
 # The API: requests per token per window (seconds); Django's cache counts them (use a shared cache,

@@ -1,11 +1,21 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from portal.accounts.backends import password_login_allowed
 from portal.accounts.entra import entra_configured
+
+
+def session_ends_at_max_age(request) -> None:
+    """A session ends PORTAL_SESSION_MAX_AGE after sign-in, however active: an absolute expiry, which
+    later changes to the session do not push back."""
+    request.session.set_expiry(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE))
 
 
 class SignInView(LoginView):
@@ -17,6 +27,11 @@ class SignInView(LoginView):
         context["entra_enabled"] = entra_configured()
         context["password_enabled"] = settings.PORTAL_PASSWORD_LOGIN
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        session_ends_at_max_age(self.request)
+        return response
 
     def form_invalid(self, form):
         username = form.data.get("username", "")
@@ -31,3 +46,13 @@ def no_access(request):
     reason = request.session.get("entra_refusal") or (
         "Signing in with Microsoft did not work. Try again, or ask the platform team.")
     return render(request, "registration/no_access.html", {"reason": reason}, status=403)
+
+
+class EntraCallbackView(OIDCAuthenticationCallbackView):
+    """Entra ID's redirect back, with the code: mozilla-django-oidc signs the user in; the session then
+    ends at the portal's maximum age."""
+
+    def login_success(self):
+        response = super().login_success()
+        session_ends_at_max_age(self.request)
+        return response

@@ -1,7 +1,11 @@
 """The sign-in page: Microsoft when configured, passwords switchable off (break-glass kept), and the
 audit of sign-in, sign-out and refusals."""
 
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -50,10 +54,21 @@ def test_sign_in_page_offers_microsoft_only_when_configured(settings, db):
     assert "Sign in with Microsoft" in page and reverse("oidc_authentication_init") in page
 
 
-def test_sessions_end_after_the_configured_maximum(engineer, settings):
+def test_sessions_end_at_the_maximum_age_after_sign_in_however_active(engineer, settings):
     settings.SESSION_COOKIE_AGE = 3600
-    client, _ = sign_in("erin")
-    assert client.session.get_expiry_age() == 3600
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=dt_timezone.utc)
+    with time_machine.travel(start, tick=False):
+        client, _ = sign_in("erin")
+        assert client.session.get_expiry_date() == start + timedelta(hours=1)
+    with time_machine.travel(start + timedelta(minutes=59), tick=False):
+        assert client.get(reverse("home")).status_code == 200
+        session = client.session
+        session["touched"] = True  # a change to the session does not push the end back
+        session.save()
+        assert client.session.get_expiry_date() == start + timedelta(hours=1)
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        response = client.get(reverse("home"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
 
 
 def test_no_access_page_says_why(client):
