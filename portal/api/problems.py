@@ -5,7 +5,8 @@ from http import HTTPStatus
 
 from django.http import HttpResponse
 
-PROBLEM_TYPE = "https://peak-portal.example/problems/"
+# Problem types are tag URIs (RFC 4151): stable names, not links (RFC 9457 allows non-resolvable types).
+PROBLEM_TYPE = "tag:peak-portal,2026:problem/"
 CONTENT_TYPE = "application/problem+json"
 
 
@@ -44,3 +45,8 @@ class ProblemError(Exception):
     def __init__(self, status: int, detail: str, *, kind: str = "", errors: list[dict] | None = None):
         super().__init__(detail)
         self.status, self.detail, self.kind, self.errors = status, detail, kind, errors
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any other path under /api/: a problem, not the HTML 404 page."""
+    return problem(request, 404, "There is no such API path; see /api/v1/docs.", kind="not-found")

@@ -16,15 +16,20 @@ Text = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 Id = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
+class FieldError(Schema):
+    field: str = Field(description="The field, e.g. `parameters.agentName`; `non_field` for the whole request.")
+    message: str = Field(description="What is wrong, in the words the form shows in the browser.")
+
+
 class Problem(Schema):
     """RFC 9457 problem details (served as application/problem+json)."""
 
-    type: str
+    type: str = Field(description="A tag URI naming the kind of problem, or about:blank.")
     title: str
     status: int
     detail: str
     instance: str
-    errors: list[dict[str, str]] | None = Field(None, description="Field errors: {field, message}.")
+    errors: list[FieldError] | None = Field(None, description="Field errors, when the request has them.")
 
 
 class NodePoolOut(Schema):

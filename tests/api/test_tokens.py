@@ -138,3 +138,9 @@ def test_api_list_query_count_does_not_grow_with_rows(engineer, token_for, api):
     for template in ("static-web-app", "role-assignment", "shared-infrastructure", "x", "y"):
         Deployment.objects.create(environment=env, template=template, requested_by=engineer)
     assert count() == few
+
+
+def test_an_unknown_api_path_is_a_problem_too(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"] == "tag:peak-portal,2026:problem/not-found"
