@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE = {
 PORTAL_ENTRA_TENANT_ID = os.environ.get("PORTAL_ENTRA_TENANT_ID", AZURE_TENANT_ID)
 PORTAL_ENTRA_CLIENT_ID = os.environ.get("PORTAL_ENTRA_CLIENT_ID", "")
 PORTAL_ENTRA_CLIENT_SECRET = os.environ.get("PORTAL_ENTRA_CLIENT_SECRET", "")
+# Or a certificate instead of the secret: a PEM file holding the private key and the certificate.
+PORTAL_ENTRA_CLIENT_CERTIFICATE = os.environ.get("PORTAL_ENTRA_CLIENT_CERTIFICATE", "")
 PORTAL_ENTRA_AUTHORITY = os.environ.get(
     "PORTAL_ENTRA_AUTHORITY",
     f"https://login.microsoftonline.com/{PORTAL_ENTRA_TENANT_ID}/v2.0" if PORTAL_ENTRA_TENANT_ID else "")

@@ -1,14 +1,18 @@
 """Sign-in backends: passwords (the embedded demo, a break-glass admin; PORTAL_PASSWORD_LOGIN=0 turns
 them off except for PORTAL_BREAK_GLASS_USERS) and Entra ID through mozilla-django-oidc."""
 
+import logging
 import time
 
+import requests
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from portal.accounts import entra
 from portal.audit.services import audit_record
+
+log = logging.getLogger(__name__)
 
 
 def password_login_allowed(username: str | None = None) -> bool:
@@ -45,6 +49,29 @@ class EntraBackend(OIDCAuthenticationBackend):
                          request=self.request, details={"why": ", ".join(problems), "via": "oidc"})
             return False
         return True
+
+    def authenticate(self, request, **kwargs):
+        try:
+            return super().authenticate(request, **kwargs)
+        except requests.RequestException as exc:
+            # The provider refused the code or the portal's credential, or could not be reached.
+            status = getattr(exc.response, "status_code", None)
+            log.warning("Entra ID sign-in failed at the token endpoint: %s", exc)
+            audit_record(action="auth.refused", object_type="auth.user", request=request,
+                         details={"why": f"token endpoint: HTTP {status}" if status else "token endpoint unreachable",
+                                  "via": "oidc"})
+            request.session["entra_refusal"] = ("Microsoft did not complete the sign-in (the portal could not "
+                                                "redeem the sign-in code). Try again; if it keeps failing, tell "
+                                                "the platform team.")
+            return None
+
+    def get_token(self, payload):
+        """The code for tokens: with a client secret, or with a certificate (a signed client assertion)."""
+        if settings.PORTAL_ENTRA_CLIENT_CERTIFICATE:
+            payload = {k: v for k, v in payload.items() if k != "client_secret"}
+            payload["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            payload["client_assertion"] = entra.client_assertion(audience=self.OIDC_OP_TOKEN_ENDPOINT)
+        return super().get_token(payload)
 
     def get_userinfo(self, access_token, id_token, payload):
         return payload

@@ -2,7 +2,13 @@
 (re-applied at every sign-in, so leaving a group removes the role), the groups overage through Microsoft
 Graph, and Entra access tokens for the API (a JWT checked against the provider's JWKS)."""
 
+import base64
+import hashlib
 import logging
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
 
 import jwt
 import requests
@@ -126,6 +132,30 @@ def _user_sync(*, claims: dict, groups: list[str], request, via: str):
         audit_record(action="auth.refused", obj=user, actor=user, request=request,
                      details={"why": "no mapped group", "via": via, "groups": len(groups)})
     return user, wanted
+
+
+# --- The portal's own credential: a certificate instead of a client secret ---------------------
+
+@lru_cache(maxsize=4)
+def _certificate(path: str):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    pem = Path(path).read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None)
+    cert = x509.load_pem_x509_certificate(pem)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return key, base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()  # noqa: S324 (x5t is SHA-1)
+
+
+def client_assertion(*, audience: str) -> str:
+    """A signed JWT proving the portal holds its certificate's private key (RFC 7523, as Entra ID takes it:
+    `x5t` names the certificate). PORTAL_ENTRA_CLIENT_CERTIFICATE is a PEM file with the key and the certificate."""
+    key, thumbprint = _certificate(settings.PORTAL_ENTRA_CLIENT_CERTIFICATE)
+    now = int(time.time())
+    claims = {"aud": audience, "iss": settings.PORTAL_ENTRA_CLIENT_ID, "sub": settings.PORTAL_ENTRA_CLIENT_ID,
+              "jti": str(uuid.uuid4()), "nbf": now, "iat": now, "exp": now + 300}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"x5t": thumbprint})
 
 
 # --- Entra access tokens for the API ------------------------------------------------------------

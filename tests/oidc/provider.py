@@ -37,7 +37,8 @@ def node_ready() -> str | None:
 
 
 @contextmanager
-def oidc_provider(redirect_uri: str):
+def oidc_provider(redirect_uri: str, **client):
+    """`client` adds to the portal's client registration, e.g. token_endpoint_auth_method and jwks."""
     problem = node_ready()
     if problem:
         if os.environ.get("PORTAL_REQUIRE_BROWSER"):
@@ -45,7 +46,7 @@ def oidc_provider(redirect_uri: str):
         pytest.skip(problem)
     env = {**os.environ, "PORT": "0", "OIDC_USERS": json.dumps(USERS), "NODE_NO_WARNINGS": "1",
            "OIDC_CLIENTS": json.dumps([{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                                        "redirect_uris": [redirect_uri]}])}
+                                        "redirect_uris": [redirect_uri], **client}])}
     process = subprocess.Popen(["node", str(HERE / "server.mjs")], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     try:
