@@ -35,4 +35,4 @@ def token_list(request):
 def token_revoke(request, pk):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     services.token_revoke(token=token, user=request.user, request=request)
-    return redirect("api_tokens:list")
+    return redirect("api_tokens:tokens")

@@ -14,25 +14,25 @@ pytestmark = pytest.mark.django_db
 
 def test_token_is_stored_hashed_and_shown_once(engineer, client_for):
     client = client_for(engineer)
-    response = client.post(reverse("api_tokens:list"), {"name": "ci", "scopes": ["read", "deploy"], "days": 30})
+    response = client.post(reverse("api_tokens:tokens"), {"name": "ci", "scopes": ["read", "deploy"], "days": 30})
     assert response.status_code == 200
     raw = response.context["created"]["secret"]
     assert raw.startswith("pp_") and raw in response.content.decode()
     token = ApiToken.objects.get(user=engineer)
     assert token.digest == services.token_digest(raw) and raw not in (token.digest, token.prefix)
     assert token.scopes == ["deploy", "read"]
-    again = client.get(reverse("api_tokens:list")).content.decode()
+    again = client.get(reverse("api_tokens:tokens")).content.decode()
     assert "ci" in again and raw not in again and token.prefix in again
     assert AuditEvent.objects.filter(action="api_token.created", actor=engineer).exists()
 
 
 def test_token_page_needs_sign_in(client_for):
-    response = client_for(None).get(reverse("api_tokens:list"))
+    response = client_for(None).get(reverse("api_tokens:tokens"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_token_form_refuses_no_scope(engineer, client_for):
-    response = client_for(engineer).post(reverse("api_tokens:list"), {"name": "ci", "days": 30})
+    response = client_for(engineer).post(reverse("api_tokens:tokens"), {"name": "ci", "days": 30})
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
 
