@@ -141,6 +141,8 @@ INSTALLED_APPS = [
     "portal.access",
     "portal.costs",
     "portal.core",
+    "portal.api",  # issue 13
+    "ninja",  # issue 13: the API docs page served from the package's static files, not a CDN
 ]
 
 MIDDLEWARE = [
@@ -326,6 +328,63 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
     },
 }
+
+# --- Issue 13: sign in with Entra ID (OpenID Connect), and the API for pipelines ----------------------
+# Entra ID: configured by tenant id, client id and secret from the environment; "Sign in with Microsoft"
+# shows when PORTAL_ENTRA_CLIENT_ID is set. PORTAL_ENTRA_AUTHORITY defaults to Entra's v2.0 endpoints for
+# the tenant (tests point it at a local OpenID Connect provider).
+PORTAL_ENTRA_TENANT_ID = os.environ.get("PORTAL_ENTRA_TENANT_ID", AZURE_TENANT_ID)
+PORTAL_ENTRA_CLIENT_ID = os.environ.get("PORTAL_ENTRA_CLIENT_ID", "")
+PORTAL_ENTRA_CLIENT_SECRET = os.environ.get("PORTAL_ENTRA_CLIENT_SECRET", "")
+# Or a certificate instead of the secret: a PEM file holding the private key and the certificate.
+PORTAL_ENTRA_CLIENT_CERTIFICATE = os.environ.get("PORTAL_ENTRA_CLIENT_CERTIFICATE", "")
+PORTAL_ENTRA_AUTHORITY = os.environ.get(
+    "PORTAL_ENTRA_AUTHORITY",
+    f"https://login.microsoftonline.com/{PORTAL_ENTRA_TENANT_ID}/v2.0" if PORTAL_ENTRA_TENANT_ID else "")
+_entra_base = PORTAL_ENTRA_AUTHORITY.rstrip("/").removesuffix("/v2.0")
+_entra_is_microsoft = PORTAL_ENTRA_AUTHORITY.startswith("https://login.microsoftonline.com/")
+PORTAL_ENTRA_ISSUER = os.environ.get("PORTAL_ENTRA_ISSUER", PORTAL_ENTRA_AUTHORITY.rstrip("/"))
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get(
+    "PORTAL_ENTRA_AUTHORIZATION_ENDPOINT",
+    f"{_entra_base}/oauth2/v2.0/authorize" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/auth")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get(
+    "PORTAL_ENTRA_TOKEN_ENDPOINT",
+    f"{_entra_base}/oauth2/v2.0/token" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/token")
+PORTAL_ENTRA_JWKS_URL = os.environ.get(
+    "PORTAL_ENTRA_JWKS_URL",
+    f"{_entra_base}/discovery/v2.0/keys" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/jwks")
+OIDC_OP_JWKS_ENDPOINT = PORTAL_ENTRA_JWKS_URL
+OIDC_OP_USER_ENDPOINT = ""  # the ID token carries oid, tid, groups; userinfo does not
+OIDC_RP_CLIENT_ID = PORTAL_ENTRA_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = PORTAL_ENTRA_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_CALLBACK_CLASS = "portal.accounts.views.EntraCallbackView"
+# Group object id -> role, as JSON: {"<guid>": "Engineer", "<guid>": "Approver", ...}.
+PORTAL_ENTRA_GROUP_ROLES = json.loads(os.environ.get("PORTAL_ENTRA_GROUP_ROLES", "{}"))
+PORTAL_ENTRA_GRAPH_URL = os.environ.get("PORTAL_ENTRA_GRAPH_URL", "https://graph.microsoft.com")
+# Entra access tokens for the API: accepted audiences, and the scopes (scp) / app roles that give API scopes.
+PORTAL_ENTRA_API_AUDIENCES = env_list("PORTAL_ENTRA_API_AUDIENCES") or (
+    [PORTAL_ENTRA_CLIENT_ID, f"api://{PORTAL_ENTRA_CLIENT_ID}"] if PORTAL_ENTRA_CLIENT_ID else [])
+PORTAL_ENTRA_API_SCOPES = json.loads(os.environ.get("PORTAL_ENTRA_API_SCOPES", json.dumps({
+    "Portal.Read": ["read"], "Portal.Deploy": ["read", "deploy"], "Portal.Approve": ["read", "approve"]})))
+# Password sign-in (the embedded demo, a break-glass admin): PORTAL_PASSWORD_LOGIN=0 turns it off.
+PORTAL_PASSWORD_LOGIN = env_bool("PORTAL_PASSWORD_LOGIN", True)
+PORTAL_BREAK_GLASS_USERS = env_list("PORTAL_BREAK_GLASS_USERS")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/entra/no-access/"
+# Sessions end this many seconds after sign-in (default 8 hours), whatever the activity.
+SESSION_COOKIE_AGE = int(os.environ.get("PORTAL_SESSION_MAX_AGE", str(8 * 3600)))
+AUTHENTICATION_BACKENDS = ["portal.accounts.backends.PasswordBackend", "portal.accounts.backends.EntraBackend"]
+# The API: requests per token per window (seconds); Django's cache counts them (use a shared cache,
+# e.g. Redis, when several web processes serve the API).
+PORTAL_API_RATE_LIMIT = int(os.environ.get("PORTAL_API_RATE_LIMIT", "300"))
+PORTAL_API_RATE_WINDOW = int(os.environ.get("PORTAL_API_RATE_WINDOW", "60"))
+NINJA_PAGINATION_CLASS = "portal.api.pagination.PagePagination"
+# --- end of issue 13 ------------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,
