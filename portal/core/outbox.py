@@ -187,7 +187,14 @@ def db_retry_countdown(retries: int) -> float:
 
 class PortalTask(Task):
     """The app's task class (portal/celery.py): claims the outbox row of the message before running and
-    records the outcome; retries database errors with backoff instead of dropping the task."""
+    records the outcome; retries database errors with backoff instead of dropping the task.
+
+    outbox_resume_kwarg: a task whose retry carries this keyword (run_deployment's held_attempt) runs even
+    when its row was queued again meanwhile (its lease lapsed while the database was down): the domain's
+    own conditional claim decides, so the run resumes at once instead of after the run's lease.
+    """
+
+    outbox_resume_kwarg: str | None = None
 
     def __call__(self, *args, **kwargs):
         pk = outbox_id(self.request.id) if self.request.id else None
@@ -200,6 +207,8 @@ class PortalTask(Task):
             claimed = outbox_claim(pk=pk, celery_id=celery_id, worker=self.request.hostname or "")
         except DB_ERRORS as exc:
             raise self._db_retry(exc)
+        if not claimed and self.outbox_resume_kwarg and kwargs.get(self.outbox_resume_kwarg) is not None:
+            return self._run_retrying_db(*args, **kwargs)
         if not claimed:
             log.info("%s: outbox #%s is not pending (ran already, or another message has it); skipped", self.name, pk)
             return None

@@ -32,7 +32,7 @@ def preview_deployment(self, deployment_id: int) -> None:
         raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries))
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, max_retries=MAX_RETRIES, outbox_resume_kwarg="held_attempt")
 def run_deployment(self, deployment_id: int, held_attempt: int | None = None) -> None:
     from portal.core import outbox
     from portal.deployments import services
