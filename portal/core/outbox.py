@@ -42,6 +42,8 @@ ID_PREFIX = "outbox-"
 # Publishing must not hold a request for long when the broker is down: one quick retry, then give up.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 DB_RETRY_LIMIT = 10_000  # retries of a task that meets database errors (at most a few seconds apart)
+# Scheduled tasks (not in the outbox) retry for about a minute, then give way to the next beat.
+SCHEDULED_DB_RETRY_LIMIT = 20
 
 # Set when a publish failed during this request (the middleware tells the user).
 publish_failed = contextvars.ContextVar("outbox_publish_failed", default=False)
@@ -237,13 +239,14 @@ class PortalTask(Task):
         except DB_ERRORS as exc:
             if self.request.is_eager or not self.request.id:
                 raise
-            raise self._db_retry(exc)
+            in_outbox = outbox_id(self.request.id) is not None
+            raise self._db_retry(exc, limit=DB_RETRY_LIMIT if in_outbox else SCHEDULED_DB_RETRY_LIMIT)
 
-    def _db_retry(self, exc):
+    def _db_retry(self, exc, limit=DB_RETRY_LIMIT):
         close_connections()  # reconnect on the next try
         countdown = db_retry_countdown(self.request.retries)
         log.warning("%s: database unavailable (%s); retrying in %.1f s", self.name, exc, countdown)
-        return self.retry(exc=exc, countdown=countdown, max_retries=DB_RETRY_LIMIT)
+        return self.retry(exc=exc, countdown=countdown, max_retries=limit)
 
 
 # --- The sweep ----------------------------------------------------------------------------------
