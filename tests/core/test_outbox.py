@@ -197,3 +197,14 @@ def test_deployment_rows_are_published_once_each(platform, engineer, django_capt
     assert [(c.args[0].task, c.args[0].args) for c in callbacks] == [
         ("portal.deployments.tasks.preview_deployment", [d.pk])]
     assert d.status == DeploymentStatus.VALIDATING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_page_says_its_run_waits_for_the_task_queue(platform, engineer, client_for, broker_down):
+    d = deployment_services.deployment_request(environment=platform, template="static-web-app", user=engineer,
+                                               parameters={})
+    page = client_for(engineer).get(reverse("deployments:detail", args=[d.pk])).content.decode()
+    assert 'data-testid="run-queue-down"' in page
+    OutboxTask.objects.filter(task="portal.deployments.tasks.preview_deployment").update(dispatched_at=timezone.now())
+    page = client_for(engineer).get(reverse("deployments:detail", args=[d.pk])).content.decode()
+    assert 'data-testid="run-queue-down"' not in page  # handed over: nothing to say
