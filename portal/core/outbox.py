@@ -45,8 +45,9 @@ DB_RETRY_LIMIT = 10_000  # retries of a task that meets database errors (at most
 # Scheduled tasks (not in the outbox) retry for about a minute, then give way to the next beat.
 SCHEDULED_DB_RETRY_LIMIT = 20
 
-# Set when a publish failed during this request (the middleware tells the user).
-publish_failed = contextvars.ContextVar("outbox_publish_failed", default=False)
+# Inside a request (the middleware sets False): True once a publish failed, so the person is told, and the
+# request's further publishes are left to the sweep instead of each waiting for the broker. None elsewhere.
+publish_failed = contextvars.ContextVar("outbox_publish_failed", default=None)
 
 
 def _task_name(task) -> str:
@@ -83,6 +84,8 @@ def publish(row) -> bool:
     """Hand the row to the broker. Never raises: a broker that cannot be reached leaves the row for the sweep."""
     from portal.core.models import OutboxTask
 
+    if publish_failed.get():
+        return False  # this request already found the broker down: the sweep publishes it
     celery_id = f"{ID_PREFIX}{row.pk}-{uuid.uuid4().hex[:12]}"
     options = {"task_id": celery_id, "retry": True, "retry_policy": PUBLISH_RETRY_POLICY}
     if row.expires_at:
@@ -94,7 +97,8 @@ def publish(row) -> bool:
         else:
             current_app.send_task(row.task, args=row.args, kwargs=row.kwargs, **options)
     except Exception as exc:  # any broker or transport error: the row is the truth, the sweep publishes it later
-        publish_failed.set(True)
+        if publish_failed.get() is not None:
+            publish_failed.set(True)
         log.warning("task queue unreachable; %s #%s waits in the outbox: %s: %s", row.task, row.pk,
                     type(exc).__name__, exc)
         return False
