@@ -29,7 +29,7 @@ from datetime import timedelta
 from functools import partial
 
 from celery import Task, current_app
-from celery.exceptions import Retry
+from celery.exceptions import Reject, Retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
@@ -230,6 +230,11 @@ class PortalTask(Task):
             raise
         except DB_ERRORS as exc:
             raise self._db_retry(exc)  # the row stays ours (same message id); the retry takes it back
+        except Reject as exc:
+            # Celery could not publish the task's retry (the broker is down): the sweep publishes the row.
+            _settle(pk, celery_id, state=OutboxState.PENDING, due_at=timezone.now(), dispatched_at=None,
+                    last_error=f"retry not published: {exc}"[:2000])
+            raise
         except Exception as exc:
             _settle(pk, celery_id, state=OutboxState.FAILED, finished_at=timezone.now(),
                     last_error=f"{type(exc).__name__}: {exc}"[:2000])

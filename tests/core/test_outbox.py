@@ -173,7 +173,7 @@ def test_work_queued_while_the_broker_was_down_runs_after_one_sweep(platform, en
     assert OutboxTask.objects.get(task=SYNC).state == OutboxState.DONE
 
 
-def test_healthz_answers_without_the_database_a_redirect_or_a_known_host(client, settings,
+def test_healthz_answers_without_the_database_a_redirect_or_a_known_host(db, client, settings,
                                                                           django_assert_num_queries):
     settings.SECURE_SSL_REDIRECT = True
     settings.ALLOWED_HOSTS = ["portal.example.com"]

@@ -19,7 +19,18 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = shutil.which("initdb") and Path(shutil.which("initdb")).resolve().parent
+
+
+def _pg_bin() -> Path | None:
+    """initdb's directory: on PATH, or Debian's /usr/lib/postgresql/<version>/bin (not on PATH there)."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return versions[-1].parent if versions else None
+
+
+PG_BIN = _pg_bin()
 DEMO_PASSWORD = "peak-demo-2026"
 
 
@@ -41,7 +52,8 @@ def wait_for(predicate, timeout=60.0, every=0.2, what="condition"):
 
 
 def missing_tools() -> list[str]:
-    return [t for t in ("initdb", "pg_ctl", "redis-server") if not shutil.which(t)]
+    missing = [] if PG_BIN and (PG_BIN / "pg_ctl").exists() else ["initdb", "pg_ctl"]
+    return missing + ([] if shutil.which("redis-server") else ["redis-server"])
 
 
 class Postgres:
