@@ -65,9 +65,13 @@ class Postgres:
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
-        self._run(["initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres"])
-        self.start()
-        self._run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "peakportal"])
+        try:
+            self._run(["initdb", "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres"])
+            self.start()
+            self._run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "peakportal"])
+        except BaseException:
+            self.destroy()
+            raise
 
     @property
     def url(self):
@@ -146,11 +150,19 @@ class Stack:
     """Production mode on PostgreSQL and Redis: gunicorn, worker, beat."""
 
     def __init__(self, *, extra_env=None):
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.pg = self.redis = None
+        self.dir = Path(tempfile.mkdtemp(prefix="pp-stack-"))
+        try:
+            self._start(extra_env)
+        except BaseException:
+            self.destroy()  # never leave a PostgreSQL or a Redis running behind a failed start
+            raise
+
+    def _start(self, extra_env):
         self.pg = Postgres()
         self.redis = Redis()
-        self.dir = Path(tempfile.mkdtemp(prefix="pp-stack-"))
         self.web_port = free_port()
-        self.procs: dict[str, subprocess.Popen] = {}
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE") and not k.startswith("PYTEST")}
         self.env.update({
@@ -175,8 +187,11 @@ class Stack:
         return f"http://127.0.0.1:{self.web_port}"
 
     def manage(self, *args, timeout=300):
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
 
     def _spawn(self, name, cmd):
         log = (self.dir / f"{name}.log").open("a")
@@ -221,8 +236,10 @@ class Stack:
     def destroy(self):
         for name in list(self.procs):
             self.stop(name, timeout=10)
-        self.redis.destroy()
-        self.pg.destroy()
+        if self.redis:
+            self.redis.destroy()
+        if self.pg:
+            self.pg.destroy()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def client(self, username=None) -> "Client":
