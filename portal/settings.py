@@ -146,6 +146,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.core.middleware.HealthProbeMiddleware",  # issue #8: probes before redirects and host checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,6 +157,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.core.middleware.DomainErrorMiddleware",
+    "portal.core.middleware.DatabaseUnavailableMiddleware",  # issue #8: 503 in a database outage
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -385,6 +387,21 @@ PORTAL_API_RATE_LIMIT = int(os.environ.get("PORTAL_API_RATE_LIMIT", "300"))
 PORTAL_API_RATE_WINDOW = int(os.environ.get("PORTAL_API_RATE_WINDOW", "60"))
 NINJA_PAGINATION_CLASS = "portal.api.pagination.PagePagination"
 # --- end of issue 13 ------------------------------------------------------------------------------
+# Issue #8: the outbox (portal/core/outbox.py) and database outages. Every task is first a row; the
+# sweep publishes rows not started, a started row whose worker stops renewing its lease is queued
+# again, tasks meeting a database error retry with backoff capped at PORTAL_TASK_DB_RETRY_MAX_SECONDS.
+PORTAL_OUTBOX_SWEEP_SECONDS = float(os.environ.get("PORTAL_OUTBOX_SWEEP_SECONDS", "15"))
+PORTAL_OUTBOX_LEASE_SECONDS = float(os.environ.get("PORTAL_OUTBOX_LEASE_SECONDS", "60"))
+PORTAL_OUTBOX_REDISPATCH_SECONDS = float(os.environ.get("PORTAL_OUTBOX_REDISPATCH_SECONDS", "120"))
+PORTAL_OUTBOX_KEEP_DAYS = int(os.environ.get("PORTAL_OUTBOX_KEEP_DAYS", "7"))
+PORTAL_TASK_DB_RETRY_MAX_SECONDS = float(os.environ.get("PORTAL_TASK_DB_RETRY_MAX_SECONDS", "3"))
+PORTAL_RETRY_AFTER_SECONDS = int(os.environ.get("PORTAL_RETRY_AFTER_SECONDS", "5"))  # the 503 page's Retry-After
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "portal.core.tasks.outbox_sweep",
+    "schedule": PORTAL_OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": PORTAL_OUTBOX_SWEEP_SECONDS},
+}
 
 LOGGING = {
     "version": 1,

@@ -22,3 +22,5 @@ urlpatterns = [
     path("", include("portal.catalog.urls")),
     path("", include("portal.core.urls")),
 ]
+
+handler500 = "portal.core.views.server_error"  # a database outage answers 503, not 500 (issue #8)

@@ -8,7 +8,6 @@ read RbacAudit rows, so they keep showing the last audit that could read when Az
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,6 +22,7 @@ from portal.catalog.discovery import environment_resources
 from portal.catalog.models import Environment
 from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError
+from portal.core.outbox import enqueue
 from portal.deployments import services as deployment_services
 from portal.deployments import templates
 from portal.deployments.choices import IN_PROGRESS, DeploymentStatus
@@ -144,19 +144,15 @@ def _prune(environment) -> None:
 @transaction.atomic
 def rbac_audit_request(*, environment, user=None, request=None) -> None:
     """Audit now (Engineer, Platform admin): a task, on commit."""
-    from portal.access import tasks
-
     audit_record(action="rbac.audit_requested", obj=environment, actor=user, request=request)
-    transaction.on_commit(partial(tasks.audit_rbac.delay, environment.pk, user.pk if user else None))
+    enqueue("portal.access.tasks.audit_rbac", environment.pk, user.pk if user else None)
 
 
 def rbac_audit_sweep() -> list[int]:
     """Scheduled: one audit task per environment."""
-    from portal.access import tasks
-
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     for pk in ids:
-        transaction.on_commit(partial(tasks.audit_rbac.apply_async, (pk,), expires=AUDIT_EXPIRES))
+        enqueue("portal.access.tasks.audit_rbac", pk, key=f"rbac-audit:{pk}", expires=AUDIT_EXPIRES)
     return ids
 
 
@@ -234,9 +230,7 @@ def rbac_record_deployment(*, deployment) -> list:
     except (BicepError, DomainError, ValueError) as exc:   # never undo or fail a deployment that succeeded
         log.warning("could not record the role assignments of deployment %s: %s", deployment.pk, exc)
         return []
-    from portal.access import tasks
-
-    transaction.on_commit(partial(tasks.audit_rbac.delay, deployment.environment_id))
+    enqueue("portal.access.tasks.audit_rbac", deployment.environment_id)
     return recorded
 
 

@@ -1,5 +1,3 @@
-from functools import partial
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -8,6 +6,7 @@ from portal.catalog import selectors
 from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SyncStatus
 from portal.catalog.models import Environment, EnvironmentSync, Placement
 from portal.core.errors import ConflictError, DomainError
+from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 
 
@@ -26,13 +25,13 @@ def environment_sync_request(*, environment: Environment, user=None, request=Non
     Environment.objects.select_for_update().filter(pk=environment.pk).first()
     active = EnvironmentSync.objects.filter(environment=environment, status__in=SYNC_ACTIVE).first()
     if active is not None:
+        if active.status == SyncStatus.QUEUED:  # its task was lost (or waits): queue it (no-op while one waits)
+            enqueue("portal.catalog.tasks.sync_environment", active.pk, key=f"sync:{active.pk}")
         return active
     sync = EnvironmentSync.objects.create(environment=environment, requested_by=user)
     audit_record(action="environment.sync_requested", obj=environment, actor=user, request=request,
                  details={"sync": sync.pk})
-    from portal.catalog import tasks
-
-    transaction.on_commit(partial(tasks.sync_environment.delay, sync.pk))
+    enqueue("portal.catalog.tasks.sync_environment", sync.pk, key=f"sync:{sync.pk}")
     return sync
 
 

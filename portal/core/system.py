@@ -42,4 +42,13 @@ def system_status() -> dict:
         "compiler": bicep_compiler(),
         "compiler_setting": settings.PORTAL_BICEP,
         "bicep_root": settings.PORTAL_BICEP_ROOT,
+        "queue": queue_status(),
     }
+
+
+def queue_status() -> dict:
+    """Whether the task queue answers now, and the work waiting in the outbox for it (issue #8)."""
+    from portal.core.outbox import outbox_backlog, queue_reachable
+
+    reachable, detail = queue_reachable()
+    return {"reachable": reachable, "detail": detail, **outbox_backlog()}

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils import timezone
 from portal.accounts.roles import PLATFORM_ADMIN
 from portal.audit.services import audit_record
 from portal.catalog.models import Environment
+from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 from portal.costs import backends, selectors
 from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
@@ -162,15 +162,13 @@ def cost_forecast_store(*, environment: Environment, today: date, forecast: Fore
 
 def cost_ingest_request_all(*, user=None, request=None) -> list[int]:
     """Queue an ingest of every environment (the scheduled sweep, or "Refresh now"), on commit."""
-    from portal.costs import tasks
-
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     with transaction.atomic():
         if user is not None:
             audit_record(action="cost.ingest_requested", actor=user, request=request, object_type="costs",
                          object_repr="all environments", details={"environments": len(ids)})
         for pk in ids:
-            transaction.on_commit(partial(tasks.ingest_environment_costs.delay, pk))
+            enqueue("portal.costs.tasks.ingest_environment_costs", pk, key=f"cost-ingest:{pk}")
     return ids
 
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from portal.deployments.choices import (
     ACTIVE,
@@ -77,6 +78,15 @@ class Deployment(models.Model):
     @property
     def is_cluster(self) -> bool:
         return self.kind == DeploymentKind.CLUSTER
+
+    @cached_property
+    def waiting_for_queue(self) -> bool:
+        """Validating or queued, and its task could not be handed to the task queue yet (issue #8)."""
+        if self.status not in (DeploymentStatus.VALIDATING, DeploymentStatus.QUEUED):
+            return False
+        from portal.core.outbox import outbox_waiting
+
+        return outbox_waiting(key=f"deployment:{self.pk}")
 
     @property
     def is_retirement(self) -> bool:

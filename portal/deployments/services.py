@@ -9,7 +9,6 @@ import re
 import time
 import uuid
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
 from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError
+from portal.core.outbox import DB_ERRORS, enqueue, outbox_tracks
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, templates
 from portal.deployments.choices import (
@@ -47,6 +47,15 @@ STATE_TO_STATUS = {
 
 class SlotTaken(ConflictError):
     pass
+
+
+class RunInterrupted(Exception):
+    """The database went away while this worker held a run: its task retries and, holding the same
+    attempt, takes the run back at once instead of waiting for the lease to lapse."""
+
+    def __init__(self, deployment_id: int, attempt: int):
+        super().__init__(f"deployment {deployment_id} attempt {attempt} interrupted by a database error")
+        self.deployment_id, self.attempt = deployment_id, attempt
 
 
 # --- Rows, logs, transitions --------------------------------------------------------------------
@@ -127,9 +136,7 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
                           "retry_of": retry_of.pk if retry_of else None})
     who = user.get_username() if user else "system"
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
-    from portal.deployments import tasks
-
-    transaction.on_commit(partial(tasks.preview_deployment.delay, deployment.pk))
+    enqueue("portal.deployments.tasks.preview_deployment", deployment.pk, key=f"deployment:{deployment.pk}")
     return deployment
 
 
@@ -231,9 +238,7 @@ def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
     moved = deployment_transition(deployment, S.QUEUED)
     who = f" by {user.get_username()}" if user else ""
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Queued{who}.")])
-    from portal.deployments import tasks
-
-    transaction.on_commit(partial(tasks.run_deployment.delay, deployment.pk))
+    enqueue("portal.deployments.tasks.run_deployment", deployment.pk, key=f"deployment:{deployment.pk}")
     return moved
 
 
@@ -293,13 +298,19 @@ def _lease_until():
     return timezone.now() + timedelta(seconds=settings.PORTAL_DEPLOYMENT_LEASE_SECONDS)
 
 
-def deployment_claim(*, deployment_id: int) -> Deployment | None:
-    """Take a queued run, or resume a running one whose worker stopped renewing its lease.
+def deployment_claim(*, deployment_id: int, held_attempt: int | None = None) -> Deployment | None:
+    """Take a queued run, or resume a running one whose worker stopped renewing its lease (or, with
+    held_attempt, that this task held when the database went away, if nobody took it since).
     Returns None when somebody else holds it or it has nothing left to do."""
     now = timezone.now()
     deployment = Deployment.objects.filter(pk=deployment_id).first()
     if deployment is None:
         return None
+    if held_attempt is not None and deployment.status == S.RUNNING:
+        if Deployment.objects.filter(pk=deployment_id, status=S.RUNNING, attempts=held_attempt) \
+                .update(lease_expires_at=_lease_until(), attempts=held_attempt + 1):
+            deployment_log(deployment_id, [(LogLevel.WARNING, "The database was unavailable; carrying on.")])
+            return Deployment.objects.get(pk=deployment_id)
     if deployment.status == S.QUEUED:
         try:
             return deployment_transition(deployment, S.RUNNING, started_at=now, lease_expires_at=_lease_until(),
@@ -326,19 +337,22 @@ def _renew_lease(deployment_id: int) -> bool:
     return bool(Deployment.objects.filter(pk=deployment_id, status=S.RUNNING).update(lease_expires_at=_lease_until()))
 
 
-def deployment_execute(*, deployment_id: int, sleep=time.sleep) -> Deployment | None:
+def deployment_execute(*, deployment_id: int, sleep=time.sleep, held_attempt: int | None = None) -> Deployment | None:
     """Task body: run (or resume) the deployment to the end, recording operations and log lines."""
-    deployment = deployment_claim(deployment_id=deployment_id)
+    deployment = deployment_claim(deployment_id=deployment_id, held_attempt=held_attempt)
     if deployment is None:
         return None
-    deployment = Deployment.objects.select_related("environment", "agent").get(pk=deployment.pk)
-    if deployment.is_cluster:
-        return _execute_cluster(deployment)
-    if deployment.is_retirement:
-        from portal.deployments.retirement import retirement_execute  # retirement builds on this module
+    try:
+        deployment = Deployment.objects.select_related("environment", "agent").get(pk=deployment.pk)
+        if deployment.is_cluster:
+            return _execute_cluster(deployment)
+        if deployment.is_retirement:
+            from portal.deployments.retirement import retirement_execute  # retirement builds on this module
 
-        return retirement_execute(deployment=deployment)
-    return _execute_template(deployment, sleep=sleep)
+            return retirement_execute(deployment=deployment)
+        return _execute_template(deployment, sleep=sleep)
+    except DB_ERRORS as exc:
+        raise RunInterrupted(deployment_id, deployment.attempts) from exc
 
 
 def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
@@ -515,14 +529,18 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
 
 
 def deployment_resume_orphans() -> list[int]:
-    """Scheduled: re-enqueue runs whose worker died (lease expired) or whose message was lost."""
+    """Scheduled: re-enqueue runs whose worker died (lease expired) or whose message was lost, and previews
+    of validating runs the outbox does not hold (requested before it existed, or their task failed on a bug
+    is left alone: the outbox shows it)."""
     now = timezone.now()
     stale_queue = now - timedelta(seconds=settings.PORTAL_DEPLOYMENT_LEASE_SECONDS * 2)
     ids = list(Deployment.objects.filter(
         Q(status=S.RUNNING, lease_expires_at__lt=now) | Q(status=S.QUEUED, created_at__lt=stale_queue)
     ).values_list("pk", flat=True))
-    from portal.deployments import tasks
-
     for pk in ids:
-        tasks.run_deployment.delay(pk)
+        enqueue("portal.deployments.tasks.run_deployment", pk, key=f"deployment:{pk}")
+    for pk in Deployment.objects.filter(status=S.VALIDATING, created_at__lt=stale_queue).values_list("pk", flat=True):
+        if not outbox_tracks(key=f"deployment:{pk}"):
+            enqueue("portal.deployments.tasks.preview_deployment", pk, key=f"deployment:{pk}")
+            ids.append(pk)
     return ids

@@ -32,12 +32,18 @@ def preview_deployment(self, deployment_id: int) -> None:
         raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries))
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
-def run_deployment(self, deployment_id: int) -> None:
+@shared_task(bind=True, max_retries=MAX_RETRIES, outbox_resume_kwarg="held_attempt")
+def run_deployment(self, deployment_id: int, held_attempt: int | None = None) -> None:
+    from portal.core import outbox
     from portal.deployments import services
 
     try:
-        services.deployment_execute(deployment_id=deployment_id)
+        services.deployment_execute(deployment_id=deployment_id, held_attempt=held_attempt)
+    except services.RunInterrupted as exc:
+        # The database went away mid-run: retry within seconds, taking the run back with the same attempt.
+        outbox.close_connections()
+        raise self.retry(exc=exc, args=[deployment_id], kwargs={"held_attempt": exc.attempt},
+                         countdown=outbox.db_retry_countdown(self.request.retries), max_retries=outbox.DB_RETRY_LIMIT)
     except (CloudError, ClusterError) as exc:
         if not exc.transient:
             raise
@@ -55,11 +61,20 @@ def resume_orphaned_deployments() -> None:
         log.warning("resumed orphaned deployments: %s", resumed)
 
 
-@shared_task
-def send_notification(payload: dict) -> None:
+@shared_task(bind=True)
+def send_notification(self, payload: dict, outcome: dict | None = None) -> None:
+    """Sends once: when the database is down at the audit, the retry only audits what went out."""
+    from portal.core import outbox
     from portal.deployments import notifications
 
-    notifications.notification_send(**payload)
+    if outcome is None:
+        outcome = notifications.notification_deliver(**payload)
+    try:
+        notifications.notification_audit(outcome=outcome, **payload)
+    except outbox.DB_ERRORS as exc:
+        outbox.close_connections()
+        raise self.retry(exc=exc, args=[payload], kwargs={"outcome": outcome},
+                         countdown=outbox.db_retry_countdown(self.request.retries), max_retries=outbox.DB_RETRY_LIMIT)
 
 
 @shared_task

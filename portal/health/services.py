@@ -16,7 +16,6 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +27,7 @@ from portal.catalog.discovery import environment_resources
 from portal.catalog.models import Agent, Environment, Placement, Team
 from portal.core import backends as registry
 from portal.core.errors import DomainError, InvalidTransition
+from portal.core.outbox import enqueue
 from portal.deployments import backends as deployment_backends
 from portal.deployments import notifications
 from portal.health import backends
@@ -315,12 +315,10 @@ def health_sweep(*, kind: str) -> list[int]:
     """Scheduled: one task per environment for this kind of check (each kind has its own schedule)."""
     if kind not in CheckKind.values:
         raise DomainError(f"Unknown health check {kind!r}.")
-    from portal.health import tasks
-
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     for pk in ids:
         # A run nobody picked up within a few minutes is stale; the next sweep sends a fresh one.
-        transaction.on_commit(partial(tasks.run_health_checks.apply_async, (kind, pk), expires=SWEEP_EXPIRES))
+        enqueue("portal.health.tasks.run_health_checks", kind, pk, key=f"health:{kind}:{pk}", expires=SWEEP_EXPIRES)
     return ids
 
 

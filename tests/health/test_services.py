@@ -336,8 +336,8 @@ def test_the_sweep_queues_one_run_per_environment_on_commit(dev, django_capture_
         ids = services.health_sweep(kind=CheckKind.WORKLOAD)
 
     assert ids == [dev.pk]
-    assert [(c.func.__self__.name, c.args) for c in callbacks] == [
-        ("portal.health.tasks.run_health_checks", ((CheckKind.WORKLOAD, dev.pk),))]
+    assert [(c.args[0].task, c.args[0].args, c.args[0].expires_at is not None) for c in callbacks] == [
+        ("portal.health.tasks.run_health_checks", [CheckKind.WORKLOAD, dev.pk], True)]
 
 
 def test_old_history_is_pruned(dev, settings):
