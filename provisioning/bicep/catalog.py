@@ -61,6 +61,7 @@ class FileResult:
     resource_types: list[str] = field(default_factory=list)
     using: str = ""                                                   # parameters: the template's path
     values: dict[str, Any] = field(default_factory=dict)              # parameters: literal values
+    parameter_sets: dict[str, dict[str, Any]] = field(default_factory=dict)   # template: from its params files
 
     def param_specs(self) -> list[ParamSpec]:
         return [ParamSpec(**p) for p in self.parameters]
