@@ -6,9 +6,9 @@ ARM JSON template or parameters file) and `read_template_file` reads one, within
 has no effect on another. The portal stores these results per file and content hash and its pages
 read only those.
 
-A Bicep file is read with the tolerant reader (`outline`); the form's parameters come from pycep's
-reader (`parser`, which also evaluates the template for the sandbox) when it can follow the file, and
-from the outline otherwise, with a warning that the sandbox cannot evaluate the file.
+A Bicep file is read with the tolerant reader (`outline`), which gives the form. pycep's reader
+(`parser`, which evaluates templates for the sandbox) is tried too: where it cannot follow the file,
+the result carries a warning that the sandbox cannot evaluate it.
 """
 
 from __future__ import annotations
@@ -190,10 +190,8 @@ def _read_into(result: FileResult, path: Path) -> None:
     result.registry_modules = [m.path for m in outline.modules if m.registry]
     result.resource_types = [r.type for r in outline.resources if not r.existing]
     result.content_hash = content_hash(path)
-    specs = _pycep_parameters(path, result)
-    if specs is None:
-        specs = outline_parameters(outline, path)
-    result.parameters = [asdict(s) for s in specs]
+    _sandbox_check(path, result)
+    result.parameters = [asdict(s) for s in outline_parameters(outline, path)]
 
 
 def _outline(path: Path, text: str, *, bicepparam: bool = False) -> Outline:
@@ -203,20 +201,20 @@ def _outline(path: Path, text: str, *, bicepparam: bool = False) -> Outline:
         raise BicepError(path, exc.message, line=exc.line, column=exc.column) from exc
 
 
-def _pycep_parameters(path: Path, result: FileResult) -> list[ParamSpec] | None:
+def _sandbox_check(path: Path, result: FileResult) -> None:
+    """Whether pycep's reader, which the sandbox evaluates templates with, follows the file; a
+    warning when it does not (the form still comes from the outline)."""
     from provisioning.bicep.templates import parse_parameters
 
     try:
-        return parse_parameters(path)
+        parse_parameters(path)
     except BicepError as exc:
         where = f" (line {exc.line})" if exc.line else ""
-        result.warnings.append(f"The sandbox cannot evaluate this template{where}: {exc.message}. The form is "
-                               "read from its declarations; deploy it where the Bicep CLI is configured.")
-        return None
+        result.warnings.append(f"The sandbox cannot evaluate this template{where}: {exc.message}. Deploy it where "
+                               "the Bicep CLI is configured (PORTAL_BICEP).")
     except (RecursionError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        result.warnings.append(f"The sandbox cannot evaluate this template: {type(exc).__name__}. The form is read "
-                               "from its declarations.")
-        return None
+        result.warnings.append(f"The sandbox cannot evaluate this template ({type(exc).__name__}). Deploy it "
+                               "where the Bicep CLI is configured (PORTAL_BICEP).")
 
 
 def _description(outline: Outline) -> str:
@@ -293,13 +291,13 @@ def template_files(path: Path) -> list[Path]:
         if current.suffix != ".bicep":
             continue
         outline = _outline(current, _read_text(current))
-        references = [m.path for m in outline.modules if not m.registry]
-        references += [p for p, _ in outline.imports if p.endswith(".bicep") or p.endswith(".json")]
-        references += _LOAD_FUNCTION.findall(outline.text)
-        for reference in references:
+        references = [(m.path, m.line) for m in outline.modules if not m.registry]
+        references += [(p, None) for p, _ in outline.imports if p.endswith(".bicep") or p.endswith(".json")]
+        references += [(p, None) for p in _LOAD_FUNCTION.findall(outline.text)]
+        for reference, line in references:
             file = current.parent / reference
             if not file.is_file():
-                raise BicepError(current, f"referenced file not found: {reference}")
+                raise BicepError(current, f"referenced file not found: {reference}", line=line)
             if file.resolve() not in found:
                 found[file.resolve()] = file
                 queue.append(file)

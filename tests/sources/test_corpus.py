@@ -1,0 +1,167 @@
+"""The Bicep corpus (tests/sources/corpus): every file with the form it gives or the error it gets.
+
+Each folder is written for one feature of current Bicep (or one way a file can be wrong). The forms
+are read with `provisioning.bicep.catalog.read_template_file`, exactly as a sync reads them.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from provisioning.bicep.catalog import read_template_file, scan_folder
+
+CORPUS = Path(__file__).parent / "corpus"
+
+# name -> the parameters as (name, type), plus what else must hold: {param: {field: value}}
+FORMS = {
+    "basic-params": ([("appName", "string"), ("environment", "string"), ("replicas", "int"), ("enabled", "bool"),
+                      ("tags", "object"), ("zones", "array")],
+                     {"appName": {"min_length": 3, "max_length": 24, "description": "Name of the app.",
+                                  "required": True},
+                      "environment": {"allowed": ["dev", "prod"], "default": "dev"},
+                      "replicas": {"min_value": 1, "max_value": 10, "default": 2},
+                      "tags": {"default": {"team": "platform"}}, "zones": {"default": ["1", "2"]}}),
+    "udt-decorators": ([("scale", "object")], {"scale": {"description": "How the pool scales.", "required": True}}),
+    "nullable-types": ([("name", "string"), ("count", "int"), ("labels", "object"), ("items", "array")],
+                       {"name": {"nullable": True, "required": False}, "items": {"nullable": True}}),
+    "union-literals": ([("environment", "string"), ("tier", "string"), ("size", "int")],
+                       {"environment": {"allowed": ["dev", "staging", "prod"]},
+                        "tier": {"allowed": ["Basic", "Standard", "Premium"], "default": "Standard"},
+                        "size": {"allowed": [1, 2, 4], "default": 2}}),
+    "union-multiline": ([("identity", "string")], {"identity": {"allowed": ["SystemAssigned", "UserAssigned", "None"]}}),
+    "spread": ([("extraTags", "object")], {"extraTags": {"default": {}}}),
+    "resource-typed-param": ([("kv", "string")], {"kv": {"description": "The Key Vault to read from."}}),
+    "resource-output": ([("vaultName", "string")], {}),
+    "import-types": ([("environment", "string"), ("sku", "object")],
+                     {"environment": {"allowed": ["dev", "staging", "prod"]}, "sku": {"default": {"name": "P1"}}}),
+    "import-star": ([("size", "string"), ("name", "string")], {"size": {"allowed": ["small", "medium", "large"]}}),
+    "user-functions": ([("env", "string")], {"env": {"default": "dev"}}),
+    "metadata-decorators": ([("fromMetadata", "string"), ("qualified", "string")],
+                            {"fromMetadata": {"description": "Read from metadata."},
+                             "qualified": {"description": "Read from a qualified decorator.", "min_length": 2}}),
+    "multiline-strings": ([("name", "string")], {"name": {"description": "A parameter described\nover two lines."}}),
+    "existing-resources": ([("workspaceName", "string")], {}),
+    "loop-filters": ([("containers", "array")], {}),
+    "registry-modules": ([("name", "string")], {}),
+    "resource-input": ([("tags", "object"), ("subnets", "object"), ("addressSpace", "object")],
+                       {"tags": {"nullable": True, "description": "Tags of the virtual network."},
+                        "subnets": {"default": []}}),
+    "lambdas": ([("items", "array")], {}),
+    "newline-before-paren": ([("prefix", "string")], {"prefix": {"default": "hp"}}),
+    "secure-params": ([("adminPassword", "string"), ("connection", "object"), ("adminUser", "string")],
+                      {"adminPassword": {"secure": True}, "connection": {"secure": True}, "adminUser": {"secure": False}}),
+    "subscription-scope": ([("location", "string"), ("rgName", "string")], {}),
+    "child-resources": ([("accountName", "string")], {}),
+    "conditional-resources": ([("deploySearch", "bool"), ("name", "string")], {"deploySearch": {"default": False}}),
+    "discriminated-union": ([("pet", "object"), ("owner", "object")], {}),
+    "pragmas": ([("unused", "string"), ("location", "string")], {}),
+    "param-sets": ([("environment", "string"), ("replicas", "int"), ("tags", "object")], {}),
+    "param-set-orphan": ([("name", "string")], {}),
+    "param-set-using-none": ([("name", "string")], {}),
+    "local-module": ([("name", "string")], {"name": {"description": "The app's name."}}),
+    "safe-access": ([("settings", "object")], {}),
+    "extension-and-assert": ([("appName", "string"), ("minLength", "int")], {}),
+    "arm-template-azuredeploy": ([("name", "string"), ("sku", "string"), ("secret", "string")],
+                                {"secret": {"secure": True}, "sku": {"allowed": ["Standard_LRS", "Standard_GRS"]}}),
+    "arm-with-parameters": ([("rgName", "string"), ("location", "string")], {}),
+}
+
+# name -> (words the message must contain, line or None)
+ERRORS = {
+    "empty": ("the file is empty", None),
+    "comments-only": ("the file is empty", None),
+    "params-as-main": ("this is a parameters file", 1),
+    "types-only": ("only declares types or functions", None),
+    "syntax-unclosed-brace": ("'{' is never closed", 3),
+    "syntax-unclosed-string": ("a string is not closed", 1),
+    "syntax-dangling-operator": ("ends with '+'", 2),
+    "not-a-declaration": ("`parm location string` is not a Bicep declaration", 2),
+    "missing-module": ("referenced file not found: ./modules/app.bicep", 3),
+    "arm-invalid-json-azuredeploy": ("invalid JSON", 4),
+    "param-set-using-none:shared": ("`using none`", None),
+}
+
+SCOPES = {"subscription-scope": "subscription", "arm-with-parameters": "subscription"}
+REGISTRY = {"registry-modules": ["br/public:avm/res/network/virtual-network:0.5.1",
+                                 "ts:00000000-0000-0000-0000-000000000000/rg-specs/storageSpec:2.0",
+                                 "br:contoso.azurecr.io/bicep/modules/redis:1.0"]}
+# Templates pycep's reader (the sandbox's evaluator) cannot follow: offered, with a warning.
+SANDBOX_CANNOT = {"union-literals", "union-multiline", "spread", "resource-typed-param", "resource-output",
+                  "import-star", "lambdas", "resource-input", "udt-decorators", "multiline-strings",
+                  "extension-and-assert"}
+
+
+def _read_all():
+    return {name: read_template_file(path, name=name, relative=path.relative_to(CORPUS).as_posix())
+            for path, name, _ in scan_folder(CORPUS)}
+
+
+RESULTS = _read_all()
+
+
+def test_the_corpus_has_at_least_thirty_files_and_each_has_an_expectation():
+    templates = [n for n, r in RESULTS.items() if r.kind == "template"]
+    assert len(templates) >= 30
+    assert set(templates) == set(FORMS) | {n for n in ERRORS if RESULTS[n].kind == "template"}
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_corpus_file_gives_its_form(name):
+    result = RESULTS[name]
+    assert result.ok, result.error
+    expected_params, details = FORMS[name]
+    specs = {s.name: s for s in result.param_specs()}
+    assert [(s.name, s.type) for s in result.param_specs()] == expected_params
+    for param, fields in details.items():
+        for field, value in fields.items():
+            assert getattr(specs[param], field) == value, (param, field)
+    assert result.target_scope == SCOPES.get(name, "resourceGroup")
+    assert result.registry_modules == REGISTRY.get(name, [])
+    assert len(result.content_hash) == 64
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_corpus_file_gets_its_clear_error(name):
+    result = RESULTS[name]
+    words, line = ERRORS[name]
+    assert not result.ok
+    assert words in result.error
+    assert result.line == line
+
+
+@pytest.mark.parametrize("name", sorted(SANDBOX_CANNOT))
+def test_a_template_the_sandbox_cannot_evaluate_is_offered_with_a_warning(name):
+    result = RESULTS[name]
+    assert result.ok and result.parameters
+    assert any("The sandbox cannot evaluate this template" in w for w in result.warnings)
+
+
+def test_templates_the_sandbox_can_evaluate_have_no_warning():
+    for name in ("basic-params", "secure-params", "child-resources", "loop-filters", "local-module"):
+        assert RESULTS[name].warnings == [], name
+
+
+def test_bicepparam_files_read_their_literal_values_and_leave_expressions_out():
+    dev, prod = RESULTS["param-sets:main.dev"], RESULTS["param-sets:prod"]
+    assert dev.ok and dev.kind == "parameters" and dev.using == "./main.bicep"
+    assert dev.values == {"environment": "dev", "replicas": 1, "tags": {"costCenter": "dev-42"}}
+    assert prod.values == {"environment": "prod", "replicas": 3}
+    assert any("tags is an expression" in w for w in prod.warnings)
+
+
+def test_a_file_that_takes_too_long_is_stopped_with_a_message(tmp_path):
+    path = tmp_path / "main.bicep"
+    path.write_text("".join(f"param p{i} string = 'v{i}'\n" for i in range(20000)))
+    result = read_template_file(path, name="slow", seconds=0.000001)
+    assert not result.ok
+    assert "took longer than" in result.error
+
+
+def test_a_file_over_the_size_limit_is_not_read(tmp_path, monkeypatch):
+    import provisioning.bicep.catalog as catalog
+
+    path = tmp_path / "main.bicep"
+    path.write_text("param a string\n" * 10)
+    monkeypatch.setattr(catalog, "MAX_BYTES", 50)
+    result = read_template_file(path, name="big")
+    assert not result.ok and "not read" in result.error
