@@ -32,3 +32,10 @@ def template_files_failing():
 
 def source_list():
     return TemplateSource.objects.order_by("name")
+
+
+def file_list(*, status: str = ""):
+    files = TemplateFile.objects.select_related("source").order_by("source__name", "path")
+    if status in FileStatus.values:
+        files = files.filter(status=status)
+    return files

@@ -67,6 +67,20 @@ def source_set_secrets(*, source: TemplateSource, token: str | None = None, webh
     return source
 
 
+@transaction.atomic
+def source_save(*, source: TemplateSource, user=None, request=None, token: str | None = None,
+                webhook_secret: str | None = None) -> TemplateSource:
+    """Create or change a git source (from the admin's form) and queue its sync."""
+    created = source.pk is None
+    source.kind = SourceKind.GIT
+    source.save()
+    source_set_secrets(source=source, token=token, webhook_secret=webhook_secret, user=user)
+    audit_record(action="source.created" if created else "source.changed", obj=source, actor=user, request=request,
+                 details={"url": source.url, "ref": source.ref, "folder": source.folder})
+    source_sync_request(source=source, user=user, request=request, reason="saved")
+    return source
+
+
 def source_sync(*, source_id: int) -> TemplateSource:
     """Fetch the source and read all its files. Idempotent: a commit already read is read again
     only for files whose content changed (the readers cache by content)."""
@@ -119,7 +133,8 @@ def _attach_parameter_sets(results: list[FileResult]) -> None:
             result.warnings.append(f"its template {target} cannot be offered")
         else:
             set_name = PurePosixPath(result.path).name.removesuffix(".bicepparam").removesuffix(".json")
-            set_name = set_name.removeprefix("main.").removesuffix(".parameters") or set_name
+            set_name = set_name.removesuffix(".parameters").removeprefix("main.")
+            set_name = "default" if set_name in ("main", "parameters", "") else set_name
             known = {p["name"] for p in template.parameters}
             template.parameter_sets[set_name] = {
                 k: v for k, v in result.values.items() if k in known}
