@@ -35,7 +35,12 @@ def fetch_checkout(*, url: str, ref: str, folder: str, workdir: Path, username: 
     if not (bare / "objects").is_dir():
         bare.mkdir(parents=True, exist_ok=True)
         Repo.init_bare(str(bare))
-    repo = Repo(str(bare))
+    with Repo(str(bare)) as repo:
+        return _fetch(repo, url=url, ref=ref, folder=folder, workdir=workdir, username=username, password=password)
+
+
+def _fetch(repo: Repo, *, url: str, ref: str, folder: str, workdir: Path, username: str | None,
+           password: str | None) -> Checkout:
     try:
         kwargs = {"username": username, "password": password} if password else {}
         client, path = get_transport_and_path(url, **kwargs)
