@@ -93,11 +93,14 @@ def source_sync(*, source_id: int) -> TemplateSource:
         TemplateSource.objects.filter(pk=source.pk).update(last_error=f"Cannot sync: {exc}")
         log.warning("template source %s cannot be synced: %s", source.name, exc)
         return TemplateSource.objects.get(pk=source.pk)
+    from portal.deployments.backends import bicep_compiler
+
+    compiler = bicep_compiler()
     prefix = "" if source.is_builtin else f"{source.name}/"
     results = []
     for path, name, _kind in scan_folder(root) if root.is_dir() else []:
         relative = path.relative_to(root).as_posix()
-        results.append(read_template_file(path, name=prefix + name, relative=relative))
+        results.append(read_template_file(path, name=prefix + name, relative=relative, compiler=compiler))
     _attach_parameter_sets(results)
     _store(source, results, commit, started)
     return TemplateSource.objects.get(pk=source.pk)

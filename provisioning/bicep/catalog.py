@@ -135,8 +135,11 @@ def _json_kind(path: Path) -> str | None:
 
 
 def read_template_file(path: Path, *, name: str, relative: str | None = None,
-                       seconds: float = PARSE_SECONDS) -> FileResult:
-    """One file of a catalog, read into a FileResult. Never raises for what the file holds."""
+                       seconds: float = PARSE_SECONDS, compiler: str | None = None) -> FileResult:
+    """One file of a catalog, read into a FileResult. Never raises for what the file holds.
+
+    With `compiler` (the Bicep CLI), a Bicep file's form is taken from the ARM JSON the CLI builds;
+    the portal's readers are the fallback when the CLI cannot run."""
     path = Path(path)
     result = FileResult(path=relative or path.name, name=name,
                         kind=KIND_PARAMETERS if path.suffix == ".bicepparam" else KIND_TEMPLATE)
@@ -147,6 +150,8 @@ def read_template_file(path: Path, *, name: str, relative: str | None = None,
                                    "not read")
         with time_limit(seconds):
             _read_into(result, path)
+        if compiler and not result.error and path.suffix in (".bicep", ".bicepparam"):
+            _read_with_cli(result, path, compiler)
         result.ok = not result.error
     except ParseTimeout:
         result.error = f"reading the file took longer than {seconds:g} s; it was stopped"
@@ -192,6 +197,23 @@ def _read_into(result: FileResult, path: Path) -> None:
     result.content_hash = content_hash(path)
     _sandbox_check(path, result)
     result.parameters = [asdict(s) for s in outline_parameters(outline, path)]
+
+
+def _read_with_cli(result: FileResult, path: Path, compiler: str) -> None:
+    """The form from `bicep build` (values from `bicep build-params`); the CLI's word on errors."""
+    from provisioning.bicep.cli import CompilerMissing, arm_form, arm_resource_types, params_values, run_cli
+
+    try:
+        built = run_cli(compiler, "build-params" if path.suffix == ".bicepparam" else "build", path)
+    except CompilerMissing as exc:
+        result.warnings.append(f"The Bicep CLI could not run ({exc}); the form was read by the portal.")
+        return
+    if path.suffix == ".bicepparam":
+        result.values = params_values(built)
+        return
+    result.parameters = arm_form(built)
+    result.resource_types = arm_resource_types(built)
+    result.warnings.append(f"Read with the Bicep CLI ({Path(compiler).name}).")
 
 
 def _outline(path: Path, text: str, *, bicepparam: bool = False) -> Outline:
