@@ -18,7 +18,7 @@ from portal.core.errors import DomainError
 from portal.deployments.secrets import seal, unseal
 from portal.sources.choices import FileKind, FileStatus, SourceKind
 from portal.sources.models import BUILTIN, TemplateFile, TemplateSource
-from provisioning.bicep.catalog import KIND_PARAMETERS, FileResult, read_template_file, scan_folder
+from provisioning.bicep.catalog import KIND_PARAMETERS, FileResult, read_template_files, scan_folder
 from provisioning.gitsource import SourceUnavailable, fetch_checkout
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,9 @@ def source_sync(*, source_id: int) -> TemplateSource:
 
     compiler = bicep_compiler()
     prefix = "" if source.is_builtin else f"{source.name}/"
-    results = []
-    for path, name, _kind in scan_folder(root) if root.is_dir() else []:
-        relative = path.relative_to(root).as_posix()
-        results.append(read_template_file(path, name=prefix + name, relative=relative, compiler=compiler))
+    items = [(path, prefix + name, path.relative_to(root).as_posix())
+             for path, name, _kind in (scan_folder(root) if root.is_dir() else [])]
+    results = read_template_files(items, compiler=compiler)
     _attach_parameter_sets(results)
     _store(source, results, commit, started)
     return TemplateSource.objects.get(pk=source.pk)

@@ -336,3 +336,36 @@ def content_hash(path: Path) -> str:
         label = Path(os.path.relpath(file, path.parent)).as_posix()
         digest.update(f"{label}\0{len(data)}\0".encode() + data)
     return digest.hexdigest()
+
+
+# --- Reading many files -------------------------------------------------------------------------
+
+def _read_many(items: list[tuple[str, str, str]], seconds: float, compiler: str | None) -> list[FileResult]:
+    return [read_template_file(Path(path), name=name, relative=relative, seconds=seconds, compiler=compiler)
+            for path, name, relative in items]
+
+
+def read_template_files(items: list[tuple[Path, str, str]], *, seconds: float = PARSE_SECONDS,
+                        compiler: str | None = None) -> list[FileResult]:
+    """`read_template_file` for each (path, name, relative path). The time limit needs the main thread
+    (a SIGALRM timer): elsewhere (a Celery worker's thread pool) the files are read in a child process,
+    whose main thread enforces it; a child that does not finish in time is stopped and every file gets
+    the error."""
+    plain = [(str(path), name, relative) for path, name, relative in items]
+    if threading.current_thread() is threading.main_thread() or not plain:
+        return _read_many(plain, seconds, compiler)
+    import concurrent.futures
+    import multiprocessing
+
+    budget = seconds * len(plain) + 60
+    executor = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return executor.submit(_read_many, plain, seconds, compiler).result(timeout=budget)
+    except (concurrent.futures.TimeoutError, concurrent.futures.process.BrokenProcessPool) as exc:
+        reason = "took too long" if isinstance(exc, concurrent.futures.TimeoutError) else "stopped"
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+        return [FileResult(path=relative, name=name, error=f"the reader process {reason}; the file was not read")
+                for _, name, relative in plain]
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)

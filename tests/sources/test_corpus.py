@@ -165,3 +165,16 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setattr(catalog, "MAX_BYTES", 50)
     result = read_template_file(path, name="big")
     assert not result.ok and "not read" in result.error
+
+
+def test_files_read_from_a_thread_are_read_in_a_child_process_with_the_same_results():
+    import threading
+
+    items = [(path, name, path.relative_to(CORPUS).as_posix()) for path, name, _ in scan_folder(CORPUS)][:6]
+    from provisioning.bicep.catalog import read_template_files
+
+    found = {}
+    thread = threading.Thread(target=lambda: found.update(results=read_template_files(items)))
+    thread.start()
+    thread.join()
+    assert [r.as_dict() for r in found["results"]] == [RESULTS[name].as_dict() for _, name, _ in items]
