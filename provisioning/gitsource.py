@@ -3,6 +3,7 @@ files of one commit to a folder. Nothing here imports Django."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import stat
@@ -31,12 +32,29 @@ def fetch_checkout(*, url: str, ref: str, folder: str, workdir: Path, username: 
     """Fetch `ref` (a branch or tag) of `url` into a bare repository under `workdir` and write the
     files of its commit under `workdir/<commit>/`. A commit already written is reused."""
     workdir = Path(workdir)
-    bare = workdir / "repo.git"
-    if not (bare / "objects").is_dir():
-        bare.mkdir(parents=True, exist_ok=True)
-        Repo.init_bare(str(bare))
-    with Repo(str(bare)) as repo:
-        return _fetch(repo, url=url, ref=ref, folder=folder, workdir=workdir, username=username, password=password)
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / ".lock", "w") as lock:       # one fetch of a source at a time (webhook + schedule)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        bare = workdir / "repo.git"
+        if not (bare / "objects").is_dir():
+            bare.mkdir(parents=True, exist_ok=True)
+            Repo.init_bare(str(bare))
+        with Repo(str(bare)) as repo:
+            checkout = _fetch(repo, url=url, ref=ref, folder=folder, workdir=workdir, username=username,
+                              password=password)
+        _prune(workdir, keep=checkout.commit)
+        return checkout
+
+
+KEEP_COMMITS = 3
+
+
+def _prune(workdir: Path, *, keep: str) -> None:
+    """Remove the folders of older commits, keeping the newest few (a preview may still be reading one)."""
+    folders = [p for p in workdir.iterdir() if p.is_dir() and len(p.name) == 40 and p.name != keep]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[KEEP_COMMITS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _fetch(repo: Repo, *, url: str, ref: str, folder: str, workdir: Path, username: str | None,

@@ -158,6 +158,7 @@ def _normalize(path: PurePosixPath) -> str:
 
 @transaction.atomic
 def _store(source: TemplateSource, results: list[FileResult], commit: str, started) -> None:
+    TemplateSource.objects.select_for_update().get(pk=source.pk)    # two syncs of one source store in turn
     now = timezone.now()
     existing = {f.path: f for f in source.files.select_for_update()}
     seen = set()

@@ -218,7 +218,15 @@ def _statements(tokens: list[Token]) -> list[Statement]:
     lines: list[list[Token]] = []
     current: list[Token] = []
     depth = 0
+    openers: list[str] = []
     for i, token in enumerate(tokens):
+        if (token.kind == "newline" or token.text == "}") and openers and openers[-1] == "{" and current \
+                and current[-1].text == ":" and len(current) >= 2 and current[-2].kind in ("name", "string") \
+                and (len(current) < 3 or current[-3].text in ("{", ",") or current[-3].kind == "newline"
+                     or current[-3].line < current[-2].line) \
+                and not _continues(tokens, i):
+            key = current[-2]
+            raise OutlineError(f"property {key.text} has no value", key.line, key.column)
         if token.kind == "newline":
             if depth > 0 or not current:
                 continue
@@ -232,8 +240,11 @@ def _statements(tokens: list[Token]) -> list[Statement]:
             continue
         if token.kind == "punct" and token.text in _OPEN:
             depth += 1
+            openers.append(token.text)
         elif token.kind == "punct" and token.text in (")", "]", "}"):
             depth -= 1
+            if openers:
+                openers.pop()
         current.append(token)
     if current:
         lines.append(current)
@@ -251,6 +262,12 @@ def _statements(tokens: list[Token]) -> list[Statement]:
         first = pending[0][0]
         raise OutlineError("a decorator is not followed by a declaration", first.line, first.column)
     return statements
+
+
+def _continues(tokens: list[Token], i: int) -> bool:
+    """Whether the next token (past newlines) carries on the line before (`|` of a union, `?`, ...)."""
+    nxt = next((t for t in tokens[i:] if t.kind != "newline"), None)
+    return nxt is not None and nxt.kind == "punct" and nxt.text in _STARTS_CONTINUATION
 
 
 def _split_decorators(line: list[Token]) -> list[list[Token]]:

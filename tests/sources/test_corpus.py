@@ -75,6 +75,7 @@ ERRORS = {
     "syntax-unclosed-brace": ("'{' is never closed", 3),
     "syntax-unclosed-string": ("a string is not closed", 1),
     "syntax-dangling-operator": ("ends with '+'", 2),
+    "syntax-property-without-value": ("property location has no value", 5),
     "not-a-declaration": ("`parm location string` is not a Bicep declaration", 2),
     "missing-module": ("referenced file not found: ./modules/app.bicep", 3),
     "arm-invalid-json-azuredeploy": ("invalid JSON", 4),
