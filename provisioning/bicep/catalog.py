@@ -161,6 +161,8 @@ def read_template_file(path: Path, *, name: str, relative: str | None = None,
             result.error = f"in {os.path.relpath(exc.file, path.parent)}: {exc.message}"
     except RecursionError:
         result.error = "the file nests too deeply to be read"
+    except Exception as exc:  # noqa: BLE001 - one file must never stop a sync; the error is shown on the file
+        result.error = f"the portal's reader failed on this file ({type(exc).__name__}: {str(exc)[:200]})"
     if result.ok is False and not result.error:
         result.error = "the file could not be read"
     return result

@@ -164,7 +164,7 @@ class _Lexer:
                     end = text.find("}", self.pos)
                     try:
                         parts.append(chr(int(text[self.pos + 3:end], 16)))
-                    except ValueError:
+                    except (ValueError, OverflowError):
                         raise self._error("a \\u{...} escape is not valid", self.pos) from None
                     self.pos = end + 1
                     continue
@@ -194,8 +194,8 @@ def tokenize(text: str) -> list[Token]:
 
 # --- Statements ---------------------------------------------------------------------------------
 
-_CONTINUES_LINE = {":", "&&", "||", "??", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "<=", ">=",
-                   "=", "=>", ".", "|", ","}
+_CONTINUES_LINE = {":", "&&", "||", "??", "==", "!=", "+", "-", "*", "/", "%", "<", "<=", ">=",
+                   "=", "=>", ".", "|", ","}     # not ">": `resourceInput<'...'>` may end a line
 _STARTS_CONTINUATION = {"?", ":", "&&", "||", "??", ".", "|", "==", "!="}
 KEYWORDS = {"targetScope", "param", "var", "resource", "module", "output", "type", "func", "import",
             "metadata", "using", "extension", "provider", "assert", "extends"}
@@ -396,7 +396,7 @@ def _split_assignment(tokens: list[Token]) -> tuple[list[Token], list[Token] | N
     return tokens, None
 
 
-_BINARY_END = {"?", ":", "&&", "||", "??", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "<=", ">=", ".", "=",
+_BINARY_END = {"?", ":", "&&", "||", "??", "==", "!=", "+", "-", "*", "/", "%", "<", "<=", ">=", ".", "=",
                "=>", "|", ","}
 
 

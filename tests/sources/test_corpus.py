@@ -60,6 +60,8 @@ FORMS = {
     "param-set-using-none": ([("name", "string")], {}),
     "local-module": ([("name", "string")], {"name": {"description": "The app's name."}}),
     "safe-access": ([("settings", "object")], {}),
+    "resource-input-body": ([("body", "object"), ("name", "string")],
+                            {"body": {"description": "The whole body of a resource, as its type says."}}),
     "extension-and-assert": ([("appName", "string"), ("minLength", "int")], {}),
     "arm-template-azuredeploy": ([("name", "string"), ("sku", "string"), ("secret", "string")],
                                 {"secret": {"secure": True}, "sku": {"allowed": ["Standard_LRS", "Standard_GRS"]}}),
@@ -76,6 +78,7 @@ ERRORS = {
     "syntax-unclosed-string": ("a string is not closed", 1),
     "syntax-dangling-operator": ("ends with '+'", 2),
     "syntax-property-without-value": ("property location has no value", 5),
+    "syntax-bad-escape": ("escape is not valid", 1),
     "not-a-declaration": ("`parm location string` is not a Bicep declaration", 2),
     "missing-module": ("referenced file not found: ./modules/app.bicep", 3),
     "arm-invalid-json-azuredeploy": ("invalid JSON", 4),
@@ -89,7 +92,7 @@ REGISTRY = {"registry-modules": ["br/public:avm/res/network/virtual-network:0.5.
 # Templates pycep's reader (the sandbox's evaluator) cannot follow: offered, with a warning.
 SANDBOX_CANNOT = {"union-literals", "union-multiline", "spread", "resource-typed-param", "resource-output",
                   "import-star", "lambdas", "resource-input", "udt-decorators", "multiline-strings",
-                  "extension-and-assert"}
+                  "extension-and-assert", "resource-input-body"}
 
 
 def _read_all():

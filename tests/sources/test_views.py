@@ -23,11 +23,11 @@ def test_a_sync_of_the_corpus_stores_each_file_with_its_form_or_error(corpus_cat
     files = {f.name: f for f in corpus_catalog}
     offered = [f for f in files.values() if f.offered]
     failing = [f for f in files.values() if f.status == "error"]
-    assert len(offered) == 33
+    assert len(offered) == 34
     assert {f.name for f in failing} == {
         "empty", "comments-only", "params-as-main", "types-only", "syntax-unclosed-brace", "syntax-unclosed-string",
         "syntax-dangling-operator", "not-a-declaration", "missing-module", "arm-invalid-json-azuredeploy",
-        "param-set-using-none:shared", "param-set-orphan:staging", "syntax-property-without-value"}
+        "param-set-using-none:shared", "param-set-orphan:staging", "syntax-property-without-value", "syntax-bad-escape"}
     assert files["syntax-unclosed-brace"].where == "syntax-unclosed-brace/main.bicep:3:62"
     assert "not a template in this source" in files["param-set-orphan:staging"].error
     assert files["param-sets"].parameter_sets == {
@@ -79,7 +79,7 @@ def test_the_sources_page_lists_each_failing_file_with_where_and_why(corpus_cata
 
 def test_the_system_page_counts_the_files_that_cannot_be_offered(corpus_catalog, client_for, viewer):
     html = client_for(viewer).get(reverse("system")).content.decode()
-    assert "13 files cannot be offered" in html
+    assert "14 files cannot be offered" in html
 
 
 def test_a_parameter_set_fills_the_form(corpus_catalog, client_for, engineer):
