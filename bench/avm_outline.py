@@ -13,7 +13,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provisioning.bicep import BicepError  # noqa: E402
 from provisioning.bicep.catalog import read_template_file  # noqa: E402
 
 

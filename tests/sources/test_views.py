@@ -105,3 +105,23 @@ def test_one_bad_file_does_not_take_the_catalog_down(settings, tmp_path, platfor
     assert client.get(reverse("system")).status_code == 200
     broken = TemplateFile.objects.get(name="broken")
     assert (broken.status, broken.line, broken.column) == ("error", 1, 18)
+
+
+def test_the_sources_page_s_query_count_does_not_grow_with_the_files(settings, platform, client_for, viewer,
+                                                                      tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(viewer)
+    (tmp_path / "one" / "a").mkdir(parents=True)
+    (tmp_path / "one" / "a" / "main.bicep").write_text("param a string\n")
+    counts = []
+    for root in (tmp_path / "one", CORPUS):
+        settings.PORTAL_BICEP_ROOT = root
+        source_sync(source_id=builtin_source().pk)
+        client.get(reverse("sources:list"))          # warm the session and the built-in source row
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("sources:list")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert TemplateFile.objects.count() > 40
