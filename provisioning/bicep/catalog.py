@@ -28,6 +28,7 @@ from typing import Any
 from provisioning.bicep.model import BicepError, ParamSpec, _read_text
 from provisioning.bicep.outline import (
     NotLiteral,
+    _outline_by_text,
     Outline,
     OutlineError,
     literal,
@@ -174,7 +175,8 @@ def _read_into(result: FileResult, path: Path) -> None:
         return
     text = _read_text(path)
     try:
-        meaningful = [t for t in tokenize(text) if t.kind != "newline"]
+        tokens = tokenize(text)
+        meaningful = [t for t in tokens if t.kind != "newline"]
     except OutlineError as exc:
         raise BicepError(path, exc.message, line=exc.line, column=exc.column) from exc
     if not meaningful:
@@ -185,7 +187,7 @@ def _read_into(result: FileResult, path: Path) -> None:
     if meaningful[0].text == "using":
         raise BicepError(path, "this is a parameters file (it starts with `using`), not a template: name it "
                                "*.bicepparam", line=meaningful[0].line, column=meaningful[0].column)
-    outline = _outline(path, text)
+    outline = _outline(path, text, tokens=tokens)
     if outline.declares_nothing:
         if outline.types or outline.functions or outline.exported:
             raise BicepError(path, "not a template: the file only declares types or functions for other files "
@@ -218,9 +220,11 @@ def _read_with_cli(result: FileResult, path: Path, compiler: str) -> None:
     result.warnings.append(f"Read with the Bicep CLI ({Path(compiler).name}).")
 
 
-def _outline(path: Path, text: str, *, bicepparam: bool = False) -> Outline:
+def _outline(path: Path, text: str, *, bicepparam: bool = False, tokens=None) -> Outline:
     try:
-        return read_outline(text, bicepparam=bicepparam)
+        if tokens is None:
+            return _outline_by_text(text, bicepparam)      # modules shared by templates are read once
+        return read_outline(text, bicepparam=bicepparam, tokens=tokens)
     except OutlineError as exc:
         raise BicepError(path, exc.message, line=exc.line, column=exc.column) from exc
 

@@ -49,6 +49,9 @@ _PUNCT = ("...", "=>", "==", "!=", "<=", ">=", "&&", "||", "??", "=~", "!~", "::
           "@", "|")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+")
+_PUNCT_RE = re.compile("|".join(re.escape(p) for p in _PUNCT))
+_BLANKS = re.compile(r"[ \t\r\ufeff]+")
+_PLAIN = re.compile(r"[^'\\$\n]+")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "'": "'", "$": "$"}
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
@@ -90,7 +93,7 @@ class _Lexer:
                 self._add("newline", self.pos, self.pos + 1)
                 self.pos += 1
             elif ch in " \t\r\ufeff":
-                self.pos += 1
+                self.pos = _BLANKS.match(text, self.pos).end()
             elif text.startswith("//", self.pos):
                 end = text.find("\n", self.pos)
                 self.pos = len(text) if end < 0 else end
@@ -122,11 +125,10 @@ class _Lexer:
                 self._add("name", self.pos, match.end())
                 self.pos = match.end()
             else:
-                for punct in _PUNCT:
-                    if text.startswith(punct, self.pos):
-                        break
-                else:
+                match = _PUNCT_RE.match(text, self.pos)
+                if match is None:
                     raise self._error(f"unexpected character {ch!r}", self.pos)
+                punct = match.group()
                 if punct in _OPEN:
                     stack.append((punct, self.pos))
                 elif punct in (")", "]", "}"):
@@ -182,9 +184,13 @@ class _Lexer:
                 self.pos += 2
                 self._expression(until="}")
                 self.tokens = outer
-            else:
+            elif ch == "$":
                 parts.append(ch)
                 self.pos += 1
+            else:
+                match = _PLAIN.match(text, self.pos)
+                parts.append(match.group())
+                self.pos = match.end()
         self._add("string", start, self.pos, None if interpolated else "".join(parts))
 
 
@@ -423,10 +429,10 @@ def _name_at(tokens: list[Token], index: int, what: str) -> str:
     return tokens[index].text
 
 
-def read_outline(text: str, *, bicepparam: bool = False) -> Outline:
+def read_outline(text: str, *, bicepparam: bool = False, tokens: list[Token] | None = None) -> Outline:
     """The declarations of a Bicep (or .bicepparam) source. Raises OutlineError."""
     outline = Outline(text)
-    for statement in _statements(tokenize(text)):
+    for statement in _statements(tokenize(text) if tokens is None else tokens):
         tokens = statement.tokens
         first = tokens[0]
         decorators = [_decorator(d) for d in statement.decorators]
