@@ -27,6 +27,9 @@ _GRAMMAR_PATCHES = (
     ('":" [value_brackets] value_brackets _CPP_COMMENT_NL? "]"',
      '":" [loop_filter] value_brackets _CPP_COMMENT_NL? "]"\n\n'
      '?loop_filter: value_brackets\n            | "if" "(" value_brackets ")" -> loop_if'),
+    # A lambda of two parameters, `(cur, next) => union(cur, next)`: pycep asked for three or more.
+    ('"(" value_brackets "," value_brackets ("," value_brackets)+ ")")',
+     '"(" value_brackets "," value_brackets ("," value_brackets)* ")")'),
 )
 
 
@@ -193,7 +196,17 @@ def _read_bicep(path: Path) -> _Document:
     try:
         return _Document(path, text, _parse(text))
     except _SyntaxProblem as exc:
-        raise BicepError(path, exc.message, line=exc.line, column=exc.column) from exc
+        problem = exc
+    # Current Bicep that pycep's grammar does not know: try again without what only the compiler needs.
+    from provisioning.bicep.simplify import simplified
+
+    simpler = simplified(text)
+    if simpler is not None and simpler != text:
+        try:
+            return _Document(path, text, _parse(simpler))
+        except _SyntaxProblem:
+            pass
+    raise BicepError(path, problem.message, line=problem.line, column=problem.column) from problem
 
 
 class _SyntaxProblem(Exception):
