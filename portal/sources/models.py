@@ -40,6 +40,16 @@ class TemplateSource(models.Model):
         return reverse("sources:list") + f"#source-{self.pk}"
 
     @property
+    def display_url(self) -> str:
+        """The URL without any user or password written into it."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        if "@" not in parts.netloc:
+            return self.url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+    @property
     def is_builtin(self) -> bool:
         return self.name == BUILTIN
 

@@ -161,6 +161,7 @@ def _store(source: TemplateSource, results: list[FileResult], commit: str, start
     TemplateSource.objects.select_for_update().get(pk=source.pk)    # two syncs of one source store in turn
     now = timezone.now()
     existing = {f.path: f for f in source.files.select_for_update()}
+    before = {path: (f.content_hash, f.status) for path, f in existing.items()}
     seen = set()
     for result in results:
         seen.add(result.path)
@@ -180,6 +181,12 @@ def _store(source: TemplateSource, results: list[FileResult], commit: str, start
             row.save()
     source.files.exclude(path__in=seen).delete()
     TemplateSource.objects.filter(pk=source.pk).update(commit=commit, synced_at=now, last_error="")
+    after = {r.path: (r.content_hash, FileStatus.OK if r.ok else FileStatus.ERROR) for r in results}
+    if after != before or commit != source.commit:       # a sync that changed nothing is not audited
+        audit_record(action="source.synced", obj=source, details={
+            "commit": commit, "offered": sum(1 for r in results if r.ok and r.kind != KIND_PARAMETERS),
+            "errors": {r.path: r.error for r in results if not r.ok},
+            "changed": sorted(p for p in after.keys() | before.keys() if after.get(p) != before.get(p))})
 
 
 def source_sync_request(*, source: TemplateSource, user=None, request=None, reason: str = "manual") -> None:

@@ -162,3 +162,21 @@ def test_an_admin_adds_a_git_source_and_a_sync_is_queued(db, client_for, platfor
     assert "t0k" not in source.token_sealed
     assert [c.func.__self__.name for c in callbacks] == ["portal.sources.tasks.sync_source"]
     assert json.loads(json.dumps(source.pk)) == callbacks[0].args[0]
+
+
+def test_a_sync_that_changes_the_catalog_is_audited_once(git, source):
+    from portal.audit.models import AuditEvent
+
+    server, work = git
+    work.write("infra/web/main.bicep", TEMPLATE)
+    commit = work.commit_and_push("Add")
+    source_sync(source_id=source.pk)
+    source_sync(source_id=source.pk)                 # nothing new: not audited again
+    (event,) = AuditEvent.objects.filter(action="source.synced")
+    assert event.details["commit"] == commit
+    assert event.details["changed"] == ["web/main.bicep"]
+
+
+def test_a_url_with_credentials_is_shown_without_them(db):
+    source = TemplateSource(name="x", url="https://user:hunter2@git.example/team/infra.git")
+    assert source.display_url == "https://git.example/team/infra.git"
