@@ -14,6 +14,7 @@ Bicep is parsed with pycep-parser's grammar and transformer, with three fixes ma
 - Several nested child resources in one body: pycep kept only the last one.
 - A loop filter written `if (cond)`, the way the Bicep formatter writes it, did not parse.
 - A lambda of two parameters (`(cur, next) => union(cur, next)`) did not parse.
+- The spread operator (`{ ...base, key: value }`, `[ ...items ]`): read, and merged when evaluated.
 
 A file that still does not parse is tried again simplified (`simplify`): declarations only the
 compiler needs (types, metadata, imports, functions, asserts) blanked, and parameter types pycep does

@@ -60,6 +60,7 @@ FORMS = {
     "param-set-using-none": ([("name", "string")], {}),
     "local-module": ([("name", "string")], {"name": {"description": "The app's name."}}),
     "safe-access": ([("settings", "object")], {}),
+    "sandbox-cannot-follow": ([("names", "array")], {"names": {"default": []}}),
     "resource-input-body": ([("body", "object"), ("name", "string")],
                             {"body": {"description": "The whole body of a resource, as its type says."}}),
     "extension-and-assert": ([("appName", "string"), ("minLength", "int")], {}),
@@ -91,7 +92,7 @@ REGISTRY = {"registry-modules": ["br/public:avm/res/network/virtual-network:0.5.
                                  "br:contoso.azurecr.io/bicep/modules/redis:1.0"]}
 # Templates the sandbox's evaluator (pycep's grammar, simplified where needed) still cannot follow:
 # offered, with a warning.
-SANDBOX_CANNOT = {"spread", "resource-input-body"}
+SANDBOX_CANNOT = {"sandbox-cannot-follow"}
 
 
 def _read_all():
@@ -159,6 +160,11 @@ def test_current_bicep_is_evaluated_in_the_sandbox_after_simplifying():
     assert [(r.type, r.name) for r in resources] == [("Microsoft.Network/virtualNetworks", "vnet")]
     resources = template_resources(CORPUS / "multiline-strings" / "main.bicep", {"name": "x"})
     assert resources == ()
+    (spread,) = template_resources(CORPUS / "spread" / "main.bicep", {"extraTags": {"cost": "42"}})
+    assert spread.properties["tags"] == {"owner": "platform", "cost": "42", "managedBy": "portal"}
+    (body,) = template_resources(CORPUS / "resource-input-body" / "main.bicep",
+                                 {"body": {"kind": "StorageV2", "location": "westeurope"}, "name": "sa1"})
+    assert (body.name, body.properties) == ("sa1", {"kind": "StorageV2", "location": "westeurope"})
 
 
 def test_simplifying_keeps_every_line_where_it_was():

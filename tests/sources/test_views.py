@@ -23,7 +23,7 @@ def test_a_sync_of_the_corpus_stores_each_file_with_its_form_or_error(corpus_cat
     files = {f.name: f for f in corpus_catalog}
     offered = [f for f in files.values() if f.offered]
     failing = [f for f in files.values() if f.status == "error"]
-    assert len(offered) == 34
+    assert len(offered) == 35
     assert {f.name for f in failing} == {
         "empty", "comments-only", "params-as-main", "types-only", "syntax-unclosed-brace", "syntax-unclosed-string",
         "syntax-dangling-operator", "not-a-declaration", "missing-module", "arm-invalid-json-azuredeploy",
