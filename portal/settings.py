@@ -72,6 +72,8 @@ DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
 # Templates and deployments.
 PORTAL_BICEP_ROOT = Path(os.environ.get("PORTAL_BICEP_ROOT", BASE_DIR / "bicep"))
+# #12: where git template sources are fetched to (a bare repository and one folder per commit read).
+PORTAL_SOURCES_DIR = Path(os.environ.get("PORTAL_SOURCES_DIR", VAR_DIR / "sources"))
 PORTAL_BICEP = os.environ.get("PORTAL_BICEP", "")  # the Bicep CLI: a path to `bicep` or `az`; else looked up on PATH
 PORTAL_DEPLOYMENT_POLL_SECONDS = float(os.environ.get("PORTAL_DEPLOYMENT_POLL_SECONDS",
                                                       "10" if PORTAL_CLOUD == "azure" else "1"))
@@ -140,6 +142,7 @@ INSTALLED_APPS = [
     "portal.health",
     "portal.access",
     "portal.costs",
+    "portal.sources",  # #12: template sources (bicep/ and git repositories)
     "portal.core",
     "portal.api",  # issue 13
     "ninja",  # issue 13: the API docs page served from the package's static files, not a CDN
@@ -328,6 +331,12 @@ CELERY_BEAT_SCHEDULE = {
     "ingest-costs": {
         "task": "portal.costs.tasks.ingest_all_costs",
         "schedule": crontab(minute=7),
+    },
+    # #12: template sources are synced when due (each has its own interval in minutes).
+    "sync-template-sources": {
+        "task": "portal.sources.tasks.sync_due_sources",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("costs/", include("portal.costs.urls")),
     path("health/", include("portal.health.urls")),
     path("access/", include("portal.access.urls")),
+    path("sources/", include("portal.sources.urls")),  # #12
     path("", include("portal.catalog.urls")),
     path("", include("portal.core.urls")),
 ]

@@ -24,7 +24,11 @@ def home(request):
 @require_GET
 @require_perm("catalog.view_environment")
 def system(request):
-    return render(request, "core/system.html", {"status": system_status(), "templates": template_catalog()})
+    from portal.sources.selectors import template_files_failing
+
+    context = {"status": system_status(), "templates": template_catalog(),
+               "failing": template_files_failing().count()}
+    return render(request, "core/system.html", context)
 
 
 def healthz(request):

@@ -129,11 +129,12 @@ def _stale_reason(approval: ApprovalRequest) -> str | None:
     if deployment.kind != DeploymentKind.TEMPLATE:
         return None  # a retirement names its resources in its parameters; there is no template file
     try:
-        current = templates.template_get(deployment.template).content_hash
+        current = templates.template_get(deployment.template)
     except DomainError:
         return "the template no longer exists."
-    if current != approval.template_hash:
-        return "the template in bicep/ changed after the preview; request the deployment again."
+    if current.content_hash != approval.template_hash:
+        where = "bicep/" if current.source in ("", "builtin") else f"{current.source} (now at commit {current.commit[:12]})"
+        return f"the template in {where} changed after the preview; request the deployment again."
     return None
 
 

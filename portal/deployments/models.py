@@ -25,6 +25,9 @@ class Deployment(models.Model):
     environment = models.ForeignKey("catalog.Environment", on_delete=models.PROTECT, related_name="deployments")
     template = models.CharField(max_length=100, help_text="Template name (a folder of bicep/), or cluster:<action>.")
     template_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the template and its modules.")
+    # #12: where the template came from when the run was requested (its source, and the git commit read).
+    template_source = models.CharField(max_length=40, blank=True)
+    template_commit = models.CharField(max_length=64, blank=True)
     parameters = models.JSONField(default=dict, blank=True, help_text="Public parameters; secure ones never here.")
     secure_parameters = models.TextField(blank=True, help_text="Secure parameters, encrypted (never plain text).")
     secure_parameter_names = models.JSONField(default=list, blank=True)

@@ -124,7 +124,7 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     secure_parameters = secure_parameters or {}
     deployment = Deployment.objects.create(
         kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
-        parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
+        template_source=info.source, template_commit=info.commit, parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
         secure_parameter_names=secure_names if secure_names is not None else sorted(secure_parameters),
         requested_by=user, reason=reason, agent=agent, retry_of=retry_of, auto_confirm=auto_confirm,
         then_apply_workload=then_apply_workload,

@@ -51,6 +51,9 @@ MATRIX = [
     ("cost budget alerts form", "costs:budget", {"name": "dev"}, "get", {"admin"}),
     ("cost ingest now", "costs:ingest", {}, "post", {"engineer", "admin"}),
     ("api tokens", "api_tokens:tokens", {}, "get", EVERYONE),
+    ("template sources", "sources:list", {}, "get", EVERYONE),
+    ("add a git source form", "sources:new", {}, "get", {"admin"}),
+    ("template source sync now", "sources:sync", {"pk": "SOURCE"}, "post", {"admin"}),
 ]
 
 
@@ -70,6 +73,10 @@ def test_permission_matrix(platform, users, client_for, role, name, url_name, kw
         kwargs = {**kwargs, "placement_id": Placement.objects.get().pk}
     if kwargs.get("pk") == "SYNC":
         kwargs = {**kwargs, "pk": EnvironmentSync.objects.create(environment=Environment.objects.get(name="dev")).pk}
+    if kwargs.get("pk") == "SOURCE":
+        from portal.sources.services import builtin_source
+
+        kwargs = {**kwargs, "pk": builtin_source().pk}
     url = reverse(url_name, kwargs=kwargs)
     client = client_for(users[role])
     data = {}

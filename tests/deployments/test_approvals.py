@@ -127,6 +127,9 @@ def test_approval_no_longer_applies_when_the_template_changed(awaiting, approver
     settings.PORTAL_BICEP_ROOT = tmp_path / "bicep"
     module = tmp_path / "bicep" / "agent" / "agent.bicep"
     module.write_text(module.read_text() + "\n// changed after the preview\n")
+    from portal.sources.services import builtin_source, source_sync
+
+    source_sync(source_id=builtin_source().pk)   # the catalog reads what the last sync stored
     with pytest.raises(ConflictError, match="template in bicep/ changed"):
         decide(awaiting, approver, "approve")
     assert ApprovalRequest.objects.get(pk=awaiting.pk).status == A.STALE

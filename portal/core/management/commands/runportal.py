@@ -34,6 +34,7 @@ class Command(BaseCommand):
         else:
             call_command("load_demo", stdout=self.stdout)
             call_command("seed_sandbox", stdout=self.stdout)
+            call_command("load_demo_sources", stdout=self.stdout)   # #12: a git template source
 
         python = sys.executable
         commands = {
