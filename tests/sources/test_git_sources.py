@@ -4,7 +4,6 @@ change it, and the approval goes stale."""
 
 import hashlib
 import hmac
-import json
 
 import pytest
 from django.urls import reverse
