@@ -192,14 +192,14 @@ def name_problems(resource_type: str, name: str, *, own: bool = False) -> list[s
     return problems
 
 
-def name_violation(resource_type: str, name: str) -> NameViolation | None:
+def name_violation(resource_type: str, name: str, *, own: bool = False) -> NameViolation | None:
     """Azure's refusal of this name (its code and message), or None when Azure would accept it."""
-    problems = name_problems(resource_type, name)
+    problems = name_problems(resource_type, name, own=own)
     if not problems:
         return None
     rule = _RULES[resource_type.lower()]
-    own = _own_name(resource_type, name)
-    return NameViolation(resource_type, own, rule.code, rule.message.format(name=own), tuple(problems))
+    own_name = name if own else _own_name(resource_type, name)
+    return NameViolation(resource_type, own_name, rule.code, rule.message.format(name=own_name), tuple(problems))
 
 
 def name_violations(resources: Iterable[tuple[str, str]]) -> list[NameViolation]:

@@ -104,8 +104,7 @@ def scope_breaches(*, environment: Environment, resource_ids, environments=None)
                 breach = ScopeBreach(rid, other.name, f"in {other.name}'s resource group {group}")
             elif other.aks_cluster and any(n.lower() == other.aks_cluster.lower() for n in names):
                 breach = ScopeBreach(rid, other.name, f"{other.name}'s cluster {other.aks_cluster}")
-            elif any(_matches(other.resource_name_pattern, n) and not _matches(environment.resource_name_pattern, n)
-                     for n in names):
+            elif any(_matches(other.resource_name_pattern, n) for n in names):
                 breach = ScopeBreach(rid, other.name, f"named as {other.name}'s resources are")
             elif (other.subscription_id and subscription.lower() == other.subscription_id.lower()
                   and subscription.lower() != environment.subscription_id.lower()):

@@ -21,7 +21,7 @@ from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
 from portal.core.errors import ConflictError, DomainError
 from portal.core.transitions import transition
-from portal.deployments import approvals, backends, templates
+from portal.deployments import approvals, backends, scope, templates
 from portal.deployments.choices import (
     ALLOWED_TRANSITIONS,
     ClusterAction,
@@ -111,9 +111,10 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     """Record a template deployment and queue its preview (compile + what-if). With auto_confirm the run
     goes on after the preview by itself (to approval where the environment needs one)."""
     info = templates.template_get(template)
-    if environment.needs_approval and not reason.strip():
+    if environment.needs_approval_for("template") and not reason.strip():
         raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}
+    parameters = environment_fill(environment=environment, info=info, parameters=parameters)
     deployment = Deployment.objects.create(
         kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
         parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
@@ -130,6 +131,13 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
     transaction.on_commit(partial(provisioning_tasks.preview_deployment.delay, deployment.pk))
     return deployment
+
+
+def environment_fill(*, environment, info, parameters: dict) -> dict:
+    """The parameters with what the environment decides put in: its name, resource group and region
+    filled from it, and those the template derives from them (account names) left to the template."""
+    owned, derived = scope.environment_parameters(environment, templates.template_parameters(info))
+    return {**{k: v for k, v in parameters.items() if k not in derived}, **owned}
 
 
 @transaction.atomic
@@ -182,6 +190,12 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
     what_if = {"changes": [{"change_type": c.change_type, "resource_id": c.resource_id,
                             "resource_type": c.resource_type, "resource_name": c.resource_name,
                             "delta": list(c.delta)} for c in result.changes]}
+    breaches = scope.scope_breaches(environment=deployment.environment,
+                                    resource_ids=scope.what_if_resource_ids(what_if))
+    if breaches:
+        error = scope.scope_error(deployment.environment, breaches)
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"Refused: {error['message']}")])
+        return deployment_transition(deployment, S.FAILED, error=error, what_if=what_if)
     counts = {}
     for change in what_if["changes"]:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
@@ -213,6 +227,10 @@ def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> De
     if deployment.status != S.PREVIEWED:
         raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}, "
                             "not waiting for confirmation.")
+    breaches = scope.scope_breaches(environment=deployment.environment,
+                                    resource_ids=scope.what_if_resource_ids(deployment.what_if))
+    if breaches:
+        raise DomainError(scope.scope_error(deployment.environment, breaches)["message"])
     if deployment.environment.needs_approval and not deployment.is_cluster:
         moved = deployment_transition(deployment, S.AWAITING_APPROVAL)
         approvals.approval_open(deployment=moved)

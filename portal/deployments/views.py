@@ -9,7 +9,7 @@ from portal.catalog.models import Environment, Placement
 from portal.core.errors import DomainError
 from portal.core.http import htmx_vary, stop_polling_if
 from portal.deployments import approvals as approval_services
-from portal.deployments import retirement, selectors, services, templates
+from portal.deployments import parameter_rules, retirement, scope, selectors, services, templates
 from portal.deployments.choices import DeploymentStatus
 from portal.deployments.forms import DecisionForm, NewDeploymentForm, RequestDetailsForm, RetireForm, ScaleForm
 from portal.deployments.models import ApprovalRequest, Deployment
@@ -38,11 +38,6 @@ def deployment_list(request):
     return htmx_vary(render(request, template, context))
 
 
-# Parameters the portal fills from the chosen environment when a template has them.
-ENVIRONMENT_DEFAULTS = {"environment": lambda env: env.name, "location": lambda env: env.region,
-                        "resourceGroupName": lambda env: env.resource_group}
-
-
 @require_http_methods(["GET", "POST"])
 @require_perm("deployments.add_deployment")
 def deployment_new(request):
@@ -54,12 +49,23 @@ def deployment_new(request):
     environment = chooser.cleaned_data["environment"]
     info = templates.template_get(chooser.cleaned_data["template"])
     specs = templates.template_parameters(info)
-    initial = {name: fill(environment) for name, fill in ENVIRONMENT_DEFAULTS.items() if name in
-               {s.name for s in specs}}
-    initial.update({k[2:]: v for k, v in request.GET.items() if k.startswith("p_")})  # prefill: ?p_agentName=…
+    # What the environment decides is filled from it and shown read-only, never typed (issue #9).
+    owned, derived = scope.environment_parameters(environment, specs)
+    worked_out = templates.effective_parameters(info, owned)
+    fixed = {**owned, **{name: worked_out.get(name) for name in derived}}
+    initial = {k[2:]: v for k, v in request.GET.items() if k.startswith("p_")}  # prefill: ?p_agentName=…
+    initial.update(fixed)
     ParameterForm = build_parameter_form(specs, initial=initial)
     form = ParameterForm(request.POST or None, prefix="p")
+    for name in fixed:
+        form.fields[name].disabled = True
+        form.fields[name].help_text += f" Set by {environment.name}."
     details = RequestDetailsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and details.is_valid():
+        values = {**public_parameters(form), **owned}
+        for name, problem in parameter_rules.parameter_problems(environment=environment, info=info,
+                                                                values=values).items():
+            form.add_error(name, problem)
     if request.method == "POST" and form.is_valid() and details.is_valid():
         try:
             deployment = services.deployment_request(
