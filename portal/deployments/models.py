@@ -74,6 +74,35 @@ class Deployment(models.Model):
     def can_cancel(self) -> bool:
         return self.status in CAN_CANCEL and not self.cancel_requested
 
+    # --- Who may act on it (issue #9): the requester, the owning team's members, platform admins. ---
+
+    @property
+    def owning_team(self):
+        """The agent's team for an agent's run, else the platform team (settings.PORTAL_PLATFORM_TEAM)."""
+        if self.agent_id:
+            return self.agent.owner_team
+        from portal.catalog.models import Team
+
+        return Team.objects.filter(slug=settings.PORTAL_PLATFORM_TEAM).first()
+
+    def may_act(self, user) -> bool:
+        """Whether this person may confirm, cancel or retry the run (everyone with access sees it)."""
+        if user is None or not user.is_authenticated:
+            return False
+        if user.pk == self.requested_by_id or user.has_perm("catalog.change_environment"):
+            return True
+        team = self.owning_team
+        return team is not None and team.members.filter(pk=user.pk).exists()
+
+    def can_confirm(self, user) -> bool:
+        return self.status == DeploymentStatus.PREVIEWED and self.may_act(user)
+
+    def can_cancel_by(self, user) -> bool:
+        return self.can_cancel and self.may_act(user)
+
+    def can_retry(self, user) -> bool:
+        return self.status in (DeploymentStatus.FAILED, DeploymentStatus.CANCELLED) and self.may_act(user)
+
     @property
     def is_cluster(self) -> bool:
         return self.kind == DeploymentKind.CLUSTER

@@ -19,7 +19,7 @@ from django.utils import timezone
 from portal.access import services as access_services
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
-from portal.core.errors import ConflictError, DomainError
+from portal.core.errors import ConflictError, DomainError, NotAllowed
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, scope, templates
 from portal.deployments.choices import (
@@ -220,10 +220,32 @@ def _cloud_parameters(deployment: Deployment, info) -> dict:
 
 # --- Confirming, cancelling, retrying -----------------------------------------------------------
 
+def _require_may_act(deployment: Deployment, user, action: str) -> None:
+    """Only the requester, members of the owning team and platform admins act on a run (None: the system)."""
+    if user is None or deployment.may_act(user):
+        return
+    team = deployment.owning_team
+    requester = deployment.requested_by.get_username() if deployment.requested_by else "the requester"
+    raise NotAllowed(f"Only {requester}, members of {team.name if team else 'the owning team'} and platform admins "
+                     f"may {action} run #{deployment.pk}.")
+
+
+def _own_reason(deployment: Deployment, user, reason: str, action: str) -> str:
+    """A retry or redeploy by someone else makes them the requester: they say why themselves."""
+    reason = reason.strip()
+    if user is not None and user.pk != deployment.requested_by_id:
+        if not reason:
+            who = deployment.requested_by.get_username() if deployment.requested_by else "someone else"
+            raise DomainError(f"Run #{deployment.pk} was requested by {who}: your {action} makes it your request, "
+                              "so say why in the reason.", field="reason")
+        return reason
+    return reason or deployment.reason or f"{action.capitalize()} of #{deployment.pk}"
+
 @transaction.atomic
 def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> Deployment:
     """After the preview: queue the run, or stop for approval where the environment's policy says so."""
-    deployment = Deployment.objects.select_related("environment").get(pk=deployment.pk)
+    deployment = Deployment.objects.select_related("environment", "agent__owner_team").get(pk=deployment.pk)
+    _require_may_act(deployment, user, "confirm")
     if deployment.status != S.PREVIEWED:
         raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}, "
                             "not waiting for confirmation.")
@@ -251,6 +273,7 @@ def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
 @transaction.atomic
 def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Deployment:
     deployment = Deployment.objects.get(pk=deployment.pk)
+    _require_may_act(deployment, user, "cancel")
     who = user.get_username() if user else "system"
     if deployment.status == S.RUNNING:
         # The worker that runs it asks the cloud to cancel and records the outcome.
@@ -271,31 +294,36 @@ def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Dep
 
 
 @transaction.atomic
-def deployment_retry(*, deployment: Deployment, user=None, request=None) -> Deployment:
-    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first."""
+def deployment_retry(*, deployment: Deployment, user=None, request=None, reason: str = "") -> Deployment:
+    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first.
+    Whoever retries is its requester; someone other than the first requester gives their own reason."""
+    _require_may_act(deployment, user, "retry")
     if deployment.status not in (S.FAILED, S.CANCELLED):
         raise ConflictError("Only a failed or cancelled deployment can be retried.")
+    reason = _own_reason(deployment, user, reason, "retry")
     if deployment.is_cluster:
         placement = deployment.agent.placements.get(environment=deployment.environment)
         return cluster_operation_request(placement=placement, action=deployment.cluster_action, user=user,
                                          request=request, replicas=deployment.parameters.get("replicas"),
-                                         reason=f"Retry of #{deployment.pk}")
+                                         reason=reason)
     return deployment_request(environment=deployment.environment, template=deployment.template,
                               parameters=deployment.parameters, sealed_secure=deployment.secure_parameters,
                               secure_names=deployment.secure_parameter_names, user=user, request=request,
-                              reason=deployment.reason or f"Retry of #{deployment.pk}", agent=deployment.agent,
-                              retry_of=deployment)
+                              reason=reason, agent=deployment.agent, retry_of=deployment)
 
 
-def deployment_redeploy(*, environment, template: str, user=None, request=None) -> Deployment:
-    """Deploy again the last deployment of this template that succeeded in the environment."""
+def deployment_redeploy(*, environment, template: str, user=None, request=None, reason: str = "",
+                        agent=None) -> Deployment:
+    """Deploy again the last deployment of this template (for this agent) that succeeded in the environment."""
     last = (Deployment.objects.filter(environment=environment, template=template, status=S.SUCCEEDED,
-                                      kind=DeploymentKind.TEMPLATE).order_by("-finished_at", "-pk").first())
+                                      kind=DeploymentKind.TEMPLATE, agent=agent).order_by("-finished_at", "-pk").first())
     if last is None:
         raise DomainError(f"{template} has never been deployed successfully to {environment.name}.")
+    _require_may_act(last, user, "redeploy")
     return deployment_request(environment=environment, template=template, parameters=last.parameters,
                               sealed_secure=last.secure_parameters, secure_names=last.secure_parameter_names,
-                              user=user, request=request, reason=f"Redeploy of #{last.pk}", agent=last.agent)
+                              user=user, request=request, reason=_own_reason(last, user, reason, "redeploy"),
+                              agent=last.agent)
 
 
 # --- Running (the worker side) ------------------------------------------------------------------

@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.decorators import require_perm
-from portal.catalog.models import Environment, Placement
-from portal.core.errors import DomainError
+from portal.catalog.models import Agent, Environment, Placement
+from portal.core.errors import DomainError, NotAllowed
 from portal.core.http import htmx_vary, stop_polling_if
 from portal.deployments import approvals as approval_services
 from portal.deployments import parameter_rules, retirement, scope, selectors, services, templates
@@ -105,10 +105,12 @@ def deployment_progress(request, pk):
     return stop_polling_if(response, deployment.is_terminal)
 
 
-def _act(request, pk, action, success):
+def _act(request, pk, action, success, **kwargs):
     deployment = get_object_or_404(Deployment, pk=pk)
     try:
-        result = action(deployment=deployment, user=request.user, request=request)
+        result = action(deployment=deployment, user=request.user, request=request, **kwargs)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(deployment)
@@ -131,16 +133,21 @@ def deployment_cancel(request, pk):
 @require_POST
 @require_perm("deployments.add_deployment")
 def deployment_retry(request, pk):
-    return _act(request, pk, services.deployment_retry, "Retry requested: a new run with the same parameters.")
+    return _act(request, pk, services.deployment_retry, "Retry requested: a new run with the same parameters.",
+                reason=request.POST.get("reason", "")[:500])
 
 
 @require_POST
 @require_perm("deployments.add_deployment")
 def deployment_redeploy(request):
     environment = get_object_or_404(Environment, name=request.POST.get("environment", ""))
+    agent = get_object_or_404(Agent, slug=request.POST["agent"]) if request.POST.get("agent") else None
     try:
         deployment = services.deployment_redeploy(environment=environment, template=request.POST.get("template", ""),
-                                                  user=request.user, request=request)
+                                                  user=request.user, request=request, agent=agent,
+                                                  reason=request.POST.get("reason", "")[:500])
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("deployments:list")
@@ -180,6 +187,7 @@ def approval_inbox(request):
 
 
 @require_GET
+@require_perm("deployments.view_approvalrequest")
 def approval_count(request):
     """The number in the navigation; htmx polls it so it updates without a reload."""
     count = 0

@@ -154,15 +154,10 @@ def test_remediation_requests_a_role_assignment_run_that_goes_on_by_itself(
 
 
 def test_a_succeeded_remediation_is_recorded_by_the_hook_and_the_next_audit_finds_it(
-        drifted, engineer, django_capture_on_commit_callbacks, monkeypatch):
-    """With the one line in portal.deployments.services._after_success calling the access hook."""
-    original = deployment_services._after_success
-
-    def after_success(deployment):
-        services.rbac_record_deployment(deployment=deployment)
-        original(deployment)
-
-    monkeypatch.setattr(deployment_services, "_after_success", after_success)
+        drifted, engineer, django_capture_on_commit_callbacks):
+    """Production's own path: deployment_execute -> _after_success -> the access hook, nothing patched in."""
+    before = audit(drifted)
+    assert before.missing_count == 1  # the drift is there, so the audit below can only pass through the hook
     with django_capture_on_commit_callbacks(execute=False):
         run = services.rbac_remediate(environment=drifted, role_guid=ACR_PULL, user=engineer)
     with django_capture_on_commit_callbacks(execute=False):
