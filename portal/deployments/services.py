@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from portal.access import services as access_services
 from portal.audit.services import audit_record
-from portal.catalog.choices import PlacementStatus
+from portal.catalog.choices import PlacementStatus, Tier
 from portal.core.errors import ConflictError, DomainError, NotAllowed
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, scope, templates
@@ -148,6 +148,14 @@ def cluster_operation_request(*, placement, action: str, user=None, request=None
         raise DomainError(f"Unknown cluster action {action!r}.")
     if action == ClusterAction.SCALE and (replicas is None or not 0 <= replicas <= 50):
         raise DomainError("Replicas must be a number from 0 to 50.", field="replicas")
+    env = placement.environment
+    if not reason.strip():
+        if action == ClusterAction.SCALE and replicas == 0 and env.tier == Tier.PRODUCTION:
+            raise DomainError(f"Scaling {placement.agent.slug} to 0 in {env.name} stops it serving: say why in the "
+                              "reason.", field="reason")
+        if env.needs_approval_for(action):
+            raise DomainError(f"{ClusterAction(action).label} in {env.name} needs approval: say why in the reason.",
+                              field="reason")
     parameters = {"agent": placement.agent.slug, "replicas": replicas if replicas is not None else placement.replicas}
     deployment = Deployment.objects.create(
         kind=DeploymentKind.CLUSTER, environment=placement.environment, template=f"cluster-{action}",
@@ -253,12 +261,19 @@ def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> De
                                     resource_ids=scope.what_if_resource_ids(deployment.what_if))
     if breaches:
         raise DomainError(scope.scope_error(deployment.environment, breaches)["message"])
-    if deployment.environment.needs_approval and not deployment.is_cluster:
+    if deployment.environment.needs_approval_for(approval_operation(deployment)):
         moved = deployment_transition(deployment, S.AWAITING_APPROVAL)
         approvals.approval_open(deployment=moved)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"Waiting for approval in {deployment.environment.name}.")])
         return moved
     return deployment_enqueue(deployment=deployment, user=user)
+
+
+def approval_operation(deployment: Deployment) -> str:
+    """The kind of operation an environment's approval policy names: template, apply, scale, restart, retire."""
+    if deployment.is_cluster:
+        return deployment.cluster_action
+    return "retire" if deployment.is_retirement else "template"
 
 
 def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:

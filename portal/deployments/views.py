@@ -165,10 +165,15 @@ def cluster_operation(request, placement_id, action):
             messages.error(request, "Replicas must be a whole number from 0 to 50.")
             return redirect(placement.agent)
         replicas = form.cleaned_data["replicas"]
+    reason = request.POST.get("reason", "").strip()[:500]
     try:
         deployment = services.cluster_operation_request(placement=placement, action=action, user=request.user,
-                                                        request=request, replicas=replicas)
+                                                        request=request, replicas=replicas, reason=reason)
     except DomainError as exc:
+        if exc.field == "reason":
+            # Approval or a scale to zero in prod: ask why on a page of its own, then send it again.
+            context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message}
+            return render(request, "deployments/cluster_reason.html", context, status=400)
         messages.error(request, exc.message)
         return redirect(placement.agent)
     return redirect(deployment)
