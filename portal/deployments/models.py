@@ -61,7 +61,33 @@ class Deployment(models.Model):
         indexes = [models.Index(fields=["status"])]
 
     def __str__(self):
-        return f"#{self.pk} {self.template} → {self.environment.name}"
+        return f"#{self.pk} {self.title}"
+
+    # --- What it is for (issue #9): the agent or instance it deploys, in every list, page and email. ---
+
+    @property
+    def subject(self) -> str:
+        """The agent (or the instance) this run is for, or ""."""
+        if self.agent_id:
+            return self.agent.slug
+        return str(self.parameters.get("agentName") or self.parameters.get("agent") or "")
+
+    @property
+    def what(self) -> str:
+        """e.g. "agent crm-loyalty-insights", "Scale crm-loyalty-insights", "static-web-app"."""
+        if self.is_cluster:
+            label = ClusterAction(self.cluster_action).label if self.cluster_action in ClusterAction.values \
+                else self.template
+            return f"{label} {self.subject}".strip()
+        if self.is_retirement:
+            return f"Retire {self.subject}"
+        return f"{self.template} {self.subject}".strip()
+
+    @property
+    def title(self) -> str:
+        """e.g. "agent crm-loyalty-insights to prod"."""
+        where = "from" if self.is_retirement else ("in" if self.is_cluster else "to")
+        return f"{self.what} {where} {self.environment.name}"
 
     def get_absolute_url(self):
         return reverse("deployments:detail", args=[self.pk])

@@ -114,6 +114,11 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
         raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}
     parameters = environment_fill(environment=environment, info=info, parameters=parameters)
+    if agent is None and parameters.get("agentName"):
+        # A run of the agent module is that agent's run: its owners act on it, its baselines are its own.
+        from portal.catalog.models import Agent
+
+        agent = Agent.objects.filter(slug=parameters["agentName"]).first()
     deployment = Deployment.objects.create(
         kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
         parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
@@ -127,7 +132,7 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
                  details={"template": info.name, "environment": environment.name, "parameters": parameters,
                           "retry_of": retry_of.pk if retry_of else None})
     who = user.get_username() if user else "system"
-    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {deployment.title}.")])
     from portal.deployments import tasks
 
     transaction.on_commit(partial(tasks.preview_deployment.delay, deployment.pk))

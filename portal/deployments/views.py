@@ -180,6 +180,13 @@ def cluster_operation(request, placement_id, action):
 
 
 @require_GET
+@require_perm("deployments.view_deployment")
+def my_requests(request):
+    """The signed-in person's runs and their approval requests still waiting (issue #9)."""
+    return render(request, "deployments/my_requests.html", selectors.my_requests(user=request.user))
+
+
+@require_GET
 @require_perm("deployments.view_approvalrequest")
 def approval_inbox(request):
     can_decide = request.user.has_perm("deployments.decide_approvalrequest")
