@@ -5,5 +5,6 @@ from portal.core import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("system/", views.system, name="system"),
 ]

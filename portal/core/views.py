@@ -1,6 +1,7 @@
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from portal.accounts.decorators import require_perm
@@ -20,6 +21,12 @@ def home(request):
 @require_perm("catalog.view_environment")
 def system(request):
     return render(request, "core/system.html", {"status": system_status(), "templates": template_catalog()})
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links to: send them to the icon (issue #9: not a 404)."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET

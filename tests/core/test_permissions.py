@@ -65,7 +65,7 @@ MATRIX = [
     ("my requests", "deployments:mine", {}, "get", EVERYONE),
 ]
 # Routes that are not the portal's pages behind sign-in: Django's own, and the liveness probe.
-NOT_IN_MATRIX = {"login", "logout", "healthz"}
+NOT_IN_MATRIX = {"login", "logout", "healthz", "favicon"}
 
 
 def _portal_routes(patterns=None, namespace=""):
