@@ -44,4 +44,3 @@ def test_embedded_mode_keeps_a_generated_secret_key_under_var(tmp_path):
     assert len(key) >= 50
     manage("check", env_extra={}, tmp_path=tmp_path)
     assert (tmp_path / "secret_key").read_text() == key
-
