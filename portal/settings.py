@@ -295,7 +295,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"},
+                # Issue #9: one line per 403, once (not propagated twice), without a traceback.
+                "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False,
+                                   "filters": ["forbidden_without_traceback"]}},
+    "filters": {"forbidden_without_traceback": {"()": "portal.core.logging.ForbiddenWithoutTraceback"}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.

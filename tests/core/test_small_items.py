@@ -33,3 +33,24 @@ def test_sandbox_faults_are_managed_from_the_admin(admin_client):
     assert response.status_code == 302
     assert SandboxFault.objects.get().code == "ContainerOperationFailure"
     assert admin_client.get("/admin/deployments/sandboxfault/").status_code == 200
+
+
+def test_a_403_is_logged_once_without_a_traceback(client_for, viewer, platform):
+    import logging
+
+    from django.urls import reverse
+
+    records = []
+    catcher = logging.Handler()
+    catcher.emit = records.append
+    logger = logging.getLogger("django.request")
+    logger.addHandler(catcher)
+    try:
+        response = client_for(viewer).get(reverse("deployments:new"))
+    finally:
+        logger.removeHandler(catcher)
+    assert response.status_code == 403
+    forbidden = [r for r in records if r.getMessage().startswith("Forbidden")]
+    assert len(forbidden) == 1
+    assert forbidden[0].exc_info is None  # no traceback for a refusal
+    assert logger.propagate is False  # printed by its own handler only, not again by the root's
