@@ -78,3 +78,28 @@ def test_a_run_that_breaks_azures_name_rules_fails_in_the_sandbox_with_azures_co
     expect(page.get_by_test_id("run-status")).to_have_text("Failed", timeout=30_000)
     expect(page.get_by_test_id("run-error")).to_contain_text("ContainerNameInvalid")
     expect(page.get_by_test_id("run-error")).to_contain_text("Cold_Upper!!")
+
+
+def test_the_approve_and_reject_radios_sit_by_their_labels(live_server, page, login, demo):
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from portal.catalog.models import Environment
+    from portal.deployments.choices import DeploymentStatus
+    from portal.deployments.models import ApprovalRequest, Deployment
+
+    engineer = get_user_model().objects.get(username="engineer")
+    run = Deployment.objects.create(environment=Environment.objects.get(name="prod"), template="static-web-app",
+                                    status=DeploymentStatus.AWAITING_APPROVAL, requested_by=engineer, reason="r")
+    approval = ApprovalRequest.objects.create(deployment=run, template_hash="t", parameters_hash="p",
+                                              requested_by=engineer, expires_at=timezone.now() + timedelta(hours=1))
+    login(page, "approver", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}{approval.get_absolute_url()}")
+    for name in ("Approve", "Reject"):
+        radio = page.get_by_label(name, exact=True)
+        label = page.locator("label", has=radio)
+        radio_box, label_box = radio.bounding_box(), label.bounding_box()
+        assert radio_box["width"] < 30, radio_box  # a circle, not a 12rem-wide input
+        assert radio_box["x"] - label_box["x"] < 12 and label_box["width"] < 150, (radio_box, label_box)
