@@ -268,7 +268,7 @@ def test_no_js_step_by_step_flow_registers_agent_placement_and_deployment(envs, 
         "agentName": "ecommerce-gift-finder", "environment": "dev", "location": "eastus",
         "resourceGroupName": "holidaypeakhub-dev-rg", "warmContainerName": "warm-ecommerce-gift-finder-chat-memory",
         "coldContainerName": "cold-ecommerce-gift-finder-chat-memory", "redisDatabase": 2,
-        "enableAiSearch": False, "enableOpenAi": True}
+        "enableAiSearch": False, "enableOpenAi": True, "createWarmContainer": True, "createColdContainer": True}
     assert len(callbacks) == 1  # the preview, enqueued on commit
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"agent.onboarded", "placement.created", "deployment.requested"} <= actions
@@ -588,3 +588,24 @@ def test_the_health_item_reads_the_checks_the_health_board_shows(onboarded, envs
     assert "2/2 replicas available" in step.detail
     HealthCheck.objects.filter(agent=onboarded).update(state=HealthState.RED, summary="0/2 replicas available")
     assert onboarding.agent_checklist(agent=onboarded).steps[-1].state == "failed"
+
+
+@pytest.mark.parametrize("tiers, expected", [
+    (["hot", "warm", "cold"], {"containers", "blobServices/containers"}),
+    (["hot", "warm"], {"containers"}),
+    (["hot"], set()),
+])
+def test_the_memory_tiers_chosen_decide_the_containers_the_agent_module_creates(envs, tiers, expected):
+    from portal.catalog.onboarding.plan import agent_parameters
+    from portal.deployments import templates
+
+    params = agent_parameters(identity={"slug": "ecommerce-gift-finder"}, environment=envs["dev"], redis_db=2,
+                              resources={**resources(), "memory_tiers": tiers, "needs_ai_search": False,
+                                         "needs_openai": False, "warm_container": "warm-x", "cold_container": "cold-x"})
+    made = {spec.type for spec in templates.template_resources(templates.template_get("agent"), params)}
+    kinds = set()
+    if "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers" in made:
+        kinds.add("containers")
+    if "Microsoft.Storage/storageAccounts/blobServices/containers" in made:
+        kinds.add("blobServices/containers")
+    assert kinds == expected
