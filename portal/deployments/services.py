@@ -155,7 +155,8 @@ def cluster_operation_request(*, placement, action: str, user=None, request=None
     if action == ClusterAction.SCALE and (replicas is None or not 0 <= replicas <= 50):
         raise DomainError("Replicas must be a number from 0 to 50.", field="replicas")
     env = placement.environment
-    if not reason.strip():
+    reason = _check_reason(reason)
+    if not reason:
         if action == ClusterAction.SCALE and replicas == 0 and env.tier == Tier.PRODUCTION:
             raise DomainError(f"Scaling {placement.agent.slug} to 0 in {env.name} stops it serving: say why in the "
                               "reason.", field="reason")
@@ -244,9 +245,19 @@ def _require_may_act(deployment: Deployment, user, action: str) -> None:
                      f"may {action} run #{deployment.pk}.")
 
 
+REASON_MAX = 500  # Deployment.reason's length: longer is refused, never cut
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"The reason is {len(reason)} characters; keep it to {REASON_MAX}.", field="reason")
+    return reason
+
+
 def _own_reason(deployment: Deployment, user, reason: str, action: str) -> str:
     """A retry or redeploy by someone else makes them the requester: they say why themselves."""
-    reason = reason.strip()
+    reason = _check_reason(reason)
     if user is not None and user.pk != deployment.requested_by_id:
         if not reason:
             who = deployment.requested_by.get_username() if deployment.requested_by else "someone else"

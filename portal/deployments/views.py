@@ -134,7 +134,7 @@ def deployment_cancel(request, pk):
 @require_perm("deployments.add_deployment")
 def deployment_retry(request, pk):
     return _act(request, pk, services.deployment_retry, "Retry requested: a new run with the same parameters.",
-                reason=request.POST.get("reason", "")[:500])
+                reason=request.POST.get("reason", ""))
 
 
 @require_POST
@@ -145,7 +145,7 @@ def deployment_redeploy(request):
     try:
         deployment = services.deployment_redeploy(environment=environment, template=request.POST.get("template", ""),
                                                   user=request.user, request=request, agent=agent,
-                                                  reason=request.POST.get("reason", "")[:500])
+                                                  reason=request.POST.get("reason", ""))
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
@@ -165,7 +165,7 @@ def cluster_operation(request, placement_id, action):
             messages.error(request, "Replicas must be a whole number from 0 to 50.")
             return redirect(placement.agent)
         replicas = form.cleaned_data["replicas"]
-    reason = request.POST.get("reason", "").strip()[:500]
+    reason = request.POST.get("reason", "").strip()
     try:
         deployment = services.cluster_operation_request(placement=placement, action=action, user=request.user,
                                                         request=request, replicas=replicas, reason=reason)

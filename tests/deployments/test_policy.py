@@ -98,3 +98,11 @@ def test_help_text_ids_exist_for_every_aria_describedby(platform_admin, client_f
     for ids in described:
         for one in ids.split():
             assert f'id="{one}"' in html, one
+
+
+def test_a_reason_over_the_limit_is_refused_not_cut(prod_placement, engineer):
+    with pytest.raises(DomainError, match="501 characters; keep it to 500") as refused:
+        services.cluster_operation_request(placement=prod_placement, action="scale", replicas=1, user=engineer,
+                                           reason="x" * 501)
+    assert refused.value.field == "reason"
+    assert not Deployment.objects.exists()
