@@ -84,6 +84,10 @@ class Environment(models.Model):
         return self.needs_approval and operation in (self.approval_operations or [])
 
     @property
+    def approval_operation_labels(self) -> list[str]:
+        return [label for key, label in APPROVAL_OPERATIONS.items() if key in (self.approval_operations or [])]
+
+    @property
     def scope_resource_groups(self) -> list[str]:
         return [self.resource_group, *[g for g in (self.resource_groups or []) if g != self.resource_group]]
 
