@@ -63,6 +63,7 @@ MATRIX = [
     ("approval detail", "deployments:approval", {"pk": "APPROVAL"}, "get", EVERYONE),
     ("approval count", "deployments:approval_count", {}, "get", EVERYONE),
     ("my requests", "deployments:mine", {}, "get", EVERYONE),
+    ("api tokens", "api_tokens:tokens", {}, "get", EVERYONE),
 ]
 # Routes that are not the portal's pages behind sign-in: Django's own, and the liveness probe.
 NOT_IN_MATRIX = {"login", "logout", "healthz", "favicon"}
