@@ -65,15 +65,20 @@ MATRIX = [
     ("my requests", "deployments:mine", {}, "get", EVERYONE),
     ("api tokens", "api_tokens:tokens", {}, "get", EVERYONE),
 ]
-# Routes that are not the portal's pages behind sign-in: Django's own, and the liveness probe.
-NOT_IN_MATRIX = {"login", "logout", "healthz", "favicon"}
+# Routes that are not the portal's pages behind sign-in, each with where it is tested instead: sign-in and
+# out (Django's and Entra ID's flow), the liveness probe and the icon (public), revoking one's own API token
+# (anyone else's is a 404: tests/api/test_tokens.py).
+NOT_IN_MATRIX = {"login", "logout", "healthz", "favicon", "entra_no_access", "oidc_authentication_init",
+                 "oidc_authentication_callback", "oidc_logout", "api_tokens:revoke"}
+# The token-authenticated API checks scopes and roles of its own: tests/api/.
+NAMESPACES_ELSEWHERE = {"api-v1"}
 
 
 def _portal_routes(patterns=None, namespace=""):
     """Every named route of the portal's own apps, read from the URL resolver."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(pattern, URLResolver):
-            if pattern.namespace != "admin":
+            if pattern.namespace not in {"admin", *NAMESPACES_ELSEWHERE}:
                 yield from _portal_routes(pattern.url_patterns,
                                           f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace)
         elif pattern.name:
