@@ -193,6 +193,7 @@ def approval_inbox(request):
     context = {
         "pending": selectors.approval_inbox(user=request.user) if can_decide else [],
         "recent": selectors.approval_recent()[:50],
+        "mine": selectors.my_requests(user=request.user)["pending"],  # issue #9: one's own, waiting
         "can_decide": can_decide,
     }
     return render(request, "deployments/approval_inbox.html", context)

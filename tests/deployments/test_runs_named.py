@@ -69,3 +69,22 @@ def test_my_requests_lists_my_runs_and_pending_approvals_linked_both_ways(prod, 
     approval_page = client.get(approval_url).content.decode()
     assert f'href="{d.get_absolute_url()}"' in approval_page
     assert "Agent crm-loyalty-insights to prod?" in approval_page
+
+
+def test_the_requester_finds_their_pending_approval_on_the_approvals_page(prod, engineer, client_for,
+                                                                          django_capture_on_commit_callbacks):
+    d, _ = request_agent(prod, engineer, "crm-loyalty-insights", 3, django_capture_on_commit_callbacks)
+    d = services.deployment_preview_run(deployment_id=d.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        d = services.deployment_confirm(deployment=d, user=engineer)
+    html = client_for(engineer).get(reverse("deployments:approvals")).content.decode()
+    mine = html.split('data-testid="my-pending-approvals"')[1].split("</table>")[0]
+    assert f'href="{d.approval.get_absolute_url()}"' in mine and "agent crm-loyalty-insights" in mine
+
+
+def test_a_decision_comment_fits_the_outcome_note_or_is_refused(prod, approver, client_for):
+    from portal.deployments.forms import DecisionForm
+
+    assert not DecisionForm({"decision": "reject", "comment": "x" * 301}).is_valid()
+    assert DecisionForm({"decision": "reject", "comment": "x" * 300}).is_valid()
+    assert len(f"Rejected by {'u' * 150}: {'x' * 300}") <= 500
