@@ -420,7 +420,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Issue #10: a missing Azure credential is reported once, in a sentence (NO_CREDENTIAL_MESSAGE), not as
     # DefaultAzureCredential's warning listing every credential it tried, on every call.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"},
+                # Issue #9: one line per 403, once (not propagated twice), without a traceback.
+                "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False,
+                                   "filters": ["forbidden_without_traceback"]}},
+    "filters": {"forbidden_without_traceback": {"()": "portal.core.logging.ForbiddenWithoutTraceback"}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.

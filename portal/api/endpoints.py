@@ -46,10 +46,10 @@ from portal.deployments import approvals as approval_services
 from portal.deployments import selectors as deployment_selectors
 from portal.deployments import services as deployment_services
 from portal.deployments import templates
+from portal.deployments import parameter_rules, scope
 from portal.deployments.forms import DecisionForm, RequestDetailsForm
 from portal.deployments.models import ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
-from portal.deployments.views import ENVIRONMENT_DEFAULTS
 from portal.health import selectors as health_selectors
 
 router = Router()
@@ -274,14 +274,22 @@ def deployment_request(request, payload: DeploymentRequestIn, response: HttpResp
     errors = _parameter_errors(specs, payload.parameters)
     if errors:
         raise ProblemError(422, "The parameters have errors.", kind="validation", errors=errors)
-    spec_names = {s.name for s in specs}
-    data = {name: fill(environment) for name, fill in ENVIRONMENT_DEFAULTS.items() if name in spec_names}
-    data.update({k: v for k, v in payload.parameters.items() if v is not None})
+    # Issue #9: what the environment decides comes from it (sent values are ignored), and Azure's rules apply
+    # here as in New deployment.
+    owned, derived = scope.environment_parameters(environment, specs)
+    data = {k: v for k, v in payload.parameters.items() if v is not None and k not in owned and k not in derived}
+    data.update(owned)
     form = build_parameter_form(specs)(data)
     details = RequestDetailsForm({"reason": payload.reason})
     if not (form.is_valid() and details.is_valid()):
         raise ProblemError(422, "The parameters have errors.", kind="validation",
                            errors=form_errors(form, prefix="parameters") + form_errors(details))
+    problems = parameter_rules.parameter_problems(environment=environment, info=info,
+                                                  values={**public_parameters(form), **owned})
+    if problems:
+        raise ProblemError(422, "Azure would refuse these parameters.", kind="validation",
+                           errors=[{"field": f"parameters.{name}", "message": message}
+                                   for name, message in problems.items()])
     deployment = deployment_services.deployment_request(
         environment=environment, template=info.name, parameters=public_parameters(form),
         secure_parameters=secure_parameters(form), user=user, request=request,

@@ -67,6 +67,7 @@ def environment_sync_all() -> list[EnvironmentSync]:
 ENVIRONMENT_EDITABLE = (
     "region", "subscription_id", "resource_group", "aks_cluster", "redis_sku", "redis_clustered",
     "monthly_budget", "approvals_required", "approver_group", "approval_timeout_hours", "approval_webhook_url",
+    "resource_groups", "resource_name_pattern", "approval_operations",  # issue #9
 )
 
 

@@ -2,7 +2,8 @@ import sys
 
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
@@ -29,6 +30,12 @@ def system(request):
     context = {"status": system_status(), "templates": template_catalog(),
                "failing": template_files_failing().count()}
     return render(request, "core/system.html", context)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links to: send them to the icon (issue #9: not a 404)."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def healthz(request):

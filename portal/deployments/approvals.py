@@ -57,8 +57,8 @@ def approval_open(*, deployment: Deployment) -> ApprovalRequest:
                  details={"deployment": deployment.pk, "environment": env.name, "reason": deployment.reason})
     who = deployment.requested_by.get_username() if deployment.requested_by else "system"
     notifications.notification_queue(
-        subject=f"[Peak Portal] Approval needed: {deployment.template} to {env.name} (#{deployment.pk})",
-        body=(f"{who} asks to deploy {deployment.template} to {env.name}.\nReason: {deployment.reason}\n"
+        subject=f"[Peak Portal] Approval needed: {deployment.title} (#{deployment.pk})",
+        body=(f"{who} asks for {deployment.title}.\nReason: {deployment.reason}\n"
               f"Decide by {approval.expires_at:%Y-%m-%d %H:%M} UTC: "
               f"{notifications.absolute(reverse('deployments:approval', args=[approval.pk]))}"),
         recipients=notifications.approver_emails(approval), webhook_url=env.approval_webhook_url,
@@ -153,8 +153,7 @@ def _close(approval: ApprovalRequest, outcome: str, *, note: str) -> ApprovalReq
             services.deployment_log(deployment.pk, [(LogLevel.WARNING, f"Not deployed: {note}")])
     if deployment.requested_by and deployment.requested_by.email:
         notifications.notification_queue(
-            subject=f"[Peak Portal] {closed.get_status_display()}: {deployment.template} to "
-                    f"{deployment.environment.name} (#{deployment.pk})",
+            subject=f"[Peak Portal] {closed.get_status_display()}: {deployment.title} (#{deployment.pk})",
             body=f"{note}\n{notifications.absolute(deployment.get_absolute_url())}",
             recipients=[deployment.requested_by.email], about=f"approval {approval.pk}")
     return closed

@@ -65,7 +65,33 @@ class Deployment(models.Model):
         indexes = [models.Index(fields=["status"])]
 
     def __str__(self):
-        return f"#{self.pk} {self.template} → {self.environment.name}"
+        return f"#{self.pk} {self.title}"
+
+    # --- What it is for (issue #9): the agent or instance it deploys, in every list, page and email. ---
+
+    @property
+    def subject(self) -> str:
+        """The agent (or the instance) this run is for, or ""."""
+        if self.agent_id:
+            return self.agent.slug
+        return str(self.parameters.get("agentName") or self.parameters.get("agent") or "")
+
+    @property
+    def what(self) -> str:
+        """e.g. "agent crm-loyalty-insights", "Scale crm-loyalty-insights", "static-web-app"."""
+        if self.is_cluster:
+            label = ClusterAction(self.cluster_action).label if self.cluster_action in ClusterAction.values \
+                else self.template
+            return f"{label} {self.subject}".strip()
+        if self.is_retirement:
+            return f"Retire {self.subject}"
+        return f"{self.template} {self.subject}".strip()
+
+    @property
+    def title(self) -> str:
+        """e.g. "agent crm-loyalty-insights to prod"."""
+        where = "from" if self.is_retirement else ("in" if self.is_cluster else "to")
+        return f"{self.what} {where} {self.environment.name}"
 
     def get_absolute_url(self):
         return reverse("deployments:detail", args=[self.pk])
@@ -77,6 +103,35 @@ class Deployment(models.Model):
     @property
     def can_cancel(self) -> bool:
         return self.status in CAN_CANCEL and not self.cancel_requested
+
+    # --- Who may act on it (issue #9): the requester, the owning team's members, platform admins. ---
+
+    @property
+    def owning_team(self):
+        """The agent's team for an agent's run, else the platform team (settings.PORTAL_PLATFORM_TEAM)."""
+        if self.agent_id:
+            return self.agent.owner_team
+        from portal.catalog.models import Team
+
+        return Team.objects.filter(slug=settings.PORTAL_PLATFORM_TEAM).first()
+
+    def may_act(self, user) -> bool:
+        """Whether this person may confirm, cancel or retry the run (everyone with access sees it)."""
+        if user is None or not user.is_authenticated:
+            return False
+        if user.pk == self.requested_by_id or user.has_perm("catalog.change_environment"):
+            return True
+        team = self.owning_team
+        return team is not None and team.members.filter(pk=user.pk).exists()
+
+    def can_confirm(self, user) -> bool:
+        return self.status == DeploymentStatus.PREVIEWED and self.may_act(user)
+
+    def can_cancel_by(self, user) -> bool:
+        return self.can_cancel and self.may_act(user)
+
+    def can_retry(self, user) -> bool:
+        return self.status in (DeploymentStatus.FAILED, DeploymentStatus.CANCELLED) and self.may_act(user)
 
     @property
     def is_cluster(self) -> bool:

@@ -16,12 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.audit.services import audit_record
-from portal.catalog.choices import PlacementStatus
+from portal.catalog.choices import PlacementStatus, Tier
 from portal.core import backends as registry
-from portal.core.errors import ConflictError, DomainError
+from portal.core.errors import ConflictError, DomainError, NotAllowed
 from portal.core.outbox import DB_ERRORS, enqueue, outbox_tracks
 from portal.core.transitions import transition
-from portal.deployments import approvals, backends, templates
+from portal.deployments import approvals, backends, scope, templates
 from portal.deployments.choices import (
     ALLOWED_TRANSITIONS,
     ClusterAction,
@@ -119,9 +119,15 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     """Record a template deployment and queue its preview (compile + what-if). With auto_confirm the run
     goes on after the preview by itself (to approval where the environment needs one)."""
     info = templates.template_get(template)
-    if environment.needs_approval and not reason.strip():
+    if environment.needs_approval_for("template") and not reason.strip():
         raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}
+    parameters = environment_fill(environment=environment, info=info, parameters=parameters)
+    if agent is None and parameters.get("agentName"):
+        # A run of the agent module is that agent's run: its owners act on it, its baselines are its own.
+        from portal.catalog.models import Agent
+
+        agent = Agent.objects.filter(slug=parameters["agentName"]).first()
     deployment = Deployment.objects.create(
         kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
         template_source=info.source, template_commit=info.commit, parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
@@ -135,9 +141,16 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
                  details={"template": info.name, "environment": environment.name, "parameters": parameters,
                           "retry_of": retry_of.pk if retry_of else None})
     who = user.get_username() if user else "system"
-    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {deployment.title}.")])
     enqueue("portal.deployments.tasks.preview_deployment", deployment.pk, key=f"deployment:{deployment.pk}")
     return deployment
+
+
+def environment_fill(*, environment, info, parameters: dict) -> dict:
+    """The parameters with what the environment decides put in: its name, resource group and region
+    filled from it, and those the template derives from them (account names) left to the template."""
+    owned, derived = scope.environment_parameters(environment, templates.template_parameters(info))
+    return {**{k: v for k, v in parameters.items() if k not in derived}, **owned}
 
 
 @transaction.atomic
@@ -148,6 +161,15 @@ def cluster_operation_request(*, placement, action: str, user=None, request=None
         raise DomainError(f"Unknown cluster action {action!r}.")
     if action == ClusterAction.SCALE and (replicas is None or not 0 <= replicas <= 50):
         raise DomainError("Replicas must be a number from 0 to 50.", field="replicas")
+    env = placement.environment
+    reason = _check_reason(reason)
+    if not reason:
+        if action == ClusterAction.SCALE and replicas == 0 and env.tier == Tier.PRODUCTION:
+            raise DomainError(f"Scaling {placement.agent.slug} to 0 in {env.name} stops it serving: say why in the "
+                              "reason.", field="reason")
+        if env.needs_approval_for(action):
+            raise DomainError(f"{ClusterAction(action).label} in {env.name} needs approval: say why in the reason.",
+                              field="reason")
     parameters = {"agent": placement.agent.slug, "replicas": replicas if replicas is not None else placement.replicas}
     deployment = Deployment.objects.create(
         kind=DeploymentKind.CLUSTER, environment=placement.environment, template=f"cluster-{action}",
@@ -194,6 +216,12 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
                             "properties": [{"path": p.path, "change_type": p.change_type, "before": p.before,
                                             "after": p.after} for p in c.properties]}
                            for c in result.changes]}
+    breaches = scope.scope_breaches(environment=deployment.environment,
+                                    resource_ids=scope.what_if_resource_ids(what_if))
+    if breaches:
+        error = scope.scope_error(deployment.environment, breaches)
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"Refused: {error['message']}")])
+        return deployment_transition(deployment, S.FAILED, error=error, what_if=what_if)
     counts = {}
     for change in what_if["changes"]:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
@@ -218,19 +246,62 @@ def _cloud_parameters(deployment: Deployment, info) -> dict:
 
 # --- Confirming, cancelling, retrying -----------------------------------------------------------
 
+def _require_may_act(deployment: Deployment, user, action: str) -> None:
+    """Only the requester, members of the owning team and platform admins act on a run (None: the system)."""
+    if user is None or deployment.may_act(user):
+        return
+    team = deployment.owning_team
+    requester = deployment.requested_by.get_username() if deployment.requested_by else "the requester"
+    raise NotAllowed(f"Only {requester}, members of {team.name if team else 'the owning team'} and platform admins "
+                     f"may {action} run #{deployment.pk}.")
+
+
+REASON_MAX = 500  # Deployment.reason's length: longer is refused, never cut
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"The reason is {len(reason)} characters; keep it to {REASON_MAX}.", field="reason")
+    return reason
+
+
+def _own_reason(deployment: Deployment, user, reason: str, action: str) -> str:
+    """A retry or redeploy by someone else makes them the requester: they say why themselves."""
+    reason = _check_reason(reason)
+    if user is not None and user.pk != deployment.requested_by_id:
+        if not reason:
+            who = deployment.requested_by.get_username() if deployment.requested_by else "someone else"
+            raise DomainError(f"Run #{deployment.pk} was requested by {who}: your {action} makes it your request, "
+                              "so say why in the reason.", field="reason")
+        return reason
+    return reason or deployment.reason or f"{action.capitalize()} of #{deployment.pk}"
+
 @transaction.atomic
 def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> Deployment:
     """After the preview: queue the run, or stop for approval where the environment's policy says so."""
-    deployment = Deployment.objects.select_related("environment").get(pk=deployment.pk)
+    deployment = Deployment.objects.select_related("environment", "agent__owner_team").get(pk=deployment.pk)
+    _require_may_act(deployment, user, "confirm")
     if deployment.status != S.PREVIEWED:
         raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}, "
                             "not waiting for confirmation.")
-    if deployment.environment.needs_approval and not deployment.is_cluster:
+    breaches = scope.scope_breaches(environment=deployment.environment,
+                                    resource_ids=scope.what_if_resource_ids(deployment.what_if))
+    if breaches:
+        raise DomainError(scope.scope_error(deployment.environment, breaches)["message"])
+    if deployment.environment.needs_approval_for(approval_operation(deployment)):
         moved = deployment_transition(deployment, S.AWAITING_APPROVAL)
         approvals.approval_open(deployment=moved)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"Waiting for approval in {deployment.environment.name}.")])
         return moved
     return deployment_enqueue(deployment=deployment, user=user)
+
+
+def approval_operation(deployment: Deployment) -> str:
+    """The kind of operation an environment's approval policy names: template, apply, scale, restart, retire."""
+    if deployment.is_cluster:
+        return deployment.cluster_action
+    return "retire" if deployment.is_retirement else "template"
 
 
 def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
@@ -245,6 +316,7 @@ def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
 @transaction.atomic
 def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Deployment:
     deployment = Deployment.objects.get(pk=deployment.pk)
+    _require_may_act(deployment, user, "cancel")
     who = user.get_username() if user else "system"
     if deployment.status == S.RUNNING:
         # The worker that runs it asks the cloud to cancel and records the outcome.
@@ -265,31 +337,36 @@ def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Dep
 
 
 @transaction.atomic
-def deployment_retry(*, deployment: Deployment, user=None, request=None) -> Deployment:
-    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first."""
+def deployment_retry(*, deployment: Deployment, user=None, request=None, reason: str = "") -> Deployment:
+    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first.
+    Whoever retries is its requester; someone other than the first requester gives their own reason."""
+    _require_may_act(deployment, user, "retry")
     if deployment.status not in (S.FAILED, S.CANCELLED):
         raise ConflictError("Only a failed or cancelled deployment can be retried.")
+    reason = _own_reason(deployment, user, reason, "retry")
     if deployment.is_cluster:
         placement = deployment.agent.placements.get(environment=deployment.environment)
         return cluster_operation_request(placement=placement, action=deployment.cluster_action, user=user,
                                          request=request, replicas=deployment.parameters.get("replicas"),
-                                         reason=f"Retry of #{deployment.pk}")
+                                         reason=reason)
     return deployment_request(environment=deployment.environment, template=deployment.template,
                               parameters=deployment.parameters, sealed_secure=deployment.secure_parameters,
                               secure_names=deployment.secure_parameter_names, user=user, request=request,
-                              reason=deployment.reason or f"Retry of #{deployment.pk}", agent=deployment.agent,
-                              retry_of=deployment)
+                              reason=reason, agent=deployment.agent, retry_of=deployment)
 
 
-def deployment_redeploy(*, environment, template: str, user=None, request=None) -> Deployment:
-    """Deploy again the last deployment of this template that succeeded in the environment."""
+def deployment_redeploy(*, environment, template: str, user=None, request=None, reason: str = "",
+                        agent=None) -> Deployment:
+    """Deploy again the last deployment of this template (for this agent) that succeeded in the environment."""
     last = (Deployment.objects.filter(environment=environment, template=template, status=S.SUCCEEDED,
-                                      kind=DeploymentKind.TEMPLATE).order_by("-finished_at", "-pk").first())
+                                      kind=DeploymentKind.TEMPLATE, agent=agent).order_by("-finished_at", "-pk").first())
     if last is None:
         raise DomainError(f"{template} has never been deployed successfully to {environment.name}.")
+    _require_may_act(last, user, "redeploy")
     return deployment_request(environment=environment, template=template, parameters=last.parameters,
                               sealed_secure=last.secure_parameters, secure_names=last.secure_parameter_names,
-                              user=user, request=request, reason=f"Redeploy of #{last.pk}", agent=last.agent)
+                              user=user, request=request, reason=_own_reason(last, user, reason, "redeploy"),
+                              agent=last.agent)
 
 
 # --- Running (the worker side) ------------------------------------------------------------------

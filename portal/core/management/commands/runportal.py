@@ -4,6 +4,7 @@ Prepares what is missing first (migrations, roles, demo data), prints the URL an
 and stops all three cleanly on Ctrl-C (SIGINT) or SIGTERM.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -47,7 +48,10 @@ class Command(BaseCommand):
                for name, spec in settings.PORTAL_WORKERS.items()},
             "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
         }
-        procs = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        # Links in notifications point at this port unless PORTAL_BASE_URL says otherwise (issue #9: not always 8000).
+        env = {**os.environ}
+        env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
+        procs = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env) for name, cmd in commands.items()}
 
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nPeak Portal is starting at {url}"))
