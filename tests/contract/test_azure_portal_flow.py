@@ -31,8 +31,14 @@ _PARAMETER = re.compile(r"^\[parameters\('([^']+)'\)\]$")
 ROLE_ASSIGNMENT_ARM = {
     "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
     "contentVersion": "1.0.0.0",
-    "parameters": {name: {"type": "string"} for name in
-                   ("principalId", "roleDefinitionId", "scopeResourceName", "resourceGroupName", "principalType")},
+    "parameters": {
+        **{name: {"type": "string"} for name in ("principalId", "scopeResourceName", "resourceGroupName", "principalType")},
+        # as `bicep build` emits bicep/role-assignment's @allowed list (the remediable roles)
+        "roleDefinitionId": {"type": "string", "allowedValues": [
+            "7f951dda-4ed3-4680-a7ca-43fe172d538d", "2b629674-e913-4c01-ae53-ef4638d8f975",
+            "a638d3c7-ab3a-418d-83e6-5f17a39d4fde", "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            "4633458b-17de-408a-b874-0445c86b69e6"]},
+    },
     "resources": [{
         "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "role-assignment",
         "resourceGroup": "[parameters('resourceGroupName')]",
