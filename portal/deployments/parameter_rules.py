@@ -36,7 +36,10 @@ def _placeholder(spec):
 
 @lru_cache(maxsize=32)
 def _flows(path: str, content_hash: str) -> dict[str, tuple[tuple[str, bool], ...]]:
-    specs = parse_parameters(Path(path))
+    try:
+        specs = parse_parameters(Path(path))
+    except BicepError:  # a file only the tolerant reader follows: no flows known here, Azure checks at deploy
+        return {}
     flows: dict[str, set[tuple[str, bool]]] = {}
     environments = next((s.allowed for s in specs if s.name == "environment" and s.allowed), [None])
     for spec in specs:

@@ -112,5 +112,9 @@ def template_spec(info: TemplateInfo, parameters: dict, *, compiler: str | None)
 
 
 def effective_parameters(info: TemplateInfo, parameters: dict) -> dict:
-    """Each parameter's value with the template's defaults worked out where they can be (no secrets)."""
-    return bicep_effective_parameters(info.path, parameters)
+    """Each parameter's value with the template's defaults worked out where they can be (no secrets).
+    A file the evaluator cannot follow (only the tolerant reader gives its form) has none worked out."""
+    try:
+        return bicep_effective_parameters(info.path, parameters)
+    except BicepError:
+        return {}

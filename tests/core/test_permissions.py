@@ -66,12 +66,15 @@ MATRIX = [
     ("api tokens", "api_tokens:tokens", {}, "get", EVERYONE),
     ("template sources", "sources:list", {}, "get", EVERYONE),
     ("add a git source form", "sources:new", {}, "get", {"admin"}),
+    ("edit a git source form", "sources:edit", {"pk": "GITSOURCE"}, "get", {"admin"}),
     ("template source sync now", "sources:sync", {"pk": "SOURCE"}, "post", {"admin"}),
 ]
 # Routes that are not the portal's pages behind sign-in, each with where it is tested instead: sign-in and
 # out (Django's and Entra ID's flow), the liveness probe and the icon (public), revoking one's own API token
 # (anyone else's is a 404: tests/api/test_tokens.py).
-NOT_IN_MATRIX = {"login", "logout", "healthz", "favicon", "entra_no_access", "oidc_authentication_init",
+# readyz is the load balancer's probe (tests/core/test_outbox.py); a source's webhook is authenticated by its
+# shared secret, not a session (tests/sources/test_git_sources.py).
+NOT_IN_MATRIX = {"login", "logout", "healthz", "readyz", "sources:webhook", "favicon", "entra_no_access", "oidc_authentication_init",
                  "oidc_authentication_callback", "oidc_logout", "api_tokens:revoke"}
 # The token-authenticated API checks scopes and roles of its own: tests/api/.
 NAMESPACES_ELSEWHERE = {"api-v1"}
@@ -125,6 +128,10 @@ def test_permission_matrix(platform, users, client_for, role, name, url_name, kw
         from portal.sources.services import builtin_source
 
         kwargs = {**kwargs, "pk": builtin_source().pk}
+    if kwargs.get("pk") == "GITSOURCE":
+        from portal.sources.models import TemplateSource
+
+        kwargs = {**kwargs, "pk": TemplateSource.objects.create(name="team", url="https://git.example/infra.git").pk}
     url = reverse(url_name, kwargs=kwargs)
     client = client_for(users[role])
     data = {}

@@ -34,7 +34,7 @@ def test_an_agent_run_its_approval_and_its_email_name_the_agent(prod, engineer, 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         d = services.deployment_confirm(deployment=d, user=engineer)
     assert d.status == S.AWAITING_APPROVAL
-    emails = [c.args[0] for c in callbacks if c.func.__self__.name.endswith("send_notification")]
+    emails = [c.args[0].args[0] for c in callbacks if c.args[0].task.endswith("send_notification")]
     assert emails and "agent crm-loyalty-insights to prod" in emails[0]["subject"]
 
 

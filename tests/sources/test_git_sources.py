@@ -31,6 +31,9 @@ param appName string
 @allowed(['B1', 'P1v3'])
 param sku string = 'B1'
 
+@description('Filled from the environment (its resource group), so the run stays in its scope.')
+param resourceGroupName string
+
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: 'plan-${appName}'
   location: resourceGroup().location
@@ -90,7 +93,7 @@ def test_push_webhook_sync_deploy_change_and_the_approval_goes_stale(
     assert (source.commit, source.last_error) == (first, "")
     row = TemplateFile.objects.get(source=source, name="team/web")
     assert row.offered and row.commit == first and row.path == "web/main.bicep"
-    assert [p["name"] for p in row.parameters] == ["appName", "sku"]
+    assert [p["name"] for p in row.parameters] == ["appName", "sku", "resourceGroupName"]
     assert row.parameter_sets == {"prod": {"appName": "shop", "sku": "P1v3"}}
 
     page = client_for(engineer).get(reverse("deployments:new") + "?template=team/web&environment=prod")
