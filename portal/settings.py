@@ -16,8 +16,15 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Writable state of the embedded default (SQLite files, generated key, beat schedule). Settings create
+# it only when the embedded default actually keeps something there, never in production (#14: the
+# image runs with a read-only root filesystem and PORTAL_VAR_DIR on a volume).
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def embedded_var_dir():
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return VAR_DIR
 
 
 def env_bool(name, default=False):
@@ -85,7 +92,7 @@ def _secret_key():
             "set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     # Embedded mode: one random key per installation, kept under var/.
-    key_file = VAR_DIR / "secret_key"
+    key_file = embedded_var_dir() / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
@@ -162,7 +169,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "portal.sqlite3"}}
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": embedded_var_dir() / "portal.sqlite3"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
@@ -189,7 +196,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+if not PRODUCTION and "STATIC_ROOT" not in os.environ:
+    # WhiteNoise warns about a missing STATIC_ROOT; in embedded mode it is empty (files come from finders).
+    (embedded_var_dir() / "staticfiles").mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -222,7 +231,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "peak-portal@localhost
 
 # Celery. Default broker: kombu's SQLAlchemy transport on a SQLite file (no server needed).
 # The database rows are the truth, so no result backend.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{embedded_var_dir() / 'broker.sqlite3'}"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

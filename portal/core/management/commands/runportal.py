@@ -33,7 +33,6 @@ class Command(BaseCommand):
             call_command("sync_roles")
         else:
             call_command("load_demo", stdout=self.stdout)
-            call_command("seed_sandbox", stdout=self.stdout)
 
         python = sys.executable
         commands = {
@@ -42,7 +41,9 @@ class Command(BaseCommand):
                        "--concurrency", "4", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
             "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
         }
-        procs = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        # The web server serves (it only reads) while the sandbox is seeded; the worker and the
+        # scheduler, which write, start once the seed is in (#14: the first `make run` serves sooner).
+        procs = {"web": subprocess.Popen(commands["web"], cwd=settings.BASE_DIR)}
 
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nPeak Portal is starting at {url}"))
@@ -54,6 +55,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<10} {role:<15} {full_name}")
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
         self.stdout.flush()
+        try:
+            if not no_demo:
+                call_command("seed_sandbox", stdout=self.stdout)
+                self.stdout.flush()
+            for name in ("worker", "beat"):
+                procs[name] = subprocess.Popen(commands[name], cwd=settings.BASE_DIR)
+        except KeyboardInterrupt:
+            self._stop(procs)
+            sys.exit(130)
 
         stopping = False
 
