@@ -14,3 +14,25 @@ kombu_sqla.Transport.polling_interval = 0.1
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["provisioning"])
+
+# Observability (#14): request and run ids into the tasks' log lines, task metrics, and traces and
+# the metrics port in each worker process.
+from celery import signals  # noqa: E402
+
+from portal.core.observability import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()
+
+
+@signals.worker_process_init.connect(weak=False)
+def _trace_worker_process(**_):
+    from portal.core.observability import configure_tracing
+
+    configure_tracing(service_role="worker")
+
+
+@signals.worker_ready.connect(weak=False)
+def _serve_worker_metrics(**_):
+    from portal.core.metrics import start_worker_metrics_server
+
+    start_worker_metrics_server()

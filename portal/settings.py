@@ -127,6 +127,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.core.observability.RequestIdMiddleware",  # #14: first, so every log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -298,11 +299,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Observability (#14): JSON log lines (one object per line, with request_id, run_id, task_id and the
+# trace ids) in production or with PORTAL_LOG_FORMAT=json; plain lines, with the ids, otherwise.
+# Traces go to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set; /metrics
+# serves Prometheus, behind a bearer token when PORTAL_METRICS_TOKEN is set.
+PORTAL_LOG_FORMAT = os.environ.get("PORTAL_LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
+PORTAL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "peak-portal")
+PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "portal.core.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s run=%(run_id)s]: %(message)s"},
+        "json": {"()": "portal.core.observability.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if PORTAL_LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
