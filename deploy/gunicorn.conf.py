@@ -25,7 +25,7 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Django's logging (JSON lines with the request id) says what each request did; gunicorn's access log
 # adds status and duration in the same shape.
 access_log_format = ('{"logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
-                     '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}i)s"}')
+                     '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}')
 
 
 

@@ -203,7 +203,7 @@ if not PRODUCTION and "STATIC_ROOT" not in os.environ:
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "portal.core.storage.PortalStaticFilesStorage"  # #14: tolerates unshipped source maps
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
