@@ -1,19 +1,31 @@
 // Peak Portal's resources in its resource group (see main.bicep).
 targetScope = 'resourceGroup'
 
+@description('The portal installation: dev, staging or prod.')
 param environment string
+@description('Azure region of every resource.')
 param location string
+@description('Start of every resource name, e.g. peakportal-prod.')
 param prefix string
+@description('OIDC issuer URL of the AKS cluster the portal runs on.')
 param aksOidcIssuerUrl string
+@description('The federated subject: system:serviceaccount:<namespace>:<service account>.')
 param federatedSubject string
+@description('PostgreSQL compute SKU.')
 param postgresSku string
+@description('PostgreSQL storage in GiB.')
 param postgresStorageGb int
+@description('Administrator login of the PostgreSQL server.')
 param postgresAdminLogin string
+@description('Administrator password of the PostgreSQL server.')
 @secure()
 param postgresAdminPassword string
+@description('Django SECRET_KEY, stored in Key Vault.')
 @secure()
 param secretKey string
+@description('Days Log Analytics keeps data.')
 param logRetentionDays int
+@description('Tags of every resource.')
 param tags object
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
