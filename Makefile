@@ -12,7 +12,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 \
 	&& { command -v $$p; break; }; done)
 
 # uv installs the locks in seconds: the one on PATH, else one bootstrapped with pip into .tools/
-# (pinned); where neither works, pip installs the same locks (with their hashes) instead.
+# (pinned); where neither works, pip installs the same locks (with their hashes) instead. The venv keeps
+# pip (--seed), so `.venv/bin/pip install X` still works for trying a package before `make lock`.
 UV_VERSION := 0.13.8
 TOOLS := .tools
 UV ?= $(shell command -v uv 2>/dev/null || { [ -x $(TOOLS)/bin/uv ] && echo $(TOOLS)/bin/uv; })
@@ -36,7 +37,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) $(DEV_LOCK)
 	fi; \
 	[ -n "$(NO_UV)" ] && uv=""; \
 	if [ -n "$$uv" ]; then \
-		$$uv venv --quiet --allow-existing --python "$(PYTHON)" $(VENV) \
+		$$uv venv --quiet --seed --allow-existing --python "$(PYTHON)" $(VENV) \
 		&& $$uv pip sync --quiet --python $(PY) --require-hashes $(DEV_LOCK); \
 	else \
 		{ [ -x $(PY) ] && $(PY) -m pip --version >/dev/null 2>&1; } || $(PYTHON) -m venv --clear $(VENV); \
