@@ -190,3 +190,25 @@ def test_azure_throttling_is_counted_per_answer_by_the_sdk_pipeline():
     assert list(client.resource_groups.list()) == []
     assert transport.calls == 3
     assert throttled() == before + 2
+
+
+@pytest.mark.worker
+def test_a_request_id_travels_with_the_message_to_a_real_worker(celery_worker, json_lines):
+    import time
+
+    from portal.core.observability import request_id_var
+
+    token = request_id_var.set("req-into-the-queue")
+    try:
+        touch_run.delay(77)
+    finally:
+        request_id_var.reset(token)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = [line for line in json_lines() if line["message"] == "touching run 77"]
+        if lines:
+            break
+        time.sleep(0.1)
+    assert lines, "the worker did not run the task"
+    assert lines[0]["request_id"] == "req-into-the-queue"
+    assert lines[0]["run_id"] == "77" and lines[0]["task_id"]
