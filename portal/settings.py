@@ -51,6 +51,30 @@ AZURE_SUBSCRIPTION_ID = os.environ.get("AZURE_SUBSCRIPTION_ID", "")
 AZURE_TENANT_ID = os.environ.get("AZURE_TENANT_ID", "")
 AZURE_LOCATION = os.environ.get("AZURE_LOCATION", "eastus")
 
+# Issue #10: one backend registry (portal/core/backends.py). A factory per kind, by dotted path, resolved
+# once with import_string; PORTAL_CLOUD picks the set, PORTAL_BACKENDS (JSON) replaces single entries.
+PORTAL_BACKEND_SETS = {
+    "sandbox": {
+        "cloud": "portal.deployments.backends.sandbox_cloud",
+        "cluster": "portal.deployments.backends.sandbox_cluster",
+        "rbac": "portal.access.backends.sandbox_rbac",
+        "resource_health": "portal.health.backends.sandbox_resource_health",
+        "cost": "portal.costs.backends.sandbox_cost",
+        "discovery": "portal.catalog.discovery.sandbox_discovery",
+    },
+    "azure": {
+        "cloud": "portal.deployments.backends.azure_cloud",
+        "cluster": "portal.deployments.backends.kubernetes_cluster",
+        "rbac": "portal.access.backends.azure_rbac",
+        "resource_health": "portal.health.backends.azure_resource_health",
+        "cost": "portal.costs.backends.azure_cost",
+        "discovery": "portal.catalog.discovery.azure_discovery",
+    },
+}
+PORTAL_BACKENDS = {**PORTAL_BACKEND_SETS[PORTAL_CLOUD], **json.loads(os.environ.get("PORTAL_BACKENDS", "{}"))}
+# How long an environment's resources read from Azure are used before they are read again.
+PORTAL_DISCOVERY_MAX_AGE_MINUTES = int(os.environ.get("PORTAL_DISCOVERY_MAX_AGE_MINUTES", "15"))
+
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
 # Templates and deployments.
@@ -242,6 +266,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Issue #10: long work does not block short work. A deployment's preview and run (a run polls ARM for up
+# to PORTAL_DEPLOYMENT_MAX_SECONDS) go to a queue of their own; health, cost, RBAC and notifications stay on
+# the default queue. `make run` starts one worker per entry of PORTAL_WORKERS, so between them every queue
+# is served and neither waits for the other's threads.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+DEPLOYMENTS_QUEUE = "deployments"
+CELERY_TASK_ROUTES = {
+    "portal.deployments.tasks.preview_deployment": {"queue": DEPLOYMENTS_QUEUE},
+    "portal.deployments.tasks.run_deployment": {"queue": DEPLOYMENTS_QUEUE},
+}
+PORTAL_WORKERS = {
+    "worker": {"queues": [CELERY_TASK_DEFAULT_QUEUE], "concurrency": 4},
+    "deployments": {"queues": [DEPLOYMENTS_QUEUE], "concurrency": int(os.environ.get("PORTAL_DEPLOYMENT_WORKERS", "4"))},
+}
 # The beat schedule lives in code (see README: why not django-celery-beat).
 CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
@@ -319,7 +357,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
                              "formatter": "json" if PORTAL_LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Issue #10: a missing Azure credential is reported once, in a sentence (NO_CREDENTIAL_MESSAGE), not as
+    # DefaultAzureCredential's warning listing every credential it tried, on every call.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.
