@@ -20,8 +20,9 @@ case "$role" in
   web)
     exec gunicorn --config "${GUNICORN_CONFIG:-deploy/gunicorn.conf.py}" portal.wsgi "$@" ;;
   worker)
+    # Every queue unless CELERY_QUEUES says (the manifests run one Deployment per queue: settings.PORTAL_WORKERS).
     exec celery -A portal worker --loglevel "${LOG_LEVEL:-INFO}" \
-      --concurrency "${CELERY_CONCURRENCY:-4}" --queues "${CELERY_QUEUES:-celery}" \
+      --concurrency "${CELERY_CONCURRENCY:-4}" --queues "${CELERY_QUEUES:-celery,deployments}" \
       --without-gossip --without-mingle "$@" ;;
   beat)
     # One beat in the whole deployment (the manifests run one replica with a Recreate strategy).

@@ -139,7 +139,7 @@ def pod_specs(objects):
 def test_the_overlay_has_each_process_and_beat_is_single(overlay):
     name, objects = overlay
     deployments = by_kind(objects, "Deployment")
-    assert set(deployments) == {"peak-portal-web", "peak-portal-worker", "peak-portal-beat"}
+    assert set(deployments) == {"peak-portal-web", "peak-portal-worker", "peak-portal-deployments", "peak-portal-beat"}
     assert set(by_kind(objects, "Job")) == {"peak-portal-migrate"}
     beat = deployments["peak-portal-beat"]["spec"]
     assert beat["replicas"] == 1 and beat["strategy"] == {"type": "Recreate"}
@@ -148,8 +148,14 @@ def test_the_overlay_has_each_process_and_beat_is_single(overlay):
     assert {h["spec"]["scaleTargetRef"]["name"] for h in by_kind(objects, "HorizontalPodAutoscaler").values()} \
         == {"peak-portal-web", "peak-portal-worker"}
     args = {n: spec["containers"][0]["args"] for n, spec in pod_specs(objects).items()}
-    assert args == {"peak-portal-web": ["web"], "peak-portal-worker": ["worker"], "peak-portal-beat": ["beat"],
-                    "peak-portal-migrate": ["migrate"]}
+    assert args == {"peak-portal-web": ["web"], "peak-portal-worker": ["worker"], "peak-portal-deployments": ["worker"],
+                    "peak-portal-beat": ["beat"], "peak-portal-migrate": ["migrate"]}
+    # Between them the workers consume every queue the settings route to (settings.PORTAL_WORKERS).
+    from django.conf import settings
+
+    queues = {env["value"] for spec in pod_specs(objects).values() for env in spec["containers"][0].get("env", [])
+              if env["name"] == "CELERY_QUEUES"}
+    assert queues == {q for worker in settings.PORTAL_WORKERS.values() for q in worker["queues"]}
     assert all(o["metadata"]["namespace"] == f"peak-portal-{name}" for o in objects if o["kind"] != "Namespace")
 
 
@@ -206,5 +212,5 @@ def test_disruption_budgets_and_network_policy_select_the_pods(overlay):
     for budget in by_kind(objects, "PodDisruptionBudget").values():
         assert len(selects(budget["spec"]["selector"]["matchLabels"])) == 1
     policy = by_kind(objects, "NetworkPolicy")["peak-portal"]
-    assert len(selects(policy["spec"]["podSelector"]["matchLabels"])) == 3
+    assert len(selects(policy["spec"]["podSelector"]["matchLabels"])) == 4
     assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}

@@ -63,8 +63,9 @@ class Command(BaseCommand):
             if not no_demo:
                 call_command("seed_sandbox", stdout=self.stdout)
                 self.stdout.flush()
-            for name in ("worker", "beat"):
-                procs[name] = subprocess.Popen(commands[name], cwd=settings.BASE_DIR)
+            for name, command in commands.items():
+                if name != "web":
+                    procs[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)
         except KeyboardInterrupt:
             self._stop(procs)
             sys.exit(130)
