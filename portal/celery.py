@@ -32,3 +32,24 @@ def take_back_work_of_a_previous_life(sender=None, **kwargs):
         logging.getLogger(__name__).warning("outbox recovery at start skipped: %s", exc)
     else:
         logging.getLogger(__name__).info("outbox at start: %s", outcome)
+# Observability (#14): request and run ids into the tasks' log lines, task metrics, and traces and
+# the metrics port in each worker process.
+from celery import signals  # noqa: E402
+
+from portal.core.observability import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()
+
+
+@signals.worker_process_init.connect(weak=False)
+def _trace_worker_process(**_):
+    from portal.core.observability import configure_tracing
+
+    configure_tracing(service_role="worker")
+
+
+@signals.worker_ready.connect(weak=False)
+def _serve_worker_metrics(**_):
+    from portal.core.metrics import start_worker_metrics_server
+
+    start_worker_metrics_server()

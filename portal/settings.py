@@ -16,8 +16,15 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Writable state of the embedded default (SQLite files, generated key, beat schedule). Settings create
+# it only when the embedded default actually keeps something there, never in production (#14: the
+# image runs with a read-only root filesystem and PORTAL_VAR_DIR on a volume).
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def embedded_var_dir():
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return VAR_DIR
 
 
 def env_bool(name, default=False):
@@ -111,7 +118,7 @@ def _secret_key():
             "set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     # Embedded mode: one random key per installation, kept under var/.
-    key_file = VAR_DIR / "secret_key"
+    key_file = embedded_var_dir() / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
@@ -150,6 +157,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.core.middleware.HealthProbeMiddleware",  # issue #8: probes before redirects and host checks
+    "portal.core.observability.RequestIdMiddleware",  # #14: first, so every log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -191,9 +199,11 @@ SQLITE_OPTIONS = {
 }
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # Persistent connections per thread for CONN_MAX_AGE seconds (#14: README, "Scaling in production").
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+                                                  conn_health_checks=True)}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "portal.sqlite3"}}
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": embedded_var_dir() / "portal.sqlite3"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
@@ -220,11 +230,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+if not PRODUCTION and "STATIC_ROOT" not in os.environ:
+    # WhiteNoise warns about a missing STATIC_ROOT; in embedded mode it is empty (files come from finders).
+    (embedded_var_dir() / "staticfiles").mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "portal.core.storage.PortalStaticFilesStorage"  # #14: tolerates unshipped source maps
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -253,7 +265,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "peak-portal@localhost
 
 # Celery. Default broker: kombu's SQLAlchemy transport on a SQLite file (no server needed).
 # The database rows are the truth, so no result backend.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{embedded_var_dir() / 'broker.sqlite3'}"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -412,11 +424,23 @@ CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
     "options": {"expires": PORTAL_OUTBOX_SWEEP_SECONDS},
 }
 
+# Observability (#14): JSON log lines (one object per line, with request_id, run_id, task_id and the
+# trace ids) in production or with PORTAL_LOG_FORMAT=json; plain lines, with the ids, otherwise.
+# Traces go to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set; /metrics
+# serves Prometheus, behind a bearer token when PORTAL_METRICS_TOKEN is set.
+PORTAL_LOG_FORMAT = os.environ.get("PORTAL_LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
+PORTAL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "peak-portal")
+PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "portal.core.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s run=%(run_id)s]: %(message)s"},
+        "json": {"()": "portal.core.observability.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if PORTAL_LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Issue #10: a missing Azure credential is reported once, in a sentence (NO_CREDENTIAL_MESSAGE), not as
     # DefaultAzureCredential's warning listing every credential it tried, on every call.

@@ -59,6 +59,8 @@ from azure.mgmt.resource.deployments.models import (
 )
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from provisioning.telemetry import ThrottlingMetricsPolicy
+
 from .base import (
     NO_CREDENTIAL_MESSAGE,
     CloudError,
@@ -92,7 +94,9 @@ _KNOWN_STATES = frozenset({
 
 def client_options(transport: HttpTransport[Any, Any] | None, **options: Any) -> dict[str, Any]:
     """Keyword arguments for an azure-mgmt client: pipeline options, and the transport when one is
-    given (tests answer the SDK's HTTP in-process through it)."""
+    given (tests answer the SDK's HTTP in-process through it). Every client counts its throttled
+    answers for the metrics (provisioning/telemetry.py)."""
+    options = {"per_retry_policies": [ThrottlingMetricsPolicy()], **options}
     return {**options, "transport": transport} if transport is not None else dict(options)
 
 

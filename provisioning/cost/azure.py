@@ -63,6 +63,7 @@ from azure.mgmt.costmanagement.models import (
 )
 
 from provisioning.backends.base import NO_CREDENTIAL_MESSAGE, ErrorCode, is_missing_credential
+from provisioning.telemetry import ThrottlingMetricsPolicy
 
 from .base import AGENT_TAG, CostError, CostRow, Forecast, month_end, month_start
 
@@ -109,7 +110,9 @@ class AzureCost:
             retry_options = {k: client_kwargs.pop(k) for k in list(client_kwargs) if k.startswith("retry_")}
             retry_options.setdefault("retry_total", 3)
             retry_policy = ThrottlingLeftToCaller(**retry_options)
-        options: dict[str, Any] = {"retry_policy": retry_policy, **client_kwargs}
+        options: dict[str, Any] = {"retry_policy": retry_policy,
+                                   "per_retry_policies": [ThrottlingMetricsPolicy()],  # #14: counted for /metrics
+                                   **client_kwargs}
         if transport is not None:
             options["transport"] = transport
         self.client = CostManagementClient(credential, base_url, **options)

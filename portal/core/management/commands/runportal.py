@@ -34,8 +34,6 @@ class Command(BaseCommand):
             call_command("sync_roles")
         else:
             call_command("load_demo", stdout=self.stdout)
-            call_command("seed_sandbox", stdout=self.stdout)
-            call_command("load_demo_sources", stdout=self.stdout)   # #12: a git template source
 
         python = sys.executable
         commands = {
@@ -51,7 +49,9 @@ class Command(BaseCommand):
         # Links in notifications point at this port unless PORTAL_BASE_URL says otherwise (issue #9: not always 8000).
         env = {**os.environ}
         env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
-        procs = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env) for name, cmd in commands.items()}
+        # The web server serves (it only reads) while the sandbox is seeded; the worker and the
+        # scheduler, which write, start once the seed is in (#14: the first `make run` serves sooner).
+        procs = {"web": subprocess.Popen(commands["web"], cwd=settings.BASE_DIR, env=env)}
 
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nPeak Portal is starting at {url}"))
@@ -63,6 +63,17 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<10} {role:<15} {full_name}")
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
         self.stdout.flush()
+        try:
+            if not no_demo:
+                call_command("seed_sandbox", stdout=self.stdout)
+                call_command("load_demo_sources", stdout=self.stdout)   # #12: a git template source
+                self.stdout.flush()
+            for name, command in commands.items():
+                if name != "web":
+                    procs[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
+        except KeyboardInterrupt:
+            self._stop(procs)
+            sys.exit(130)
 
         stopping = False
 
