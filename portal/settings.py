@@ -434,7 +434,10 @@ PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "portal.core.observability.ContextFilter"}},
+    "filters": {
+        "context": {"()": "portal.core.observability.ContextFilter"},
+        "forbidden_without_traceback": {"()": "portal.core.logging.ForbiddenWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s run=%(run_id)s]: %(message)s"},
         "json": {"()": "portal.core.observability.JsonFormatter"},
@@ -447,8 +450,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"},
                 # Issue #9: one line per 403, once (not propagated twice), without a traceback.
                 "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False,
-                                   "filters": ["forbidden_without_traceback"]}},
-    "filters": {"forbidden_without_traceback": {"()": "portal.core.logging.ForbiddenWithoutTraceback"}},
+                                   "filters": ["context", "forbidden_without_traceback"]}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.
