@@ -192,8 +192,16 @@ def name_problems(resource_type: str, name: str, *, own: bool = False) -> list[s
     return problems
 
 
+def is_unresolved(name: str) -> bool:
+    """A name only Azure can work out (the Bicep reader left an `[expression]` or a `${...}` part in it)."""
+    return (name.startswith("[") and name.endswith("]")) or "${" in name
+
+
 def name_violation(resource_type: str, name: str, *, own: bool = False) -> NameViolation | None:
-    """Azure's refusal of this name (its code and message), or None when Azure would accept it."""
+    """Azure's refusal of this name (its code and message), or None when Azure would accept it, or when
+    the name is an expression only Azure evaluates (judged there, at deploy time)."""
+    if is_unresolved(name):
+        return None
     problems = name_problems(resource_type, name, own=own)
     if not problems:
         return None

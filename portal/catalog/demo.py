@@ -100,9 +100,10 @@ def demo_load(*, password: str = DEMO_PASSWORD) -> dict:
             # Issue #9: what each environment owns, and what its policy asks approval for.
             code = {"staging": "stg", "prod": "prd"}.get(name, name)
             env.resource_name_pattern = f"^holidaypeakhub-?{name}|-{code}-(search|openai)$"
+            env.resource_groups = [f"peakportal-{name}-rg"]   # the portal's own infrastructure (bicep/portal)
             env.approval_operations = ([op for op in APPROVAL_OPERATIONS if op != "restart"] if approvals
                                        else list(APPROVAL_OPERATIONS))
-            env.save(update_fields=["resource_name_pattern", "approval_operations"])
+            env.save(update_fields=["resource_name_pattern", "resource_groups", "approval_operations"])
         envs[name] = env
         for pool, mode, low, high, taints in NODE_POOLS:
             _, made = NodePool.objects.get_or_create(
