@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: run test install lock clean
+.PHONY: run test install lock clean bench
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@if [ -z "$(PYTHON)" ]; then \
@@ -31,6 +31,17 @@ run: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Issue #11: seed BENCH_DATABASE_URL (PostgreSQL; created if missing) to BENCH_AGENTS agents through the
+# portal's models, serve it with gunicorn and load every page (bench/README.md). Not part of `make test`.
+BENCH_AGENTS ?= 1000
+BENCH_DURATION ?= 10
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/peakportal_bench
+bench: install
+	@command -v createdb >/dev/null && createdb -h 127.0.0.1 -U postgres $(notdir $(BENCH_DATABASE_URL)) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/seed.py --reset --agents $(BENCH_AGENTS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py --duration $(BENCH_DURATION) $(BENCH_ARGS)
 
 # Refresh the lock after changing pyproject.toml: a fresh venv, newest allowed versions, frozen.
 lock:
