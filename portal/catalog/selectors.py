@@ -44,13 +44,15 @@ def environment_list() -> QuerySet[Environment]:
 def environment_get(*, name: str) -> Environment:
     return (
         Environment.objects.select_related("approver_group")
-        .prefetch_related(
-            Prefetch("node_pools", queryset=NodePool.objects.order_by("name")),
-            Prefetch("placements", queryset=Placement.objects.select_related("agent", "agent__owner_team")
-                     .order_by("agent__slug")),
-        )
+        .prefetch_related(Prefetch("node_pools", queryset=NodePool.objects.order_by("name")))
         .get(name=name)
     )
+
+
+def placement_list(*, environment: Environment) -> QuerySet[Placement]:
+    """The agents placed in an environment, for its page (paged there)."""
+    return (Placement.objects.filter(environment=environment).select_related("agent", "agent__owner_team")
+            .order_by("agent__slug", "pk"))
 
 
 def environment_latest_sync(*, environment: Environment) -> EnvironmentSync | None:
