@@ -179,6 +179,32 @@ class Row:
         return self.agent.owner_team.name if self.agent is not None else ""
 
 
+TOP_AGENTS = 20   # agent tables on a page: the largest, then the rest summed (the CSV has every row)
+
+
+@dataclass
+class Rest:
+    """The rows of a table past its top N, summed."""
+
+    count: int
+    total: Decimal
+
+
+class TopAgents:
+    """For a page's table of agents: `agents_top`, the largest TOP_AGENTS rows, and `agents_rest`."""
+
+    agents: list
+
+    @property
+    def agents_top(self) -> list:
+        return self.agents[:TOP_AGENTS]
+
+    @property
+    def agents_rest(self) -> Rest | None:
+        rest = self.agents[TOP_AGENTS:]
+        return Rest(count=len(rest), total=sum((r.total for r in rest), ZERO)) if rest else None
+
+
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
     """Grouped (key, column, total) values as Rows with one amount per column, largest total first."""
     index = {column: i for i, column in enumerate(columns)}
@@ -194,8 +220,12 @@ def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] |
     return sorted(rows, key=lambda row: (-row.total, row.key))
 
 
-def _with_agents(rows: list[Row]) -> list[Row]:
-    """Attach the catalog's agent (and its team) to agent rows: one query."""
+def _with_agents(rows: list[Row], *, top: int | None = TOP_AGENTS) -> list[Row]:
+    """Attach the catalog's agent (and its team) to agent rows, the first `top` of them (what a page shows;
+    None: all, for the CSV): one query."""
+    if top is not None:
+        _with_agents(rows[:top], top=None)
+        return rows
     agents = {a.slug: a for a in Agent.objects.filter(slug__in=[r.key for r in rows]).select_related("owner_team")}
     for row in rows:
         row.agent = agents.get(row.key)
@@ -252,7 +282,7 @@ def _days(period: Period, entries: QuerySet[CostEntry], forecasts: list[CostFore
 # --- The pages ----------------------------------------------------------------------------------
 
 @dataclass
-class Dashboard:
+class Dashboard(TopAgents):
     period: Period
     environments: list[EnvironmentCost]
     services: list[Row]
@@ -326,7 +356,7 @@ def _trend(entries: QuerySet[CostEntry], months: list[date], columns: list, labe
 
 
 @dataclass
-class EnvironmentDetail:
+class EnvironmentDetail(TopAgents):
     period: Period
     cost: EnvironmentCost
     services: list[Row]
@@ -375,7 +405,7 @@ def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
 
 
 @dataclass
-class ServiceDetail:
+class ServiceDetail(TopAgents):
     period: Period
     cost: EnvironmentCost
     service: str

@@ -22,7 +22,7 @@ from django.db.models import Sum
 from portal.catalog.models import Agent, Environment, Placement
 from portal.costs.backends import RUNNING_PLACEMENTS
 from portal.costs.models import CostEntry
-from portal.costs.selectors import ZERO, Period
+from portal.costs.selectors import ZERO, Period, TopAgents
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
 CENT = Decimal("0.01")
@@ -75,7 +75,7 @@ class EnvironmentShowback:
 
 
 @dataclass
-class Showback:
+class Showback(TopAgents):
     period: Period
     environments: list[EnvironmentShowback]
     agents: list[AgentShowback]
