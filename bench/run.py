@@ -34,35 +34,7 @@ from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_K
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from portal.deployments.models import Deployment  # noqa: E402
-
-
-def pages() -> list[tuple[str, str, dict]]:
-    big = Deployment.objects.filter(log_seq__gte=10_000).order_by("-pk").first()
-    htmx = {"HX-Request": "true"}
-    result = [
-        ("baseline (base.html)", "/bench/baseline/", {}),
-        ("home", "/", {}),
-        ("health overview", "/health/", {}),
-        ("agents", "/agents/", {}),
-        ("agents, filtered", "/agents/?domain=crm&environment=dev", {}),
-        ("environment dev", "/environments/dev/", {}),
-        ("health board dev", "/health/dev/", {}),
-        ("costs (this month)", "/costs/", {}),
-        ("costs of dev", "/costs/environments/dev/", {}),
-        ("costs of dev AKS", "/costs/environments/dev/services/Azure%20Kubernetes%20Service/", {}),
-        ("costs CSV (agents)", "/costs/?format=csv&table=agents", {}),
-        ("showback", "/costs/showback/", {}),
-        ("deployments", "/deployments/", {}),
-        ("approvals", "/deployments/approvals/", {}),
-        ("audit log", "/audit/", {}),
-        ("RBAC overview", "/access/", {}),
-        ("RBAC dev", "/access/dev/", {}),
-    ]
-    if big is not None:
-        result += [(f"run with {big.log_seq:,} log lines", f"/deployments/{big.pk}/", {}),
-                   ("poll of a finished run", f"/deployments/{big.pk}/progress/?after={big.log_seq}", htmx)]
-    return result
+from bench.pages import pages  # noqa: E402
 
 
 def free_port() -> int:

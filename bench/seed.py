@@ -109,7 +109,9 @@ def reset():
     Agent.objects.filter(slug__startswith="bench-").delete()
 
 
-def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
+def seed(*, agents: int, log_lines: int, today: date, results_per_check: int = RESULTS_PER_CHECK,
+         cost_days: int = COST_DAYS, big_run_lines: int = 10_000, out=print) -> dict:
+    """Add `agents` agents and their rows; calling it again adds more (tests seed two sizes)."""
     now = datetime.combine(today, datetime.min.time(), tzinfo=dt_timezone.utc) + timedelta(hours=12)
     timings = {}
 
@@ -134,7 +136,7 @@ def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
     step("agents", lambda: insert(Agent, ["id", "slug", "display_name", "domain", "owner_team_id", "description",
                                           "image", "memory_tiers", "needs_ai_search", "needs_openai",
                                           "health_path", "created_at"], (
-        (first_agent + i, f"bench-agent-{i:05d}", f"Bench agent {i:05d}", DOMAINS[i % len(DOMAINS)],
+        (first_agent + i, f"bench-agent-{first_agent + i:05d}", f"Bench agent {first_agent + i:05d}", DOMAINS[i % len(DOMAINS)],
          teams[i % len(teams)].pk, f"Agent {i} of the benchmark.", f"acr.example.io/agents/bench-{i}",
          ["hot", "warm", "cold"], i % 7 == 0, i % 5 == 0, "/health", now - timedelta(days=200 - i % 200))
         for i in range(agents))))
@@ -145,8 +147,8 @@ def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
     step("placements", lambda: insert(Placement, ["id", "agent_id", "environment_id", "redis_db", "redis_key_prefix",
                                                   "cosmos_container", "blob_container", "image_tag", "replicas",
                                                   "status", "status_detail", "updated_at"], (
-        (first_placement + e * agents + i, agent_ids[i], env.pk, None, "", f"warm-bench-{i:05d}-chat-memory",
-         f"cold-bench-{i:05d}-chat-memory", "1.0.0", 1, statuses[(i + e) % len(statuses)], "", now)
+        (first_placement + e * agents + i, agent_ids[i], env.pk, None, "", f"warm-bench-{agent_ids[i]:05d}-chat-memory",
+         f"cold-bench-{agent_ids[i]:05d}-chat-memory", "1.0.0", 1, statuses[(i + e) % len(statuses)], "", now)
         for e, env in enumerate(envs) for i in range(agents))))
 
     # Runs: RUNS_PER_AGENT per agent over six months, all finished (one active run per template at most).
@@ -157,9 +159,9 @@ def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
 
     def run_row(k):
         env = envs[k % len(envs)]
-        created = now - timedelta(minutes=(n_runs - k) * (COST_DAYS * 1440 // max(n_runs, 1)) + 5)
+        created = now - timedelta(minutes=(n_runs - k) * (cost_days * 1440 // max(n_runs, 1)) + 5)
         return (first_run + k, "template", env.pk, templates[k % len(templates)], "a" * 64,
-                {"agentName": f"bench-agent-{k % agents:05d}", "environment": env.name}, "", [],
+                {"agentName": f"bench-agent-{agent_ids[k % agents]:05d}", "environment": env.name}, "", [],
                 agent_ids[k % agents], "", "bench", bench_user.pk, run_statuses[k % len(run_statuses)], created,
                 created + timedelta(seconds=5), created + timedelta(minutes=3), f"bench-{k}", "",
                 {"changes": [{"change_type": "Create", "resource_id": f"/x/{k}/{j}", "resource_type": "t"}
@@ -176,7 +178,7 @@ def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
         "id", "kind", "environment_id", "template", "status", "created_at", "finished_at", "requested_by_id",
         "parameters", "log_seq", "arm_deployment_name"],
         [(big_run, "template", envs[0].pk, "shared-infrastructure", "succeeded", now - timedelta(minutes=1), now,
-          bench_user.pk, {"environment": envs[0].name}, 10_000, "bench-big")]))
+          bench_user.pk, {"environment": envs[0].name}, big_run_lines, "bench-big")]))
 
     step("operations", lambda: insert(DeploymentOperation, [
         "deployment_id", "operation_id", "position", "resource_type", "resource_name", "state", "updated_at"], (
@@ -189,28 +191,30 @@ def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
     step("log lines", lambda: insert(DeploymentLogLine, ["deployment_id", "seq", "level", "message", "at"], (
         (run_id, s, levels[s % 20], f"step {s}: resource r-{s % 7} is Running, provisioning state reported", now)
         for run_id, count in itertools.chain(((first_run + k, log_lines) for k in range(n_runs)),
-                                             [(big_run, 10_000)])
+                                             [(big_run, big_run_lines)])
         for s in range(1, count + 1))))
 
     prod = envs[-1]
     step("approvals", lambda: insert(ApprovalRequest, [
         "deployment_id", "status", "required_approvals", "template_hash", "parameters_hash", "requested_by_id",
         "created_at", "expires_at", "decided_at", "outcome_note"], (
-        (first_run + k, "approved", 1, "a" * 64, "b" * 64, bench_user.pk, now - timedelta(days=k % 180),
-         now - timedelta(days=k % 180) + timedelta(hours=24), now - timedelta(days=k % 180) + timedelta(hours=1), "")
+        (first_run + k, "approved", 1, "a" * 64, "b" * 64, bench_user.pk, now - timedelta(days=k % cost_days),
+         now - timedelta(days=k % cost_days) + timedelta(hours=24), now - timedelta(days=k % cost_days) + timedelta(hours=1), "")
         for k in range(n_runs) if envs[k % len(envs)].pk == prod.pk and (k // len(envs)) % 3 == 0)))
 
     # Costs: per environment and day, the untagged shared services, and a rotating third of the agents
     # on AKS (~98 rows per agent over six months and three environments).
+    shared_exist = CostEntry.objects.filter(agent="").exists()
+
     def cost_rows():
         for e, env in enumerate(envs):
             rg = env.resource_group.lower()
-            for d in range(COST_DAYS):
+            for d in range(cost_days):
                 day = today - timedelta(days=d)
-                for s, service in enumerate(SERVICES):
+                for s, service in enumerate(SERVICES if not shared_exist else []):
                     yield (env.pk, day, service, rg, "", Decimal(10 + s) + Decimal(d % 7) / 10, "USD", now)
                 for i in range((d + e) % 6, agents, 6):
-                    yield (env.pk, day, "Azure Kubernetes Service", rg, f"bench-agent-{i:05d}",
+                    yield (env.pk, day, "Azure Kubernetes Service", rg, f"bench-agent-{agent_ids[i]:05d}",
                            Decimal("1.25") + Decimal(i % 13) / 100, "USD", now)
 
     step("cost rows", lambda: insert(CostEntry, ["environment_id", "date", "service", "resource_group", "agent",
@@ -226,14 +230,14 @@ def seed(*, agents: int, log_lines: int, today: date, out=print) -> dict:
     step("health checks", lambda: insert(HealthCheck, [
         "id", "environment_id", "kind", "target", "label", "agent_id", "active", "state", "summary", "details",
         "checked_at", "state_since", "last_known_state", "alert_status"], (
-        (first_check + e * agents + i, env.pk, "workload", f"bench-agent-{i:05d}", f"bench-agent-{i:05d}",
+        (first_check + e * agents + i, env.pk, "workload", f"bench-agent-{agent_ids[i]:05d}", f"bench-agent-{agent_ids[i]:05d}",
          agent_ids[i], True, check_states[(i * 7 + e) % 20], "1/1 replicas available", {}, now,
          now - timedelta(hours=i % 48), "green", "quiet")
         for e, env in enumerate(envs) for i in range(agents))))
     step("health results", lambda: insert(HealthResult, ["health_check_id", "state", "summary", "checked_at"], (
         (first_check + c, check_states[(c + r) % 20], "1/1 replicas available",
-         now - timedelta(minutes=r * (8 * 1440 // RESULTS_PER_CHECK)))
-        for c in range(agents * len(envs)) for r in range(RESULTS_PER_CHECK))))
+         now - timedelta(minutes=r * (8 * 1440 // results_per_check)))
+        for c in range(agents * len(envs)) for r in range(results_per_check))))
 
     first_audit = next_id(RbacAudit)
     step("rbac audits", lambda: insert(RbacAudit, ["id", "environment_id", "outcome", "backend", "ran_at",

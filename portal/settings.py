@@ -314,4 +314,4 @@ if PRODUCTION:
 # page of the long lists; log lines a poll of a run sends at most.
 PORTAL_SYNC_HISTORY_DAYS = int(os.environ.get("PORTAL_SYNC_HISTORY_DAYS", "7"))
 PORTAL_PAGE_SIZE = int(os.environ.get("PORTAL_PAGE_SIZE", "50"))
-PORTAL_LOG_PAGE_LINES = int(os.environ.get("PORTAL_LOG_PAGE_LINES", "1000"))
+PORTAL_LOG_PAGE_LINES = int(os.environ.get("PORTAL_LOG_PAGE_LINES", "500"))
