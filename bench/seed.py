@@ -219,6 +219,12 @@ def seed(*, agents: int, log_lines: int, today: date, results_per_check: int = R
 
     step("cost rows", lambda: insert(CostEntry, ["environment_id", "date", "service", "resource_group", "agent",
                                                  "cost", "currency", "updated_at"], cost_rows()))
+    def cost_months():
+        from portal.costs.services import cost_month_refresh
+        months = {date(d.year, d.month, 1) for d in (today - timedelta(days=n) for n in range(cost_days))}
+        return sum(cost_month_refresh(environment=env, month=m) for env in envs for m in months)
+
+    step("cost rollup", cost_months)
     step("ingest runs", lambda: insert(CostIngestRun, ["environment_id", "status", "backend", "months", "started_at",
                                                        "finished_at", "rows"], (
         (env.pk, "succeeded", "sandbox", [f"{today:%Y-%m}"], now - timedelta(hours=h), now - timedelta(hours=h), 100)

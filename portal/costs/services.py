@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +26,15 @@ from portal.catalog.models import Environment
 from portal.core.transitions import transition
 from portal.costs import backends, selectors
 from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
-from portal.costs.models import BudgetAlert, BudgetPolicy, CostEntry, CostForecast, CostIngestRun, PriceRefresh
+from portal.costs.models import (
+    BudgetAlert,
+    BudgetPolicy,
+    CostEntry,
+    CostForecast,
+    CostIngestRun,
+    CostMonth,
+    PriceRefresh,
+)
 from portal.costs.prices import RETAIL_SOURCE, catalogue_to_json, refreshed_entries
 from portal.deployments.notifications import absolute, notification_queue
 from provisioning import cost_tasks
@@ -141,7 +149,22 @@ def cost_entries_store(*, environment: Environment, month: date, rows: Iterable[
         update_conflicts=True, unique_fields=KEY_FIELDS, update_fields=["cost", "currency", "updated_at"],
         batch_size=500,
     )
+    cost_month_refresh(environment=environment, month=first)
     return len(totals)
+
+
+@transaction.atomic
+def cost_month_refresh(*, environment: Environment, month: date) -> int:
+    """Recompute the environment's CostMonth rows of `month` from its CostEntry rows (one aggregate, one
+    insert): called wherever the days are stored, so the rollup equals the raw SUM."""
+    first, last = month_start(month), month_end(month)
+    CostMonth.objects.filter(environment=environment, month=first).delete()
+    sums = (CostEntry.objects.filter(environment=environment, date__range=(first, last)).order_by()
+            .values("service", "resource_group", "agent").annotate(total=Sum("cost"), unit=Max("currency")))
+    rows = [CostMonth(environment=environment, month=first, service=s["service"], resource_group=s["resource_group"],
+                      agent=s["agent"], cost=s["total"], currency=s["unit"] or "USD") for s in sums]
+    CostMonth.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 def cost_forecast_store(*, environment: Environment, today: date, forecast: Forecast) -> CostForecast:

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from portal.costs.models import CostEntry
+from portal.costs.services import cost_entries_store
 from portal.costs.selectors import TOP_AGENTS
+from provisioning.cost import CostRow
 from tests.factories import AgentFactory, PlacementFactory, TeamFactory
 
 DAY = date(2026, 11, 10)
@@ -19,13 +20,13 @@ MONTH = "?month=2026-11"
 @pytest.fixture
 def thirty_agents(envs):
     team = TeamFactory(slug="many")
+    rows = [CostRow(DAY, "Azure Kubernetes Service", "holidaypeakhub-dev-rg", "", Decimal(500), "USD")]
     for i in range(30):
         agent = AgentFactory(slug=f"costly-{i:02d}", owner_team=team)
         PlacementFactory(agent=agent, environment=envs["dev"])
-        CostEntry.objects.create(environment=envs["dev"], date=DAY, service="Azure Kubernetes Service",
-                                 resource_group="holidaypeakhub-dev-rg", agent=agent.slug, cost=Decimal(100 + i))
-    CostEntry.objects.create(environment=envs["dev"], date=DAY, service="Azure Kubernetes Service",
-                             resource_group="holidaypeakhub-dev-rg", agent="", cost=Decimal(500))
+        rows.append(CostRow(DAY, "Azure Kubernetes Service", "holidaypeakhub-dev-rg", agent.slug, Decimal(100 + i),
+                            "USD"))
+    cost_entries_store(environment=envs["dev"], month=DAY, rows=rows)
     return envs
 
 
