@@ -5,6 +5,8 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
+
 from portal.costs import services
 from portal.costs.models import CostEntry, CostMonth
 from portal.costs.selectors import cost_dashboard, period_for
@@ -51,3 +53,25 @@ def test_rollup_equals_the_raw_sum_after_an_ingest_and_after_a_re_ingest_changes
     assert shown.actual == month_total == sum(
         e.cost for e in CostEntry.objects.filter(environment=dev, date__gte=date(2026, 11, 1)))
 
+
+
+def test_re_ingesting_the_same_answer_rewrites_nothing_and_a_change_rewrites_only_its_row(envs):
+    """On PostgreSQL the ingest is one COPY and one upsert that leaves unchanged rows alone; elsewhere the
+    same answer gives the same rows."""
+    dev, day = envs["dev"], date(2026, 11, 2)
+    answer = [CostRow(day, "Storage", "HolidayPeakHub-Dev-RG", f"agent-{i}", Decimal(i) / 3, "USD") for i in range(50)]
+    answer += [CostRow(day, "Storage", "holidaypeakhub-dev-rg", "agent-1", Decimal("0.5"), "USD"),   # same key: added
+               CostRow(date(2026, 10, 31), "Storage", "holidaypeakhub-dev-rg", "x", Decimal(9), "USD")]  # not this month
+    assert services.cost_entries_store(environment=dev, month=day, rows=answer) == 50
+    stored = {e.agent: e for e in CostEntry.objects.filter(environment=dev)}
+    assert len(stored) == 50 and stored["agent-1"].cost == Decimal("0.833333")          # 1/3 + 0.5, 6 places
+    assert stored["agent-2"].resource_group == "holidaypeakhub-dev-rg"
+
+    answer[3] = CostRow(day, "Storage", "holidaypeakhub-dev-rg", "agent-3", Decimal(42), "USD")
+    assert services.cost_entries_store(environment=dev, month=day, rows=answer) == 50
+    again = {e.agent: e for e in CostEntry.objects.filter(environment=dev)}
+    assert again["agent-3"].cost == 42
+    if connection.vendor == "postgresql":
+        assert again["agent-3"].updated_at > stored["agent-3"].updated_at
+        assert all(again[a].updated_at == stored[a].updated_at for a in again if a != "agent-3")
+    assert rollup() == raw_sums()
