@@ -26,6 +26,11 @@ def pages() -> list[tuple[str, str, dict]]:
         ("RBAC dev", "/access/dev/", {}),
     ]
     if big is not None:
+        try:  # the poll as the page sends it: after its last line, with the run card's version
+            from portal.deployments.selectors import deployment_get, deployment_version
+            version = f"&v={deployment_version(deployment_get(pk=big.pk))}"
+        except ImportError:  # before issue #11 a poll had no version
+            version = ""
         result += [(f"run with {big.log_seq:,} log lines", f"/deployments/{big.pk}/", {}),
-                   ("poll of a finished run", f"/deployments/{big.pk}/progress/?after={big.log_seq}", htmx)]
+                   ("poll of a finished run", f"/deployments/{big.pk}/progress/?after={big.log_seq}{version}", htmx)]
     return result
