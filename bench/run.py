@@ -62,8 +62,11 @@ def get(port, path, headers) -> tuple[int, int, dict]:
     return response.status, len(body), {k.lower(): v for k, v in response.getheaders()}
 
 
-def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+def _ms(text: str) -> float | None:
+    found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if not found:
+        return None
+    value, unit = found.groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
@@ -73,8 +76,8 @@ def load_wrk(port, path, headers, *, concurrency, duration) -> dict:
         args += ["-H", f"{key}: {value}"]
     out = subprocess.run([*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(rps.group(1)) if rps else 0.0, "p50": _ms(p50.group(1)) if p50 else None,
             "p99": _ms(p99.group(1)) if p99 else None, "errors": int(errors.group(1)) if errors else 0}
