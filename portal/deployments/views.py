@@ -9,6 +9,7 @@ from portal.accounts.decorators import require_perm
 from portal.catalog.models import Environment, Placement
 from portal.core.errors import DomainError
 from portal.core.http import htmx_vary, stop_polling_if
+from portal.core.pagination import page_of
 from portal.deployments import approvals as approval_services
 from portal.deployments import retirement, selectors, services, templates
 from portal.deployments.choices import DeploymentStatus
@@ -30,7 +31,7 @@ def deployment_list(request):
     filters = {key: request.GET.get(key, "").strip()[:50] for key in ("environment", "status", "template")}
     context = {
         "running": selectors.deployment_running_now(),
-        "deployments": selectors.deployment_list(**filters)[:100],
+        "deployments": page_of(request, selectors.deployment_list(**filters)),
         "filters": filters,
         "environments": Environment.objects.order_by("position").values_list("name", flat=True),
         "statuses": DeploymentStatus.choices,
@@ -182,7 +183,7 @@ def approval_inbox(request):
     can_decide = request.user.has_perm("deployments.decide_approvalrequest")
     context = {
         "pending": selectors.approval_inbox(user=request.user) if can_decide else [],
-        "recent": selectors.approval_recent()[:50],
+        "recent": page_of(request, selectors.approval_recent()),
         "can_decide": can_decide,
     }
     return render(request, "deployments/approval_inbox.html", context)
