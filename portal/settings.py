@@ -16,8 +16,15 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Writable state of the embedded default (SQLite files, generated key, beat schedule). Settings create
+# it only when the embedded default actually keeps something there, never in production (#14: the
+# image runs with a read-only root filesystem and PORTAL_VAR_DIR on a volume).
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def embedded_var_dir():
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return VAR_DIR
 
 
 def env_bool(name, default=False):
@@ -44,10 +51,36 @@ AZURE_SUBSCRIPTION_ID = os.environ.get("AZURE_SUBSCRIPTION_ID", "")
 AZURE_TENANT_ID = os.environ.get("AZURE_TENANT_ID", "")
 AZURE_LOCATION = os.environ.get("AZURE_LOCATION", "eastus")
 
+# Issue #10: one backend registry (portal/core/backends.py). A factory per kind, by dotted path, resolved
+# once with import_string; PORTAL_CLOUD picks the set, PORTAL_BACKENDS (JSON) replaces single entries.
+PORTAL_BACKEND_SETS = {
+    "sandbox": {
+        "cloud": "portal.deployments.backends.sandbox_cloud",
+        "cluster": "portal.deployments.backends.sandbox_cluster",
+        "rbac": "portal.access.backends.sandbox_rbac",
+        "resource_health": "portal.health.backends.sandbox_resource_health",
+        "cost": "portal.costs.backends.sandbox_cost",
+        "discovery": "portal.catalog.discovery.sandbox_discovery",
+    },
+    "azure": {
+        "cloud": "portal.deployments.backends.azure_cloud",
+        "cluster": "portal.deployments.backends.kubernetes_cluster",
+        "rbac": "portal.access.backends.azure_rbac",
+        "resource_health": "portal.health.backends.azure_resource_health",
+        "cost": "portal.costs.backends.azure_cost",
+        "discovery": "portal.catalog.discovery.azure_discovery",
+    },
+}
+PORTAL_BACKENDS = {**PORTAL_BACKEND_SETS[PORTAL_CLOUD], **json.loads(os.environ.get("PORTAL_BACKENDS", "{}"))}
+# How long an environment's resources read from Azure are used before they are read again.
+PORTAL_DISCOVERY_MAX_AGE_MINUTES = int(os.environ.get("PORTAL_DISCOVERY_MAX_AGE_MINUTES", "15"))
+
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
 # Templates and deployments.
 PORTAL_BICEP_ROOT = Path(os.environ.get("PORTAL_BICEP_ROOT", BASE_DIR / "bicep"))
+# #12: where git template sources are fetched to (a bare repository and one folder per commit read).
+PORTAL_SOURCES_DIR = Path(os.environ.get("PORTAL_SOURCES_DIR", VAR_DIR / "sources"))
 PORTAL_BICEP = os.environ.get("PORTAL_BICEP", "")  # the Bicep CLI: a path to `bicep` or `az`; else looked up on PATH
 PORTAL_DEPLOYMENT_POLL_SECONDS = float(os.environ.get("PORTAL_DEPLOYMENT_POLL_SECONDS",
                                                       "10" if PORTAL_CLOUD == "azure" else "1"))
@@ -85,7 +118,7 @@ def _secret_key():
             "set SECRET_KEY to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
     # Embedded mode: one random key per installation, kept under var/.
-    key_file = VAR_DIR / "secret_key"
+    key_file = embedded_var_dir() / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
@@ -116,10 +149,15 @@ INSTALLED_APPS = [
     "portal.health",
     "portal.access",
     "portal.costs",
+    "portal.sources",  # #12: template sources (bicep/ and git repositories)
     "portal.core",
+    "portal.api",  # issue 13
+    "ninja",  # issue 13: the API docs page served from the package's static files, not a CDN
 ]
 
 MIDDLEWARE = [
+    "portal.core.middleware.HealthProbeMiddleware",  # issue #8: probes before redirects and host checks
+    "portal.core.observability.RequestIdMiddleware",  # #14: first, so every log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +168,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.core.middleware.DomainErrorMiddleware",
+    "portal.core.middleware.DatabaseUnavailableMiddleware",  # issue #8: 503 in a database outage
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -160,9 +199,11 @@ SQLITE_OPTIONS = {
 }
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # Persistent connections per thread for CONN_MAX_AGE seconds (#14: README, "Scaling in production").
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+                                                  conn_health_checks=True)}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "portal.sqlite3"}}
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": embedded_var_dir() / "portal.sqlite3"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
@@ -189,11 +230,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+if not PRODUCTION and "STATIC_ROOT" not in os.environ:
+    # WhiteNoise warns about a missing STATIC_ROOT; in embedded mode it is empty (files come from finders).
+    (embedded_var_dir() / "staticfiles").mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "portal.core.storage.PortalStaticFilesStorage"  # #14: tolerates unshipped source maps
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -222,7 +265,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "peak-portal@localhost
 
 # Celery. Default broker: kombu's SQLAlchemy transport on a SQLite file (no server needed).
 # The database rows are the truth, so no result backend.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or f"sqla+sqlite:///{embedded_var_dir() / 'broker.sqlite3'}"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -230,72 +273,184 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Issue #10: long work does not block short work. A deployment's preview and run (a run polls ARM for up
+# to PORTAL_DEPLOYMENT_MAX_SECONDS) go to a queue of their own; health, cost, RBAC and notifications stay on
+# the default queue. `make run` starts one worker per entry of PORTAL_WORKERS, so between them every queue
+# is served and neither waits for the other's threads.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+DEPLOYMENTS_QUEUE = "deployments"
+CELERY_TASK_ROUTES = {
+    "portal.deployments.tasks.preview_deployment": {"queue": DEPLOYMENTS_QUEUE},
+    "portal.deployments.tasks.run_deployment": {"queue": DEPLOYMENTS_QUEUE},
+}
+PORTAL_WORKERS = {
+    "worker": {"queues": [CELERY_TASK_DEFAULT_QUEUE], "concurrency": 4},
+    "deployments": {"queues": [DEPLOYMENTS_QUEUE], "concurrency": int(os.environ.get("PORTAL_DEPLOYMENT_WORKERS", "4"))},
+}
 # The beat schedule lives in code (see README: why not django-celery-beat).
 CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
-        "task": "provisioning.tasks.sync_all_environments",
+        "task": "portal.catalog.tasks.sync_all_environments",
         "schedule": crontab(minute="*/15"),
     },
     "expire-approvals": {
-        "task": "provisioning.tasks.expire_approvals",
+        "task": "portal.deployments.tasks.expire_approvals",
         "schedule": 60.0,
     },
     "resume-orphaned-deployments": {
-        "task": "provisioning.tasks.resume_orphaned_deployments",
+        "task": "portal.deployments.tasks.resume_orphaned_deployments",
         "schedule": 30.0,
     },
     # Health checks, each kind on its own schedule (one task per environment), and the RBAC audit.
     "health-node-pools": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 120.0,
         "args": ("node-pool",),
         "options": {"expires": 110},
     },
     "health-workloads": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 60.0,
         "args": ("workload",),
         "options": {"expires": 55},
     },
     "health-http": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 120.0,
         "args": ("http",),
         "options": {"expires": 110},
     },
     "health-resource-health": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 300.0,
         "args": ("resource-health",),
         "options": {"expires": 290},
     },
     "health-alerts": {
-        "task": "provisioning.health_tasks.evaluate_health_alerts",
+        "task": "portal.health.tasks.evaluate_health_alerts",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     "health-prune-history": {
-        "task": "provisioning.health_tasks.prune_health_history",
+        "task": "portal.health.tasks.prune_health_history",
         "schedule": crontab(minute=37),
     },
     "rbac-audit": {
-        "task": "provisioning.health_tasks.audit_rbac_all",
+        "task": "portal.access.tasks.audit_rbac_all",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 600},
     },
     "ingest-costs": {
-        "task": "provisioning.cost_tasks.ingest_all_costs",
+        "task": "portal.costs.tasks.ingest_all_costs",
         "schedule": crontab(minute=7),
+    },
+    # #12: template sources are synced when due (each has its own interval in minutes).
+    "sync-template-sources": {
+        "task": "portal.sources.tasks.sync_due_sources",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 
+# --- Issue 13: sign in with Entra ID (OpenID Connect), and the API for pipelines ----------------------
+# Entra ID: configured by tenant id, client id and secret from the environment; "Sign in with Microsoft"
+# shows when PORTAL_ENTRA_CLIENT_ID is set. PORTAL_ENTRA_AUTHORITY defaults to Entra's v2.0 endpoints for
+# the tenant (tests point it at a local OpenID Connect provider).
+PORTAL_ENTRA_TENANT_ID = os.environ.get("PORTAL_ENTRA_TENANT_ID", AZURE_TENANT_ID)
+PORTAL_ENTRA_CLIENT_ID = os.environ.get("PORTAL_ENTRA_CLIENT_ID", "")
+PORTAL_ENTRA_CLIENT_SECRET = os.environ.get("PORTAL_ENTRA_CLIENT_SECRET", "")
+# Or a certificate instead of the secret: a PEM file holding the private key and the certificate.
+PORTAL_ENTRA_CLIENT_CERTIFICATE = os.environ.get("PORTAL_ENTRA_CLIENT_CERTIFICATE", "")
+PORTAL_ENTRA_AUTHORITY = os.environ.get(
+    "PORTAL_ENTRA_AUTHORITY",
+    f"https://login.microsoftonline.com/{PORTAL_ENTRA_TENANT_ID}/v2.0" if PORTAL_ENTRA_TENANT_ID else "")
+_entra_base = PORTAL_ENTRA_AUTHORITY.rstrip("/").removesuffix("/v2.0")
+_entra_is_microsoft = PORTAL_ENTRA_AUTHORITY.startswith("https://login.microsoftonline.com/")
+PORTAL_ENTRA_ISSUER = os.environ.get("PORTAL_ENTRA_ISSUER", PORTAL_ENTRA_AUTHORITY.rstrip("/"))
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get(
+    "PORTAL_ENTRA_AUTHORIZATION_ENDPOINT",
+    f"{_entra_base}/oauth2/v2.0/authorize" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/auth")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get(
+    "PORTAL_ENTRA_TOKEN_ENDPOINT",
+    f"{_entra_base}/oauth2/v2.0/token" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/token")
+PORTAL_ENTRA_JWKS_URL = os.environ.get(
+    "PORTAL_ENTRA_JWKS_URL",
+    f"{_entra_base}/discovery/v2.0/keys" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/jwks")
+OIDC_OP_JWKS_ENDPOINT = PORTAL_ENTRA_JWKS_URL
+OIDC_OP_USER_ENDPOINT = ""  # the ID token carries oid, tid, groups; userinfo does not
+OIDC_RP_CLIENT_ID = PORTAL_ENTRA_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = PORTAL_ENTRA_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_CALLBACK_CLASS = "portal.accounts.views.EntraCallbackView"
+# Group object id -> role, as JSON: {"<guid>": "Engineer", "<guid>": "Approver", ...}.
+PORTAL_ENTRA_GROUP_ROLES = json.loads(os.environ.get("PORTAL_ENTRA_GROUP_ROLES", "{}"))
+PORTAL_ENTRA_GRAPH_URL = os.environ.get("PORTAL_ENTRA_GRAPH_URL", "https://graph.microsoft.com")
+# Entra access tokens for the API: accepted audiences, and the scopes (scp) / app roles that give API scopes.
+PORTAL_ENTRA_API_AUDIENCES = env_list("PORTAL_ENTRA_API_AUDIENCES") or (
+    [PORTAL_ENTRA_CLIENT_ID, f"api://{PORTAL_ENTRA_CLIENT_ID}"] if PORTAL_ENTRA_CLIENT_ID else [])
+PORTAL_ENTRA_API_SCOPES = json.loads(os.environ.get("PORTAL_ENTRA_API_SCOPES", json.dumps({
+    "Portal.Read": ["read"], "Portal.Deploy": ["read", "deploy"], "Portal.Approve": ["read", "approve"]})))
+# Password sign-in (the embedded demo, a break-glass admin): PORTAL_PASSWORD_LOGIN=0 turns it off.
+PORTAL_PASSWORD_LOGIN = env_bool("PORTAL_PASSWORD_LOGIN", True)
+PORTAL_BREAK_GLASS_USERS = env_list("PORTAL_BREAK_GLASS_USERS")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/entra/no-access/"
+# Sessions end this many seconds after sign-in (default 8 hours), whatever the activity.
+SESSION_COOKIE_AGE = int(os.environ.get("PORTAL_SESSION_MAX_AGE", str(8 * 3600)))
+AUTHENTICATION_BACKENDS = ["portal.accounts.backends.PasswordBackend", "portal.accounts.backends.EntraBackend"]
+# The API: requests per token per window (seconds); Django's cache counts them (use a shared cache,
+# e.g. Redis, when several web processes serve the API).
+PORTAL_API_RATE_LIMIT = int(os.environ.get("PORTAL_API_RATE_LIMIT", "300"))
+PORTAL_API_RATE_WINDOW = int(os.environ.get("PORTAL_API_RATE_WINDOW", "60"))
+NINJA_PAGINATION_CLASS = "portal.api.pagination.PagePagination"
+# --- end of issue 13 ------------------------------------------------------------------------------
+# Issue #8: the outbox (portal/core/outbox.py) and database outages. Every task is first a row; the
+# sweep publishes rows not started, a started row whose worker stops renewing its lease is queued
+# again, tasks meeting a database error retry with backoff capped at PORTAL_TASK_DB_RETRY_MAX_SECONDS.
+PORTAL_OUTBOX_SWEEP_SECONDS = float(os.environ.get("PORTAL_OUTBOX_SWEEP_SECONDS", "15"))
+PORTAL_OUTBOX_LEASE_SECONDS = float(os.environ.get("PORTAL_OUTBOX_LEASE_SECONDS", "60"))
+PORTAL_OUTBOX_REDISPATCH_SECONDS = float(os.environ.get("PORTAL_OUTBOX_REDISPATCH_SECONDS", "120"))
+PORTAL_OUTBOX_KEEP_DAYS = int(os.environ.get("PORTAL_OUTBOX_KEEP_DAYS", "7"))
+PORTAL_TASK_DB_RETRY_MAX_SECONDS = float(os.environ.get("PORTAL_TASK_DB_RETRY_MAX_SECONDS", "3"))
+PORTAL_RETRY_AFTER_SECONDS = int(os.environ.get("PORTAL_RETRY_AFTER_SECONDS", "5"))  # the 503 page's Retry-After
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "portal.core.tasks.outbox_sweep",
+    "schedule": PORTAL_OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": PORTAL_OUTBOX_SWEEP_SECONDS},
+}
+
+# Observability (#14): JSON log lines (one object per line, with request_id, run_id, task_id and the
+# trace ids) in production or with PORTAL_LOG_FORMAT=json; plain lines, with the ids, otherwise.
+# Traces go to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set; /metrics
+# serves Prometheus, behind a bearer token when PORTAL_METRICS_TOKEN is set.
+PORTAL_LOG_FORMAT = os.environ.get("PORTAL_LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
+PORTAL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "peak-portal")
+PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "portal.core.observability.ContextFilter"},
+        "forbidden_without_traceback": {"()": "portal.core.logging.ForbiddenWithoutTraceback"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s run=%(run_id)s]: %(message)s"},
+        "json": {"()": "portal.core.observability.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if PORTAL_LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Issue #10: a missing Azure credential is reported once, in a sentence (NO_CREDENTIAL_MESSAGE), not as
+    # DefaultAzureCredential's warning listing every credential it tried, on every call.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"},
+                # Issue #9: one line per 403, once (not propagated twice), without a traceback.
+                "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False,
+                                   "filters": ["context", "forbidden_without_traceback"]}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.

@@ -40,6 +40,12 @@ param warmContainerName string
 @maxLength(63)
 param coldContainerName string
 
+@description('Create the warm-memory container.')
+param createWarmContainer bool = true
+
+@description('Create the cold-memory container.')
+param createColdContainer bool = true
+
 @description('Database number on the shared Redis cache (recorded as a tag; Redis databases need no deployment).')
 @minValue(0)
 @maxValue(63)
@@ -99,7 +105,7 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
   }
 }
 
-resource warmContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
+resource warmContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = if (createWarmContainer) {
   parent: cosmos::database
   name: warmContainerName
   properties: {
@@ -125,7 +131,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   }
 }
 
-resource coldContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource coldContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (createColdContainer) {
   parent: storage::blobService
   name: coldContainerName
   properties: {
@@ -198,7 +204,7 @@ resource openAiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!e
   }
 }
 
-output warmContainerName string = warmContainer.name
-output coldContainerName string = coldContainer.name
+output warmContainerName string = createWarmContainer ? warmContainer.name : ''
+output coldContainerName string = createColdContainer ? coldContainer.name : ''
 output aiSearchEndpoint string = enableAiSearch ? 'https://${search.name}.search.windows.net' : ''
 output openAiEndpoint string = enableOpenAi ? openAi.properties.endpoint : ''

@@ -47,6 +47,12 @@ param warmContainerName string = 'warm-${agentName}-chat-memory'
 @maxLength(63)
 param coldContainerName string = 'cold-${agentName}-chat-memory'
 
+@description('Create the warm-memory Cosmos DB container (the agent uses warm memory).')
+param createWarmContainer bool = true
+
+@description('Create the cold-memory blob container (the agent uses cold memory).')
+param createColdContainer bool = true
+
 @description('Database number on the shared Redis cache for the agent\'s hot memory (0 is the CRUD service\'s).')
 @minValue(0)
 @maxValue(63)
@@ -105,6 +111,8 @@ module agent 'agent.bicep' = {
     keyVaultName: keyVaultName
     warmContainerName: warmContainerName
     coldContainerName: coldContainerName
+    createWarmContainer: createWarmContainer
+    createColdContainer: createColdContainer
     redisDatabase: redisDatabase
     warmMemoryTtlSeconds: warmMemoryTtlSeconds
     enableAiSearch: enableAiSearch

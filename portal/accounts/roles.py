@@ -30,6 +30,7 @@ READ = [
     "health.view_healthresult",
     "access.view_rbacaudit",
     "access.view_rbacfinding",
+    "sources.view_templatesource",   # #12
 ]
 ENGINEER_PERMS = [
     "catalog.add_agent",
@@ -50,6 +51,8 @@ ADMIN_PERMS = [
     "catalog.change_team",
     "catalog.add_environmentsync",
     "costs.change_budgetpolicy",
+    "sources.add_templatesource",     # #12: git template sources, Sync now
+    "sources.change_templatesource",
 ]
 
 ROLE_PERMISSIONS = {

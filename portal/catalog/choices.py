@@ -22,11 +22,8 @@ class RedisSku(models.TextChoices):
     P5 = "P5", "Premium P5 (120 GB)"
 
 
-# Databases per cache, fixed at creation (Azure Cache for Redis, "Configure", section Databases).
-REDIS_DATABASES = {
-    "C0": 16, "C1": 16, "C2": 16, "C3": 16, "C4": 32, "C5": 48, "C6": 64,
-    "P1": 16, "P2": 32, "P3": 48, "P4": 64, "P5": 64,
-}
+# Databases per cache, fixed at creation: Azure's rules live in one module (provisioning.azure_rules).
+from provisioning.azure_rules import REDIS_DATABASES  # noqa: E402
 
 
 class NodePoolMode(models.TextChoices):
@@ -65,3 +62,13 @@ SYNC_ALLOWED_TRANSITIONS = {
 }
 SYNC_ACTIVE = {SyncStatus.QUEUED, SyncStatus.RUNNING}
 SYNC_TERMINAL = {SyncStatus.SUCCEEDED, SyncStatus.FAILED}
+
+
+# Kinds of operation an environment's approval policy can cover (issue #9).
+APPROVAL_OPERATIONS = {
+    "template": "Template deployments",
+    "apply": "Workload deploys",
+    "scale": "Scale",
+    "restart": "Restart",
+    "retire": "Retire",
+}

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from portal.accounts import roles
 from portal.accounts.services import roles_sync, user_create_with_role
-from portal.catalog.choices import MemoryTier, NodePoolMode, PlacementStatus, Tier
+from portal.catalog.choices import APPROVAL_OPERATIONS, MemoryTier, NodePoolMode, PlacementStatus, Tier
 from portal.catalog.models import Agent, Environment, NodePool, Placement, Team
 from portal.catalog.naming import suggest_blob_container_name, warm_container_name
 from portal.catalog.services import RedisFull, redis_allocate
@@ -96,6 +96,13 @@ def demo_load(*, password: str = DEMO_PASSWORD) -> dict:
             ),
         )
         created["environments"] += made
+        if not env.resource_name_pattern:
+            # Issue #9: what each environment owns, and what its policy asks approval for.
+            code = {"staging": "stg", "prod": "prd"}.get(name, name)
+            env.resource_name_pattern = f"^holidaypeakhub-?{name}|-{code}-(search|openai)$"
+            env.approval_operations = ([op for op in APPROVAL_OPERATIONS if op != "restart"] if approvals
+                                       else list(APPROVAL_OPERATIONS))
+            env.save(update_fields=["resource_name_pattern", "approval_operations"])
         envs[name] = env
         for pool, mode, low, high, taints in NODE_POOLS:
             _, made = NodePool.objects.get_or_create(

@@ -1,4 +1,8 @@
+import re
+
 from django import forms
+
+from portal.catalog.choices import APPROVAL_OPERATIONS
 
 from portal.catalog.models import Environment
 from portal.catalog.services import ENVIRONMENT_EDITABLE
@@ -24,6 +28,29 @@ class AgentFilterForm(forms.Form):
 
 
 class EnvironmentForm(forms.ModelForm):
+    # Issue #9: the environment's scope and which operations its approval policy covers.
+    resource_groups = forms.CharField(required=False, label="Other resource groups",
+                                      help_text="Comma-separated; besides the main resource group above.")
+    approval_operations = forms.MultipleChoiceField(
+        choices=list(APPROVAL_OPERATIONS.items()), required=False, widget=forms.CheckboxSelectMultiple,
+        label="Operations that need approval", help_text="When approvals are required (above).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["resource_groups"] = ", ".join(self.instance.resource_groups or [])
+
+    def clean_resource_groups(self):
+        return [g.strip() for g in self.cleaned_data["resource_groups"].split(",") if g.strip()]
+
+    def clean_resource_name_pattern(self):
+        pattern = self.cleaned_data["resource_name_pattern"]
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise forms.ValidationError(f"Not a regular expression: {exc}.") from exc
+        return pattern
+
     class Meta:
         model = Environment
         fields = ENVIRONMENT_EDITABLE

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portal.catalog.choices import (
+    APPROVAL_OPERATIONS,
     REDIS_DATABASES,
     MemoryTier,
     NodePoolMode,
@@ -21,6 +22,10 @@ slug_validator = RegexValidator(
 )
 
 
+def approval_operations_default():
+    return list(APPROVAL_OPERATIONS)
+
+
 class Environment(models.Model):
     name = models.SlugField(max_length=20, unique=True, validators=[slug_validator])
     tier = models.CharField(max_length=20, choices=Tier.choices)
@@ -29,6 +34,10 @@ class Environment(models.Model):
     region = models.CharField(max_length=40, default="eastus")
     resource_group = models.CharField(max_length=90)
     aks_cluster = models.CharField("AKS cluster", max_length=63)
+    # Issue #10: what Azure says the environment holds (portal.catalog.discovery), not built from names.
+    discovered_resources = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Read from Azure: resource ids by kind, kubelet principal, node resource group, errors, when.")
     redis_sku = models.CharField("Redis SKU", max_length=2, choices=RedisSku.choices, default=RedisSku.P1)
     redis_clustered = models.BooleanField("Redis clustering", default=False,
                                           help_text="A clustered cache has database 0 only.")
@@ -47,6 +56,15 @@ class Environment(models.Model):
     approval_timeout_hours = models.PositiveSmallIntegerField(default=24, validators=[MinValueValidator(1)])
     approval_webhook_url = models.URLField(blank=True, help_text="Optional: a chat channel's incoming webhook, "
                                                                    "told when an approval waits.")
+    # Issue #9: what the environment owns (runs that reach beyond it are refused) and what needs approval.
+    resource_groups = models.JSONField(default=list, blank=True, help_text="Other resource groups this environment "
+                                       "owns, besides its main one.")
+    resource_name_pattern = models.CharField(max_length=200, blank=True, help_text="A regular expression the "
+                                             "names of this environment's own resources match, e.g. "
+                                             "^holidaypeakhub-?prod. Another environment's run may not touch them.")
+    approval_operations = models.JSONField(default=approval_operations_default, blank=True,
+                                           help_text="Which operations need approval when approvals are required: "
+                                                     "any of template, apply, scale, restart, retire.")
 
     class Meta:
         ordering = ["position", "name"]
@@ -64,6 +82,18 @@ class Environment(models.Model):
     @property
     def needs_approval(self) -> bool:
         return self.approvals_required > 0
+
+    def needs_approval_for(self, operation: str) -> bool:
+        """Whether this kind of operation (template, apply, scale, restart, retire) needs approval here."""
+        return self.needs_approval and operation in (self.approval_operations or [])
+
+    @property
+    def approval_operation_labels(self) -> list[str]:
+        return [label for key, label in APPROVAL_OPERATIONS.items() if key in (self.approval_operations or [])]
+
+    @property
+    def scope_resource_groups(self) -> list[str]:
+        return [self.resource_group, *[g for g in (self.resource_groups or []) if g != self.resource_group]]
 
 
 class NodePool(models.Model):
@@ -91,6 +121,8 @@ class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams",
+                                     help_text="They may confirm, cancel and retry their team's runs.")
 
     class Meta:
         ordering = ["name"]

@@ -1,5 +1,4 @@
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -11,8 +10,8 @@ from portal.catalog import selectors
 from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SYNC_TERMINAL, SyncStatus
 from portal.catalog.models import Environment, EnvironmentSync, Placement
 from portal.core.errors import ConflictError, DomainError
+from portal.core.outbox import enqueue
 from portal.core.transitions import transition
-from provisioning import tasks as provisioning_tasks
 
 
 class RedisFull(DomainError):
@@ -30,11 +29,13 @@ def environment_sync_request(*, environment: Environment, user=None, request=Non
     Environment.objects.select_for_update().filter(pk=environment.pk).first()
     active = EnvironmentSync.objects.filter(environment=environment, status__in=SYNC_ACTIVE).first()
     if active is not None:
+        if active.status == SyncStatus.QUEUED:  # its task was lost (or waits): queue it (no-op while one waits)
+            enqueue("portal.catalog.tasks.sync_environment", active.pk, key=f"sync:{active.pk}")
         return active
     sync = EnvironmentSync.objects.create(environment=environment, requested_by=user)
     audit_record(action="environment.sync_requested", obj=environment, actor=user, request=request,
                  details={"sync": sync.pk})
-    transaction.on_commit(partial(provisioning_tasks.sync_environment.delay, sync.pk))
+    enqueue("portal.catalog.tasks.sync_environment", sync.pk, key=f"sync:{sync.pk}")
     return sync
 
 
@@ -82,6 +83,7 @@ def environment_sync_prune(*, now=None) -> int:
 ENVIRONMENT_EDITABLE = (
     "region", "subscription_id", "resource_group", "aks_cluster", "redis_sku", "redis_clustered",
     "monthly_budget", "approvals_required", "approver_group", "approval_timeout_hours", "approval_webhook_url",
+    "resource_groups", "resource_name_pattern", "approval_operations",  # issue #9
 )
 
 

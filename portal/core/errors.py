@@ -17,3 +17,9 @@ class ConflictError(DomainError):
 
 class InvalidTransition(ConflictError):
     pass
+
+
+class NotAllowed(DomainError):
+    """This person may not do this to this object (e.g. act on another team's run)."""
+
+    status = 403

@@ -63,6 +63,7 @@ class DeploymentEstimate:
 def baseline_for(deployment: Deployment) -> Deployment | None:
     """What is deployed now: the newest successful deployment of the same template there, not this one."""
     return (Deployment.objects.filter(environment_id=deployment.environment_id, template=deployment.template,
+                                      agent_id=deployment.agent_id,  # the same agent's, not another's
                                       kind=DeploymentKind.TEMPLATE, status=DeploymentStatus.SUCCEEDED)
             .exclude(pk=deployment.pk).order_by("-finished_at", "-pk").first())
 

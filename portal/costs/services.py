@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils import timezone
 from portal.accounts.roles import PLATFORM_ADMIN
 from portal.audit.services import audit_record
 from portal.catalog.models import Environment
+from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 from portal.costs import backends, selectors
 from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
@@ -37,7 +37,6 @@ from portal.costs.models import (
 )
 from portal.costs.prices import RETAIL_SOURCE, catalogue_to_json, refreshed_entries
 from portal.deployments.notifications import absolute, notification_queue
-from provisioning import cost_tasks
 from provisioning.cost import CostBackend, CostError, CostRow, Forecast
 from provisioning.cost.base import month_end, month_start
 from provisioning.cost.catalogue import DEFAULT_CATALOGUE, fetch_json, refresh_from_retail_prices, retail_queries
@@ -93,14 +92,20 @@ def cost_ingest_run(*, environment_id: int, today: date | None = None, backend: 
     try:
         backend = backend or backends.cost_backend(environment)
         CostIngestRun.objects.filter(pk=run.pk).update(backend=backend.kind)
-        scope = backends.cost_scope(environment)
+        scope, groups = backends.cost_scope(environment), backends.cost_resource_groups(environment)
         stored = 0
         for first in months:
-            stored += cost_entries_store(environment=environment, month=first,
-                                         rows=backend.month_to_date(scope=scope, today=month_end(first)))
+            stored += cost_entries_store(environment=environment, month=first, rows=backend.month_to_date(
+                scope=scope, today=month_end(first), resource_groups=groups))
         stored += cost_entries_store(environment=environment, month=month_start(today),
-                                     rows=backend.month_to_date(scope=scope, today=today))
-        cost_forecast_store(environment=environment, today=today, forecast=backend.forecast(scope=scope, today=today))
+                                     rows=backend.month_to_date(scope=scope, today=today, resource_groups=groups))
+        try:
+            forecast = backend.forecast(scope=scope, today=today, resource_groups=groups)
+        except CostError as exc:  # the actual cost is stored: the forecast's failure is reported on its own
+            log.warning("cost forecast of %s failed: %s", environment.name, exc)
+            CostIngestRun.objects.filter(pk=run.pk).update(forecast_error=str(exc))
+        else:
+            cost_forecast_store(environment=environment, today=today, forecast=forecast)
     except CostError as exc:
         cost_ingest_transition(run, IngestStatus.FAILED, finished_at=timezone.now(), error_code=exc.code[:100],
                                error=exc.message)
@@ -231,7 +236,7 @@ def cost_ingest_request_all(*, user=None, request=None) -> list[int]:
             audit_record(action="cost.ingest_requested", actor=user, request=request, object_type="costs",
                          object_repr="all environments", details={"environments": len(ids)})
         for pk in ids:
-            transaction.on_commit(partial(cost_tasks.ingest_environment_costs.delay, pk))
+            enqueue("portal.costs.tasks.ingest_environment_costs", pk, key=f"cost-ingest:{pk}")
     return ids
 
 

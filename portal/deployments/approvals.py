@@ -57,8 +57,8 @@ def approval_open(*, deployment: Deployment) -> ApprovalRequest:
                  details={"deployment": deployment.pk, "environment": env.name, "reason": deployment.reason})
     who = deployment.requested_by.get_username() if deployment.requested_by else "system"
     notifications.notification_queue(
-        subject=f"[Peak Portal] Approval needed: {deployment.template} to {env.name} (#{deployment.pk})",
-        body=(f"{who} asks to deploy {deployment.template} to {env.name}.\nReason: {deployment.reason}\n"
+        subject=f"[Peak Portal] Approval needed: {deployment.title} (#{deployment.pk})",
+        body=(f"{who} asks for {deployment.title}.\nReason: {deployment.reason}\n"
               f"Decide by {approval.expires_at:%Y-%m-%d %H:%M} UTC: "
               f"{notifications.absolute(reverse('deployments:approval', args=[approval.pk]))}"),
         recipients=notifications.approver_emails(approval), webhook_url=env.approval_webhook_url,
@@ -129,11 +129,12 @@ def _stale_reason(approval: ApprovalRequest) -> str | None:
     if deployment.kind != DeploymentKind.TEMPLATE:
         return None  # a retirement names its resources in its parameters; there is no template file
     try:
-        current = templates.template_get(deployment.template).content_hash
+        current = templates.template_get(deployment.template)
     except DomainError:
         return "the template no longer exists."
-    if current != approval.template_hash:
-        return "the template in bicep/ changed after the preview; request the deployment again."
+    if current.content_hash != approval.template_hash:
+        where = "bicep/" if current.source in ("", "builtin") else f"{current.source} (now at commit {current.commit[:12]})"
+        return f"the template in {where} changed after the preview; request the deployment again."
     return None
 
 
@@ -152,8 +153,7 @@ def _close(approval: ApprovalRequest, outcome: str, *, note: str) -> ApprovalReq
             services.deployment_log(deployment.pk, [(LogLevel.WARNING, f"Not deployed: {note}")])
     if deployment.requested_by and deployment.requested_by.email:
         notifications.notification_queue(
-            subject=f"[Peak Portal] {closed.get_status_display()}: {deployment.template} to "
-                    f"{deployment.environment.name} (#{deployment.pk})",
+            subject=f"[Peak Portal] {closed.get_status_display()}: {deployment.title} (#{deployment.pk})",
             body=f"{note}\n{notifications.absolute(deployment.get_absolute_url())}",
             recipients=[deployment.requested_by.email], about=f"approval {approval.pk}")
     return closed

@@ -27,7 +27,8 @@ class ScaleForm(forms.Form):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect)
-    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+    # Kept within the approval's outcome note (500, with "Rejected by <name>: " before it), so it is never cut.
+    comment = forms.CharField(required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 3}),
                               help_text="Required when you reject.")
 
 

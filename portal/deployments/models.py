@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from portal.deployments.choices import (
     ACTIVE,
@@ -24,6 +25,9 @@ class Deployment(models.Model):
     environment = models.ForeignKey("catalog.Environment", on_delete=models.PROTECT, related_name="deployments")
     template = models.CharField(max_length=100, help_text="Template name (a folder of bicep/), or cluster:<action>.")
     template_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the template and its modules.")
+    # #12: where the template came from when the run was requested (its source, and the git commit read).
+    template_source = models.CharField(max_length=40, blank=True)
+    template_commit = models.CharField(max_length=64, blank=True)
     parameters = models.JSONField(default=dict, blank=True, help_text="Public parameters; secure ones never here.")
     secure_parameters = models.TextField(blank=True, help_text="Secure parameters, encrypted (never plain text).")
     secure_parameter_names = models.JSONField(default=list, blank=True)
@@ -70,7 +74,33 @@ class Deployment(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.pk} {self.template} → {self.environment.name}"
+        return f"#{self.pk} {self.title}"
+
+    # --- What it is for (issue #9): the agent or instance it deploys, in every list, page and email. ---
+
+    @property
+    def subject(self) -> str:
+        """The agent (or the instance) this run is for, or ""."""
+        if self.agent_id:
+            return self.agent.slug
+        return str(self.parameters.get("agentName") or self.parameters.get("agent") or "")
+
+    @property
+    def what(self) -> str:
+        """e.g. "agent crm-loyalty-insights", "Scale crm-loyalty-insights", "static-web-app"."""
+        if self.is_cluster:
+            label = ClusterAction(self.cluster_action).label if self.cluster_action in ClusterAction.values \
+                else self.template
+            return f"{label} {self.subject}".strip()
+        if self.is_retirement:
+            return f"Retire {self.subject}"
+        return f"{self.template} {self.subject}".strip()
+
+    @property
+    def title(self) -> str:
+        """e.g. "agent crm-loyalty-insights to prod"."""
+        where = "from" if self.is_retirement else ("in" if self.is_cluster else "to")
+        return f"{self.what} {where} {self.environment.name}"
 
     def get_absolute_url(self):
         return reverse("deployments:detail", args=[self.pk])
@@ -83,9 +113,47 @@ class Deployment(models.Model):
     def can_cancel(self) -> bool:
         return self.status in CAN_CANCEL and not self.cancel_requested
 
+    # --- Who may act on it (issue #9): the requester, the owning team's members, platform admins. ---
+
+    @property
+    def owning_team(self):
+        """The agent's team for an agent's run, else the platform team (settings.PORTAL_PLATFORM_TEAM)."""
+        if self.agent_id:
+            return self.agent.owner_team
+        from portal.catalog.models import Team
+
+        return Team.objects.filter(slug=settings.PORTAL_PLATFORM_TEAM).first()
+
+    def may_act(self, user) -> bool:
+        """Whether this person may confirm, cancel or retry the run (everyone with access sees it)."""
+        if user is None or not user.is_authenticated:
+            return False
+        if user.pk == self.requested_by_id or user.has_perm("catalog.change_environment"):
+            return True
+        team = self.owning_team
+        return team is not None and team.members.filter(pk=user.pk).exists()
+
+    def can_confirm(self, user) -> bool:
+        return self.status == DeploymentStatus.PREVIEWED and self.may_act(user)
+
+    def can_cancel_by(self, user) -> bool:
+        return self.can_cancel and self.may_act(user)
+
+    def can_retry(self, user) -> bool:
+        return self.status in (DeploymentStatus.FAILED, DeploymentStatus.CANCELLED) and self.may_act(user)
+
     @property
     def is_cluster(self) -> bool:
         return self.kind == DeploymentKind.CLUSTER
+
+    @cached_property
+    def waiting_for_queue(self) -> bool:
+        """Validating or queued, and its task could not be handed to the task queue yet (issue #8)."""
+        if self.status not in (DeploymentStatus.VALIDATING, DeploymentStatus.QUEUED):
+            return False
+        from portal.core.outbox import outbox_waiting
+
+        return outbox_waiting(key=f"deployment:{self.pk}")
 
     @property
     def is_retirement(self) -> bool:

@@ -7,15 +7,13 @@ recorded, and never blocks or undoes what it reports.
 import json
 import logging
 import urllib.request
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 
 from portal.audit.services import audit_record
-from provisioning import tasks as provisioning_tasks
+from portal.core.outbox import enqueue
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -30,12 +28,20 @@ def notification_queue(*, subject: str, body: str, recipients: list[str], webhoo
     """Send after the current transaction commits (a Celery task)."""
     payload = {"subject": subject, "body": body, "recipients": sorted(set(filter(None, recipients))),
                "webhook_url": webhook_url, "about": about}
-    transaction.on_commit(partial(provisioning_tasks.send_notification.delay, payload))
+    enqueue("portal.deployments.tasks.send_notification", payload)
 
 
 def notification_send(*, subject: str, body: str, recipients: list[str], webhook_url: str = "",
                       about: str = "") -> dict:
-    """Task body. Returns what went out; failures are logged and audited, never raised."""
+    """Send and audit. Returns what went out; failures are logged and audited, never raised."""
+    outcome = notification_deliver(subject=subject, body=body, recipients=recipients, webhook_url=webhook_url)
+    notification_audit(subject=subject, body=body, recipients=recipients, about=about, outcome=outcome)
+    return outcome
+
+
+def notification_deliver(*, subject: str, body: str, recipients: list[str], webhook_url: str = "",
+                         about: str = "") -> dict:
+    """Email and webhook, no database: what went out, failures logged, never raised."""
     outcome = {"email": None, "webhook": None}
     if recipients:
         try:
@@ -53,6 +59,10 @@ def notification_send(*, subject: str, body: str, recipients: list[str], webhook
         except Exception as exc:  # network, HTTP error, bad URL: record it, never block
             log.warning("webhook for %r failed: %s", subject, exc)
             outcome["webhook"] = f"failed: {type(exc).__name__}: {exc}"
+    return outcome
+
+
+def notification_audit(*, subject: str, recipients: list[str], outcome: dict, about: str = "", **_) -> None:
     failed = any(v and v.startswith("failed") for v in outcome.values())
     audit_record(action="notification.failed" if failed else "notification.sent", object_type="notification",
                  object_repr=subject[:200], details={"about": about, "recipients": recipients, **outcome})

@@ -15,7 +15,7 @@ from portal.deployments.models import (
 
 def deployment_get(*, pk: int) -> Deployment:
     return (
-        Deployment.objects.select_related("environment", "requested_by", "agent", "retry_of")
+        Deployment.objects.select_related("environment", "requested_by", "agent", "retry_of", "approval")
         .prefetch_related(Prefetch("operations", queryset=DeploymentOperation.objects.order_by("position", "pk")))
         .get(pk=pk)
     )
@@ -35,7 +35,7 @@ def deployment_list(*, environment: str = "", status: str = "", template: str = 
 
 
 def deployment_running_now() -> QuerySet[Deployment]:
-    return Deployment.objects.select_related("environment", "requested_by").filter(status__in=ACTIVE) \
+    return Deployment.objects.select_related("environment", "requested_by", "agent").filter(status__in=ACTIVE) \
         .order_by("environment__position", "created_at")
 
 
@@ -55,16 +55,29 @@ def deployment_version(deployment: Deployment) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 
-def deployment_last_succeeded(*, environment, template: str) -> Deployment | None:
-    return (Deployment.objects.filter(environment=environment, template=template, status=DeploymentStatus.SUCCEEDED)
-            .order_by("-finished_at", "-pk").first())
+def deployment_last_succeeded(*, environment, template: str, agent_id: int | None = None,
+                              exclude_pk: int | None = None) -> Deployment | None:
+    """The last successful run of this template there, for the same agent (or for no agent)."""
+    return (Deployment.objects.filter(environment=environment, template=template, status=DeploymentStatus.SUCCEEDED,
+                                      agent_id=agent_id)
+            .exclude(pk=exclude_pk).order_by("-finished_at", "-pk").first())
+
+
+def my_requests(*, user) -> dict:
+    """The signed-in person's runs and their approval requests still waiting."""
+    return {
+        "runs": (Deployment.objects.filter(requested_by=user).select_related("environment", "agent", "approval")
+                 .order_by("-created_at", "-pk")[:50]),
+        "pending": (ApprovalRequest.objects.filter(requested_by=user, status="pending")
+                    .select_related("deployment__environment", "deployment__agent").order_by("expires_at", "pk")),
+    }
 
 
 def approval_inbox(*, user) -> QuerySet:
     """Pending requests this user may decide: not their own, in their approver group where one is set."""
     qs = (ApprovalRequest.objects.filter(status="pending").exclude(requested_by=user)
           .exclude(decisions__user=user)
-          .select_related("deployment__environment", "requested_by", "approver_group"))
+          .select_related("deployment__environment", "deployment__agent", "requested_by", "approver_group"))
     if not user.is_superuser:
         qs = qs.filter(Q(approver_group__isnull=True) | Q(approver_group__in=user.groups.all()))
     return qs.order_by("expires_at", "pk")
@@ -72,19 +85,22 @@ def approval_inbox(*, user) -> QuerySet:
 
 def approval_recent() -> QuerySet:
     return (ApprovalRequest.objects.exclude(status="pending")
-            .select_related("deployment__environment", "requested_by").order_by("-decided_at", "-pk"))
+            .select_related("deployment__environment", "deployment__agent", "requested_by")
+            .order_by("-decided_at", "-pk"))
 
 
 def approval_get(*, pk: int):
     return (ApprovalRequest.objects.select_related("deployment__environment", "deployment__requested_by",
+                                                   "deployment__agent",
                                                    "requested_by", "approver_group")
             .prefetch_related(Prefetch("decisions", queryset=ApprovalDecision.objects.select_related("user")))
             .get(pk=pk))
 
 
 def parameter_diff(*, deployment: Deployment) -> list[dict]:
-    """Each parameter against the last successful deployment of the same template to the environment."""
-    last = deployment_last_succeeded(environment=deployment.environment, template=deployment.template)
+    """Each parameter against the last successful deployment of the same template, for the same agent, there."""
+    last = deployment_last_succeeded(environment=deployment.environment, template=deployment.template,
+                                     agent_id=deployment.agent_id, exclude_pk=deployment.pk)
     before = last.parameters if last else {}
     names = sorted(set(before) | set(deployment.parameters))
     return [{"name": n, "before": before.get(n), "after": deployment.parameters.get(n),

@@ -9,19 +9,19 @@ import re
 import time
 import uuid
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.access import services as access_services
 from portal.audit.services import audit_record
-from portal.catalog.choices import PlacementStatus
-from portal.core.errors import ConflictError, DomainError
+from portal.catalog.choices import PlacementStatus, Tier
+from portal.core import backends as registry
+from portal.core.errors import ConflictError, DomainError, NotAllowed
+from portal.core.outbox import DB_ERRORS, enqueue, outbox_tracks
 from portal.core.transitions import transition
-from portal.deployments import approvals, backends, templates
+from portal.deployments import approvals, backends, scope, templates
 from portal.deployments.choices import (
     ALLOWED_TRANSITIONS,
     ClusterAction,
@@ -31,7 +31,6 @@ from portal.deployments.choices import (
 )
 from portal.deployments.models import Deployment, DeploymentLogLine, DeploymentOperation
 from portal.deployments.secrets import seal, unseal
-from provisioning import tasks as provisioning_tasks
 from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
 from provisioning.bicep import BicepError
 from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
@@ -48,6 +47,15 @@ STATE_TO_STATUS = {
 
 class SlotTaken(ConflictError):
     pass
+
+
+class RunInterrupted(Exception):
+    """The database went away while this worker held a run: its task retries and, holding the same
+    attempt, takes the run back at once instead of waiting for the lease to lapse."""
+
+    def __init__(self, deployment_id: int, attempt: int):
+        super().__init__(f"deployment {deployment_id} attempt {attempt} interrupted by a database error")
+        self.deployment_id, self.attempt = deployment_id, attempt
 
 
 # --- Rows, logs, transitions --------------------------------------------------------------------
@@ -111,12 +119,18 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     """Record a template deployment and queue its preview (compile + what-if). With auto_confirm the run
     goes on after the preview by itself (to approval where the environment needs one)."""
     info = templates.template_get(template)
-    if environment.needs_approval and not reason.strip():
+    if environment.needs_approval_for("template") and not reason.strip():
         raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}
+    parameters = environment_fill(environment=environment, info=info, parameters=parameters)
+    if agent is None and parameters.get("agentName"):
+        # A run of the agent module is that agent's run: its owners act on it, its baselines are its own.
+        from portal.catalog.models import Agent
+
+        agent = Agent.objects.filter(slug=parameters["agentName"]).first()
     deployment = Deployment.objects.create(
         kind=DeploymentKind.TEMPLATE, environment=environment, template=info.name, template_hash=info.content_hash,
-        parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
+        template_source=info.source, template_commit=info.commit, parameters=parameters, secure_parameters=sealed_secure or seal(secure_parameters),
         secure_parameter_names=secure_names if secure_names is not None else sorted(secure_parameters),
         requested_by=user, reason=reason, agent=agent, retry_of=retry_of, auto_confirm=auto_confirm,
         then_apply_workload=then_apply_workload,
@@ -127,9 +141,16 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
                  details={"template": info.name, "environment": environment.name, "parameters": parameters,
                           "retry_of": retry_of.pk if retry_of else None})
     who = user.get_username() if user else "system"
-    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
-    transaction.on_commit(partial(provisioning_tasks.preview_deployment.delay, deployment.pk))
+    deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {deployment.title}.")])
+    enqueue("portal.deployments.tasks.preview_deployment", deployment.pk, key=f"deployment:{deployment.pk}")
     return deployment
+
+
+def environment_fill(*, environment, info, parameters: dict) -> dict:
+    """The parameters with what the environment decides put in: its name, resource group and region
+    filled from it, and those the template derives from them (account names) left to the template."""
+    owned, derived = scope.environment_parameters(environment, templates.template_parameters(info))
+    return {**{k: v for k, v in parameters.items() if k not in derived}, **owned}
 
 
 @transaction.atomic
@@ -140,6 +161,15 @@ def cluster_operation_request(*, placement, action: str, user=None, request=None
         raise DomainError(f"Unknown cluster action {action!r}.")
     if action == ClusterAction.SCALE and (replicas is None or not 0 <= replicas <= 50):
         raise DomainError("Replicas must be a number from 0 to 50.", field="replicas")
+    env = placement.environment
+    reason = _check_reason(reason)
+    if not reason:
+        if action == ClusterAction.SCALE and replicas == 0 and env.tier == Tier.PRODUCTION:
+            raise DomainError(f"Scaling {placement.agent.slug} to 0 in {env.name} stops it serving: say why in the "
+                              "reason.", field="reason")
+        if env.needs_approval_for(action):
+            raise DomainError(f"{ClusterAction(action).label} in {env.name} needs approval: say why in the reason.",
+                              field="reason")
     parameters = {"agent": placement.agent.slug, "replicas": replicas if replicas is not None else placement.replicas}
     deployment = Deployment.objects.create(
         kind=DeploymentKind.CLUSTER, environment=placement.environment, template=f"cluster-{action}",
@@ -162,15 +192,16 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         info = templates.template_get(deployment.template)
         if info.content_hash != deployment.template_hash:
             raise DomainError("The template changed after this deployment was requested; request it again.")
-        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         deployment_log(deployment.pk, [(LogLevel.INFO, "Reading the template"
                                         + (f" and compiling it with {compiler}." if compiler else "."))])
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"The template declares {len(spec.resources)} resources. "
                                                        "Running what-if.")])
-        result = backends.cloud_backend().what_if(
-            deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
-            template=spec, parameters=_cloud_parameters(deployment, info))
+        with registry.opened("cloud", deployment.environment) as cloud:
+            result = cloud.what_if(
+                deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
+                template=spec, parameters=_cloud_parameters(deployment, info))
     except (DomainError, BicepError, CloudError) as exc:
         error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
                                                                       "details": []}
@@ -181,7 +212,16 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         return deployment_transition(deployment, S.FAILED, error=_error_dict(result.error))
     what_if = {"changes": [{"change_type": c.change_type, "resource_id": c.resource_id,
                             "resource_type": c.resource_type, "resource_name": c.resource_name,
-                            "delta": list(c.delta)} for c in result.changes]}
+                            "delta": list(c.delta), "unsupported_reason": c.unsupported_reason,
+                            "properties": [{"path": p.path, "change_type": p.change_type, "before": p.before,
+                                            "after": p.after} for p in c.properties]}
+                           for c in result.changes]}
+    breaches = scope.scope_breaches(environment=deployment.environment,
+                                    resource_ids=scope.what_if_resource_ids(what_if))
+    if breaches:
+        error = scope.scope_error(deployment.environment, breaches)
+        deployment_log(deployment.pk, [(LogLevel.ERROR, f"Refused: {error['message']}")])
+        return deployment_transition(deployment, S.FAILED, error=error, what_if=what_if)
     counts = {}
     for change in what_if["changes"]:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
@@ -206,14 +246,50 @@ def _cloud_parameters(deployment: Deployment, info) -> dict:
 
 # --- Confirming, cancelling, retrying -----------------------------------------------------------
 
+def _require_may_act(deployment: Deployment, user, action: str) -> None:
+    """Only the requester, members of the owning team and platform admins act on a run (None: the system)."""
+    if user is None or deployment.may_act(user):
+        return
+    team = deployment.owning_team
+    requester = deployment.requested_by.get_username() if deployment.requested_by else "the requester"
+    raise NotAllowed(f"Only {requester}, members of {team.name if team else 'the owning team'} and platform admins "
+                     f"may {action} run #{deployment.pk}.")
+
+
+REASON_MAX = 500  # Deployment.reason's length: longer is refused, never cut
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"The reason is {len(reason)} characters; keep it to {REASON_MAX}.", field="reason")
+    return reason
+
+
+def _own_reason(deployment: Deployment, user, reason: str, action: str) -> str:
+    """A retry or redeploy by someone else makes them the requester: they say why themselves."""
+    reason = _check_reason(reason)
+    if user is not None and user.pk != deployment.requested_by_id:
+        if not reason:
+            who = deployment.requested_by.get_username() if deployment.requested_by else "someone else"
+            raise DomainError(f"Run #{deployment.pk} was requested by {who}: your {action} makes it your request, "
+                              "so say why in the reason.", field="reason")
+        return reason
+    return reason or deployment.reason or f"{action.capitalize()} of #{deployment.pk}"
+
 @transaction.atomic
 def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> Deployment:
     """After the preview: queue the run, or stop for approval where the environment's policy says so."""
-    deployment = Deployment.objects.select_related("environment").get(pk=deployment.pk)
+    deployment = Deployment.objects.select_related("environment", "agent__owner_team").get(pk=deployment.pk)
+    _require_may_act(deployment, user, "confirm")
     if deployment.status != S.PREVIEWED:
         raise ConflictError(f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}, "
                             "not waiting for confirmation.")
-    if deployment.environment.needs_approval and not deployment.is_cluster:
+    breaches = scope.scope_breaches(environment=deployment.environment,
+                                    resource_ids=scope.what_if_resource_ids(deployment.what_if))
+    if breaches:
+        raise DomainError(scope.scope_error(deployment.environment, breaches)["message"])
+    if deployment.environment.needs_approval_for(approval_operation(deployment)):
         moved = deployment_transition(deployment, S.AWAITING_APPROVAL)
         approvals.approval_open(deployment=moved)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"Waiting for approval in {deployment.environment.name}.")])
@@ -221,18 +297,26 @@ def deployment_confirm(*, deployment: Deployment, user=None, request=None) -> De
     return deployment_enqueue(deployment=deployment, user=user)
 
 
+def approval_operation(deployment: Deployment) -> str:
+    """The kind of operation an environment's approval policy names: template, apply, scale, restart, retire."""
+    if deployment.is_cluster:
+        return deployment.cluster_action
+    return "retire" if deployment.is_retirement else "template"
+
+
 def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
     """Take the environment+template slot and hand the run to a worker (on commit)."""
     moved = deployment_transition(deployment, S.QUEUED)
     who = f" by {user.get_username()}" if user else ""
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Queued{who}.")])
-    transaction.on_commit(partial(provisioning_tasks.run_deployment.delay, deployment.pk))
+    enqueue("portal.deployments.tasks.run_deployment", deployment.pk, key=f"deployment:{deployment.pk}")
     return moved
 
 
 @transaction.atomic
 def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Deployment:
     deployment = Deployment.objects.get(pk=deployment.pk)
+    _require_may_act(deployment, user, "cancel")
     who = user.get_username() if user else "system"
     if deployment.status == S.RUNNING:
         # The worker that runs it asks the cloud to cancel and records the outcome.
@@ -253,31 +337,36 @@ def deployment_cancel(*, deployment: Deployment, user=None, request=None) -> Dep
 
 
 @transaction.atomic
-def deployment_retry(*, deployment: Deployment, user=None, request=None) -> Deployment:
-    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first."""
+def deployment_retry(*, deployment: Deployment, user=None, request=None, reason: str = "") -> Deployment:
+    """A new run with the same parameters (secure ones carried over, still encrypted), linked to the first.
+    Whoever retries is its requester; someone other than the first requester gives their own reason."""
+    _require_may_act(deployment, user, "retry")
     if deployment.status not in (S.FAILED, S.CANCELLED):
         raise ConflictError("Only a failed or cancelled deployment can be retried.")
+    reason = _own_reason(deployment, user, reason, "retry")
     if deployment.is_cluster:
         placement = deployment.agent.placements.get(environment=deployment.environment)
         return cluster_operation_request(placement=placement, action=deployment.cluster_action, user=user,
                                          request=request, replicas=deployment.parameters.get("replicas"),
-                                         reason=f"Retry of #{deployment.pk}")
+                                         reason=reason)
     return deployment_request(environment=deployment.environment, template=deployment.template,
                               parameters=deployment.parameters, sealed_secure=deployment.secure_parameters,
                               secure_names=deployment.secure_parameter_names, user=user, request=request,
-                              reason=deployment.reason or f"Retry of #{deployment.pk}", agent=deployment.agent,
-                              retry_of=deployment)
+                              reason=reason, agent=deployment.agent, retry_of=deployment)
 
 
-def deployment_redeploy(*, environment, template: str, user=None, request=None) -> Deployment:
-    """Deploy again the last deployment of this template that succeeded in the environment."""
+def deployment_redeploy(*, environment, template: str, user=None, request=None, reason: str = "",
+                        agent=None) -> Deployment:
+    """Deploy again the last deployment of this template (for this agent) that succeeded in the environment."""
     last = (Deployment.objects.filter(environment=environment, template=template, status=S.SUCCEEDED,
-                                      kind=DeploymentKind.TEMPLATE).order_by("-finished_at", "-pk").first())
+                                      kind=DeploymentKind.TEMPLATE, agent=agent).order_by("-finished_at", "-pk").first())
     if last is None:
         raise DomainError(f"{template} has never been deployed successfully to {environment.name}.")
+    _require_may_act(last, user, "redeploy")
     return deployment_request(environment=environment, template=template, parameters=last.parameters,
                               sealed_secure=last.secure_parameters, secure_names=last.secure_parameter_names,
-                              user=user, request=request, reason=f"Redeploy of #{last.pk}", agent=last.agent)
+                              user=user, request=request, reason=_own_reason(last, user, reason, "redeploy"),
+                              agent=last.agent)
 
 
 # --- Running (the worker side) ------------------------------------------------------------------
@@ -286,13 +375,19 @@ def _lease_until():
     return timezone.now() + timedelta(seconds=settings.PORTAL_DEPLOYMENT_LEASE_SECONDS)
 
 
-def deployment_claim(*, deployment_id: int) -> Deployment | None:
-    """Take a queued run, or resume a running one whose worker stopped renewing its lease.
+def deployment_claim(*, deployment_id: int, held_attempt: int | None = None) -> Deployment | None:
+    """Take a queued run, or resume a running one whose worker stopped renewing its lease (or, with
+    held_attempt, that this task held when the database went away, if nobody took it since).
     Returns None when somebody else holds it or it has nothing left to do."""
     now = timezone.now()
     deployment = Deployment.objects.filter(pk=deployment_id).first()
     if deployment is None:
         return None
+    if held_attempt is not None and deployment.status == S.RUNNING:
+        if Deployment.objects.filter(pk=deployment_id, status=S.RUNNING, attempts=held_attempt) \
+                .update(lease_expires_at=_lease_until(), attempts=held_attempt + 1):
+            deployment_log(deployment_id, [(LogLevel.WARNING, "The database was unavailable; carrying on.")])
+            return Deployment.objects.get(pk=deployment_id)
     if deployment.status == S.QUEUED:
         try:
             return deployment_transition(deployment, S.RUNNING, started_at=now, lease_expires_at=_lease_until(),
@@ -319,28 +414,36 @@ def _renew_lease(deployment_id: int) -> bool:
     return bool(Deployment.objects.filter(pk=deployment_id, status=S.RUNNING).update(lease_expires_at=_lease_until()))
 
 
-def deployment_execute(*, deployment_id: int, sleep=time.sleep) -> Deployment | None:
+def deployment_execute(*, deployment_id: int, sleep=time.sleep, held_attempt: int | None = None) -> Deployment | None:
     """Task body: run (or resume) the deployment to the end, recording operations and log lines."""
-    deployment = deployment_claim(deployment_id=deployment_id)
+    deployment = deployment_claim(deployment_id=deployment_id, held_attempt=held_attempt)
     if deployment is None:
         return None
-    deployment = Deployment.objects.select_related("environment", "agent").get(pk=deployment.pk)
-    if deployment.is_cluster:
-        return _execute_cluster(deployment)
-    if deployment.is_retirement:
-        from portal.deployments.retirement import retirement_execute  # retirement builds on this module
+    try:
+        deployment = Deployment.objects.select_related("environment", "agent").get(pk=deployment.pk)
+        if deployment.is_cluster:
+            return _execute_cluster(deployment)
+        if deployment.is_retirement:
+            from portal.deployments.retirement import retirement_execute  # retirement builds on this module
 
-        return retirement_execute(deployment=deployment)
-    return _execute_template(deployment, sleep=sleep)
+            return retirement_execute(deployment=deployment)
+        return _execute_template(deployment, sleep=sleep)
+    except DB_ERRORS as exc:
+        raise RunInterrupted(deployment_id, deployment.attempts) from exc
 
 
 def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
-    cloud = backends.cloud_backend()
+    """Deploy to the environment's subscription, and close the SDK clients when done."""
+    with registry.opened("cloud", deployment.environment) as cloud:
+        return _execute_template_with(deployment, cloud, sleep=sleep)
+
+
+def _execute_template_with(deployment: Deployment, cloud, *, sleep) -> Deployment:
     try:
         info = templates.template_get(deployment.template)
         if info.content_hash != deployment.template_hash:
             raise DomainError("The template changed after the preview; request the deployment again.")
-        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
         if _already_started(cloud, deployment):
             # An earlier attempt started it and its worker died: follow that deployment, never a second one.
@@ -359,8 +462,13 @@ def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
         return deployment_transition(deployment, S.FAILED, error=error)
     Deployment.objects.filter(pk=deployment.pk).update(correlation_id=handle.correlation_id or "",
                                                        continuation_token=handle.continuation_token or "")
-    deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
-                                                   f"(correlation id {handle.correlation_id or 'n/a'}).")])
+    if handle.adopted:
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} was already "
+                                                       f"running: adopted it and following it (correlation id "
+                                                       f"{handle.correlation_id or 'n/a'}).")])
+    else:
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
+                                                       f"(correlation id {handle.correlation_id or 'n/a'}).")])
     return _poll(deployment, cloud, sleep=sleep)
 
 
@@ -414,7 +522,7 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
             finished = deployment_transition(current, new, error=error, correlation_id=status.correlation_id
                                              or current.correlation_id)
             if new == S.SUCCEEDED:
-                _after_success(finished)
+                _after_success(finished, cloud=cloud)
             return finished
         if time.monotonic() > deadline:
             deployment_log(deployment.pk, [(LogLevel.ERROR, "Gave up waiting for the deployment.")])
@@ -424,10 +532,13 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
         sleep(settings.PORTAL_DEPLOYMENT_POLL_SECONDS)
 
 
-def _after_success(deployment: Deployment) -> None:
-    """What follows a successful run: the sandbox records the role assignments it made (the RBAC audit
-    reads them), and in a chain, after an agent's resources, its Kubernetes workload."""
-    access_services.rbac_record_deployment(deployment=deployment)
+def _after_success(deployment: Deployment, *, cloud=None) -> None:
+    """What follows a successful run: the cloud's own bookkeeping (the sandbox records the role
+    assignments it made, as Azure would; Azure needs none), and in a chain, after an agent's resources,
+    its Kubernetes workload."""
+    succeeded = getattr(type(cloud), "deployment_succeeded", None)
+    if succeeded is not None:
+        succeeded(cloud, deployment)
     if not (deployment.then_apply_workload and deployment.agent_id):
         return
     placement = deployment.agent.placements.filter(environment=deployment.environment).first()
@@ -495,12 +606,18 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
 
 
 def deployment_resume_orphans() -> list[int]:
-    """Scheduled: re-enqueue runs whose worker died (lease expired) or whose message was lost."""
+    """Scheduled: re-enqueue runs whose worker died (lease expired) or whose message was lost, and previews
+    of validating runs the outbox does not hold (requested before it existed, or their task failed on a bug
+    is left alone: the outbox shows it)."""
     now = timezone.now()
     stale_queue = now - timedelta(seconds=settings.PORTAL_DEPLOYMENT_LEASE_SECONDS * 2)
     ids = list(Deployment.objects.filter(
         Q(status=S.RUNNING, lease_expires_at__lt=now) | Q(status=S.QUEUED, created_at__lt=stale_queue)
     ).values_list("pk", flat=True))
     for pk in ids:
-        provisioning_tasks.run_deployment.delay(pk)
+        enqueue("portal.deployments.tasks.run_deployment", pk, key=f"deployment:{pk}")
+    for pk in Deployment.objects.filter(status=S.VALIDATING, created_at__lt=stale_queue).values_list("pk", flat=True):
+        if not outbox_tracks(key=f"deployment:{pk}"):
+            enqueue("portal.deployments.tasks.preview_deployment", pk, key=f"deployment:{pk}")
+            ids.append(pk)
     return ids

@@ -1,4 +1,10 @@
-"""The template catalog: what bicep/ holds, its parameters, and turning one into a TemplateSpec."""
+"""The template catalog: what the template sources hold (as their last sync read it), its
+parameters, and turning one into a TemplateSpec.
+
+Pages read only the stored results (`portal.sources`): nothing here parses a template to render a
+page. The built-in source (`bicep/`) is synced the first time the catalog is asked for and never
+synced before; after that by schedule, by `Sync now` and by `manage.py sync_sources`.
+"""
 
 import json
 import subprocess
@@ -14,9 +20,7 @@ from provisioning.bicep import (
     BicepError,
     ParamSpec,
     TemplateInfo,
-    discover_templates,
     load_template,
-    parse_parameters,
 )
 from provisioning.bicep import effective_parameters as bicep_effective_parameters
 
@@ -29,24 +33,50 @@ def bicep_root() -> Path:
     return Path(settings.PORTAL_BICEP_ROOT)
 
 
+def _ensure_builtin_synced() -> None:
+    from portal.sources import services
+    from portal.sources.models import BUILTIN, TemplateSource
+
+    if not TemplateSource.objects.filter(name=BUILTIN, synced_at__isnull=False).exists():
+        services.source_sync(source_id=services.builtin_source().pk)
+
+
+def _info(row) -> TemplateInfo:
+    from portal.sources.services import source_root
+
+    return TemplateInfo(
+        name=row.name, path=source_root(row.source, row.commit) / row.path, target_scope=row.target_scope,
+        description=row.description, content_hash=row.content_hash, source=row.source.name,
+        source_path=row.path, commit=row.commit, commit_url=row.commit_url, warnings=tuple(row.warnings),
+        registry_modules=tuple(row.registry_modules),
+        parameter_sets=tuple((name, tuple(values.items())) for name, values in sorted(row.parameter_sets.items())),
+    )
+
+
 def template_catalog() -> list[TemplateInfo]:
-    return discover_templates(bicep_root())
+    """Every template offered for deployment, from every source, as last synced."""
+    from portal.sources import selectors
+
+    _ensure_builtin_synced()
+    return [_info(row) for row in selectors.template_files_offered()]
 
 
 def template_get(name: str) -> TemplateInfo:
-    for info in template_catalog():
-        if info.name == name:
-            return info
-    raise UnknownTemplate(f"There is no template named {name!r} in bicep/.")
+    from portal.sources import selectors
 
-
-@lru_cache(maxsize=64)
-def _parameters(path: str, content_hash: str) -> tuple[ParamSpec, ...]:
-    return tuple(parse_parameters(Path(path)))
+    _ensure_builtin_synced()
+    row = selectors.template_file_offered(name=name)
+    if row is None:
+        raise UnknownTemplate(f"There is no template named {name!r} in the catalog.")
+    return _info(row)
 
 
 def template_parameters(info: TemplateInfo) -> list[ParamSpec]:
-    return list(_parameters(str(info.path), info.content_hash))
+    """The form's parameters, as stored by the sync that read this content."""
+    from portal.sources import selectors
+
+    return [ParamSpec(**p) for p in selectors.template_parameters_stored(name=info.name,
+                                                                           content_hash=info.content_hash)]
 
 
 @lru_cache(maxsize=256)
@@ -82,5 +112,9 @@ def template_spec(info: TemplateInfo, parameters: dict, *, compiler: str | None)
 
 
 def effective_parameters(info: TemplateInfo, parameters: dict) -> dict:
-    """Each parameter's value with the template's defaults worked out where they can be (no secrets)."""
-    return bicep_effective_parameters(info.path, parameters)
+    """Each parameter's value with the template's defaults worked out where they can be (no secrets).
+    A file the evaluator cannot follow (only the tolerant reader gives its form) has none worked out."""
+    try:
+        return bicep_effective_parameters(info.path, parameters)
+    except BicepError:
+        return {}

@@ -6,6 +6,7 @@ app_name = "deployments"
 urlpatterns = [
     path("", views.deployment_list, name="list"),
     path("new/", views.deployment_new, name="new"),
+    path("mine/", views.my_requests, name="mine"),
     path("redeploy/", views.deployment_redeploy, name="redeploy"),
     path("cluster/<int:placement_id>/<slug:action>/", views.cluster_operation, name="cluster"),
     path("retire/<int:placement_id>/", views.placement_retire, name="retire"),

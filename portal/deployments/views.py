@@ -6,12 +6,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.decorators import require_perm
-from portal.catalog.models import Environment, Placement
-from portal.core.errors import DomainError
+from portal.catalog.models import Agent, Environment, Placement
+from portal.core.errors import DomainError, NotAllowed
 from portal.core.http import htmx_vary, stop_polling_if
 from portal.core.pagination import page_of
 from portal.deployments import approvals as approval_services
-from portal.deployments import retirement, selectors, services, templates
+from portal.deployments import parameter_rules, retirement, scope, selectors, services, templates
 from portal.deployments.choices import DeploymentStatus
 from portal.deployments.forms import DecisionForm, NewDeploymentForm, RequestDetailsForm, RetireForm, ScaleForm
 from portal.deployments.models import ApprovalRequest, Deployment
@@ -40,11 +40,6 @@ def deployment_list(request):
     return htmx_vary(render(request, template, context))
 
 
-# Parameters the portal fills from the chosen environment when a template has them.
-ENVIRONMENT_DEFAULTS = {"environment": lambda env: env.name, "location": lambda env: env.region,
-                        "resourceGroupName": lambda env: env.resource_group}
-
-
 @require_http_methods(["GET", "POST"])
 @require_perm("deployments.add_deployment")
 def deployment_new(request):
@@ -56,12 +51,23 @@ def deployment_new(request):
     environment = chooser.cleaned_data["environment"]
     info = templates.template_get(chooser.cleaned_data["template"])
     specs = templates.template_parameters(info)
-    initial = {name: fill(environment) for name, fill in ENVIRONMENT_DEFAULTS.items() if name in
-               {s.name for s in specs}}
-    initial.update({k[2:]: v for k, v in request.GET.items() if k.startswith("p_")})  # prefill: ?p_agentName=…
+    # What the environment decides is filled from it and shown read-only, never typed (issue #9).
+    owned, derived = scope.environment_parameters(environment, specs)
+    worked_out = templates.effective_parameters(info, owned)
+    fixed = {**owned, **{name: worked_out.get(name) for name in derived}}
+    initial = {k[2:]: v for k, v in request.GET.items() if k.startswith("p_")}  # prefill: ?p_agentName=…
+    initial.update(fixed)
     ParameterForm = build_parameter_form(specs, initial=initial)
     form = ParameterForm(request.POST or None, prefix="p")
+    for name in fixed:
+        form.fields[name].disabled = True
+        form.fields[name].help_text += f" Set by {environment.name}."
     details = RequestDetailsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and details.is_valid():
+        values = {**public_parameters(form), **owned}
+        for name, problem in parameter_rules.parameter_problems(environment=environment, info=info,
+                                                                values=values).items():
+            form.add_error(name, problem)
     if request.method == "POST" and form.is_valid() and details.is_valid():
         try:
             deployment = services.deployment_request(
@@ -115,10 +121,12 @@ def deployment_progress(request, pk):
     return stop_polling_if(response, deployment.is_terminal and not more)
 
 
-def _act(request, pk, action, success):
+def _act(request, pk, action, success, **kwargs):
     deployment = get_object_or_404(Deployment, pk=pk)
     try:
-        result = action(deployment=deployment, user=request.user, request=request)
+        result = action(deployment=deployment, user=request.user, request=request, **kwargs)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(deployment)
@@ -141,16 +149,21 @@ def deployment_cancel(request, pk):
 @require_POST
 @require_perm("deployments.add_deployment")
 def deployment_retry(request, pk):
-    return _act(request, pk, services.deployment_retry, "Retry requested: a new run with the same parameters.")
+    return _act(request, pk, services.deployment_retry, "Retry requested: a new run with the same parameters.",
+                reason=request.POST.get("reason", ""))
 
 
 @require_POST
 @require_perm("deployments.add_deployment")
 def deployment_redeploy(request):
     environment = get_object_or_404(Environment, name=request.POST.get("environment", ""))
+    agent = get_object_or_404(Agent, slug=request.POST["agent"]) if request.POST.get("agent") else None
     try:
         deployment = services.deployment_redeploy(environment=environment, template=request.POST.get("template", ""),
-                                                  user=request.user, request=request)
+                                                  user=request.user, request=request, agent=agent,
+                                                  reason=request.POST.get("reason", ""))
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("deployments:list")
@@ -168,13 +181,25 @@ def cluster_operation(request, placement_id, action):
             messages.error(request, "Replicas must be a whole number from 0 to 50.")
             return redirect(placement.agent)
         replicas = form.cleaned_data["replicas"]
+    reason = request.POST.get("reason", "").strip()
     try:
         deployment = services.cluster_operation_request(placement=placement, action=action, user=request.user,
-                                                        request=request, replicas=replicas)
+                                                        request=request, replicas=replicas, reason=reason)
     except DomainError as exc:
+        if exc.field == "reason":
+            # Approval or a scale to zero in prod: ask why on a page of its own, then send it again.
+            context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message}
+            return render(request, "deployments/cluster_reason.html", context, status=400)
         messages.error(request, exc.message)
         return redirect(placement.agent)
     return redirect(deployment)
+
+
+@require_GET
+@require_perm("deployments.view_deployment")
+def my_requests(request):
+    """The signed-in person's runs and their approval requests still waiting (issue #9)."""
+    return render(request, "deployments/my_requests.html", selectors.my_requests(user=request.user))
 
 
 @require_GET
@@ -184,12 +209,14 @@ def approval_inbox(request):
     context = {
         "pending": selectors.approval_inbox(user=request.user) if can_decide else [],
         "recent": page_of(request, selectors.approval_recent()),
+        "mine": selectors.my_requests(user=request.user)["pending"],  # issue #9: one's own, waiting
         "can_decide": can_decide,
     }
     return render(request, "deployments/approval_inbox.html", context)
 
 
 @require_GET
+@require_perm("deployments.view_approvalrequest")
 def approval_count(request):
     """The number in the navigation; htmx polls it so it updates without a reload."""
     count = 0

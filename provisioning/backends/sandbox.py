@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from provisioning.azure_rules import name_violations
+
 from .base import (
     RESOURCE_GROUP_TYPE,
     ChangeType,
@@ -154,6 +156,9 @@ class SandboxCloud:
     def what_if(self, *, deployment_name: str, location: str, template: TemplateSpec,
                 parameters: dict[str, Any], mode: str = "Incremental") -> WhatIfResult:
         self._settle_all()
+        refusal = _name_refusal(template, parameters)
+        if refusal is not None:
+            return WhatIfResult(status="Failed", error=refusal)
         group = resource_group_name(template.resources, parameters)
         changes: list[WhatIfChange] = []
         declared: set[str] = set()
@@ -180,6 +185,9 @@ class SandboxCloud:
 
     def begin_deploy(self, *, deployment_name: str, location: str, template: TemplateSpec,
                      parameters: dict[str, Any]) -> DeploymentHandle:
+        refusal = _name_refusal(template, parameters)
+        if refusal is not None:
+            raise refusal
         now = self.clock()
         existing = self.store.get(_deployment_key(deployment_name))
         generation = 1
@@ -339,6 +347,19 @@ def resource_group_name(resources: Iterable[ResourceSpec], parameters: dict[str,
         if spec.type.lower() == RESOURCE_GROUP_TYPE.lower():
             return spec.name
     return str(parameters.get("resourceGroupName") or DEFAULT_RESOURCE_GROUP)
+
+
+def _name_refusal(template: TemplateSpec, parameters: dict[str, Any]) -> CloudError | None:
+    """What Azure answers a deployment whose resource names break its rules (provisioning.azure_rules):
+    the first refusal's code and message, every refusal in the details. None when all names are fine."""
+    group = resource_group_name(template.resources, parameters)
+    pairs = [(RESOURCE_GROUP_TYPE, group)] if group != DEFAULT_RESOURCE_GROUP else []
+    pairs += [(spec.type, spec.name) for spec in template.resources if spec.type.lower() != RESOURCE_GROUP_TYPE.lower()]
+    violations = name_violations(pairs)
+    if not violations:
+        return None
+    details = tuple(CloudError(code=v.code, message=v.message) for v in violations)
+    return CloudError(code=violations[0].code, message=violations[0].message, details=details)
 
 
 def _derive(record: dict[str, Any], now: float) -> DeploymentStatus:

@@ -13,6 +13,13 @@ Bicep is parsed with pycep-parser's grammar and transformer, with three fixes ma
   Bicep's precedence (`_normalize`).
 - Several nested child resources in one body: pycep kept only the last one.
 - A loop filter written `if (cond)`, the way the Bicep formatter writes it, did not parse.
+- A lambda of two parameters (`(cur, next) => union(cur, next)`) did not parse.
+- The spread operator (`{ ...base, key: value }`, `[ ...items ]`): read, and merged when evaluated.
+
+A file that still does not parse is tried again simplified (`simplify`): declarations only the
+compiler needs (types, metadata, imports, functions, asserts) blanked, and parameter types pycep does
+not know (`resourceInput<...>`, unions of literals, user-defined types) replaced by the plain type.
+The form itself is read by the tolerant reader (`outline`), which needs neither.
 
 Values are evaluated best effort: parameters, variables, string interpolation, loops, conditions and
 the common string, array and object functions. What only Azure knows (a resource id, `.properties`

@@ -12,7 +12,7 @@ from typing import Any
 from provisioning.backends.base import RESOURCE_GROUP_TYPE, ResourceSpec
 from provisioning.bicep.functions import _ARM_GUID_NAMESPACE, _EVALUATION_ERRORS, _FUNCTIONS, _OPERATIONS, _text
 from provisioning.bicep.model import BicepError
-from provisioning.bicep.nodes import _Call, _Guarded, _Loop, _Op, _Paren, _Ref, _Verbatim
+from provisioning.bicep.nodes import _Call, _Guarded, _Loop, _Op, _Paren, _Ref, _Spread, _SpreadKey, _Verbatim
 from provisioning.bicep.parser import _Document, _expression, _read_bicep
 from provisioning.bicep.precedence import _BINARY, _SYMBOLS
 from provisioning.bicep.values import (
@@ -58,9 +58,26 @@ class _Expressions:
         if isinstance(node, _Paren):
             return self.eval(node.inner, local)
         if isinstance(node, list):
-            return [self.eval(item, local) for item in node]
+            items: list[Any] = []
+            for item in node:
+                if isinstance(item, _Spread):
+                    value = self.eval(item.value, local)
+                    items.extend(value) if isinstance(value, list) else items.append(value)
+                else:
+                    items.append(self.eval(item, local))
+            return items
         if isinstance(node, dict):
-            return {key: self.eval(value, local) for key, value in node.items()}
+            result: dict[str, Any] = {}
+            for key, value in node.items():
+                if isinstance(key, _SpreadKey):
+                    spread = self.eval(value, local)
+                    if isinstance(spread, dict):
+                        result.update(spread)
+                    else:
+                        result[str(key)] = spread      # not known before Azure deploys it
+                else:
+                    result[key] = self.eval(value, local)
+            return result
         if isinstance(node, _Loop):
             instances = self._instances(node, local)
             if instances and instances[0].index is None:
@@ -322,7 +339,8 @@ class _Evaluator(_Expressions):
     def _walk_resource(self, symbol: str, attrs: dict[str, Any], module: str) -> Iterator[ResourceSpec]:
         refs = self.lookup(symbol, {})
         for instance, ref in self._deployed(attrs, refs):
-            properties = {key: _plain(self.eval(value, instance.local)) for key, value in instance.body.items()
+            body = self.eval(instance.body, instance.local)      # `...spread` merged in
+            properties = {key: _plain(value) for key, value in body.items()
                           if key not in ("name", "parent", "dependsOn")}
             yield ResourceSpec(type=attrs["type"], name=_name_text(ref.name), symbol=symbol, module=module,
                                properties=properties)

@@ -39,6 +39,14 @@ class TemplateInfo:
     target_scope: str    # "subscription", "resourceGroup", "managementGroup" or "tenant"
     description: str
     content_hash: str    # sha256 over the file and every local file it references
+    # Where it came from (#12): the source's name, the file's path in it, the commit read.
+    source: str = ""
+    source_path: str = ""
+    commit: str = ""
+    commit_url: str = ""
+    warnings: tuple[str, ...] = ()
+    registry_modules: tuple[str, ...] = ()
+    parameter_sets: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()   # (set name, ((param, value), ...))
 
 
 @dataclass(frozen=True)

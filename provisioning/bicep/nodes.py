@@ -48,3 +48,14 @@ class _Guarded:
 
 class _Verbatim(str):
     """A string without escapes or interpolation: a multi-line string, or an ARM string literal."""
+
+
+@dataclass(frozen=True)
+class _Spread:
+    """`...items` inside an array."""
+    value: Any
+
+
+class _SpreadKey(str):
+    """The key under which `...base` sits inside an object (`...0`, `...1`): evaluating the object
+    merges the value there, in order."""

@@ -15,7 +15,7 @@ from pycep.main import LARK_GRAMMAR
 from pycep.transformer import BicepToJson
 
 from provisioning.bicep.model import BicepError, _read_text
-from provisioning.bicep.nodes import _Call, _Guarded, _Loop, _Op, _Paren, _Ref, _Verbatim
+from provisioning.bicep.nodes import _Call, _Guarded, _Loop, _Op, _Paren, _Ref, _Spread, _SpreadKey, _Verbatim
 from provisioning.bicep.precedence import _normalize
 from provisioning.bicep.values import _literal_text, _strip_comments, _unescape
 
@@ -27,6 +27,17 @@ _GRAMMAR_PATCHES = (
     ('":" [value_brackets] value_brackets _CPP_COMMENT_NL? "]"',
      '":" [loop_filter] value_brackets _CPP_COMMENT_NL? "]"\n\n'
      '?loop_filter: value_brackets\n            | "if" "(" value_brackets ")" -> loop_if'),
+    # The spread operator: `{ ...base, key: value }` and `[ ...items, item ]`.
+    ('((pair ("," pair)* | child_resource) _CPP_COMMENT_NL*)* "}"',
+     '((pair ("," pair)* | child_resource | spread_pair) _CPP_COMMENT_NL*)* "}"\n\n'
+     'spread_pair: "..." value_brackets\n'
+     'spread_item: "..." value_brackets'),
+    ('(value_brackets ("," value_brackets)* _CPP_COMMENT_NL*)* "]"',
+     '(_array_item ("," _array_item)* _CPP_COMMENT_NL*)* "]"\n\n'
+     '_array_item: value_brackets | spread_item'),
+    # A lambda of two parameters, `(cur, next) => union(cur, next)`: pycep asked for three or more.
+    ('"(" value_brackets "," value_brackets ("," value_brackets)+ ")")',
+     '"(" value_brackets "," value_brackets ("," value_brackets)* ")")'),
 )
 
 
@@ -41,6 +52,7 @@ def _lark() -> Lark:
 
 
 _CHILD = "__child_resource__"
+_SPREAD = object()
 _CHILDREN = "__children__"
 
 
@@ -64,10 +76,18 @@ class _Transformer(BicepToJson):
         text = str(args[0])
         return _unescape(text[1:-1]) if text.startswith("'") else text
 
+    def spread_pair(self, args: list[Any]) -> tuple[str, Any]:
+        return _SPREAD, args[0]
+
+    def spread_item(self, args: list[Any]) -> _Spread:
+        return _Spread(args[0])
+
     def object(self, args: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in args:
-            if key == _CHILD:
+            if key is _SPREAD:
+                result[_SpreadKey(f"...{len(result)}")] = value
+            elif key == _CHILD:
                 result.setdefault(_CHILDREN, []).append(value)
             else:
                 result[key] = value
@@ -193,7 +213,17 @@ def _read_bicep(path: Path) -> _Document:
     try:
         return _Document(path, text, _parse(text))
     except _SyntaxProblem as exc:
-        raise BicepError(path, exc.message, line=exc.line, column=exc.column) from exc
+        problem = exc
+    # Current Bicep that pycep's grammar does not know: try again without what only the compiler needs.
+    from provisioning.bicep.simplify import simplified
+
+    simpler = simplified(text)
+    if simpler is not None and simpler != text:
+        try:
+            return _Document(path, text, _parse(simpler))
+        except _SyntaxProblem:
+            pass
+    raise BicepError(path, problem.message, line=problem.line, column=problem.column) from problem
 
 
 class _SyntaxProblem(Exception):

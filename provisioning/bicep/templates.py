@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -101,40 +98,12 @@ def effective_parameters(path: Path, parameters: Mapping[str, Any] | None = None
 
 # --- Files --------------------------------------------------------------------------------------
 
-_LOAD_FUNCTION = re.compile(r"\bload(?:Text|Json|Yaml|FileAsBase64)Content\(\s*'([^']+)'")
-
-
 def _template_name(path: Path) -> str:
     return path.parent.name if path.stem == "main" else f"{path.parent.name}-{path.stem}"
 
 
 def _content_hash(path: Path) -> str:
     """sha256 over the template and, recursively, the local modules, imports and loaded files."""
-    digest = hashlib.sha256()
-    for file in _template_files(path):
-        data = file.read_bytes()
-        label = Path(os.path.relpath(file, path.parent)).as_posix()
-        digest.update(f"{label}\0{len(data)}\0".encode() + data)
-    return digest.hexdigest()
+    from provisioning.bicep.catalog import content_hash
 
-
-def _template_files(path: Path) -> list[Path]:
-    found = {path.resolve(): path}
-    queue = [path]
-    while queue:
-        current = queue.pop(0)
-        if current.suffix != ".bicep":
-            continue
-        doc = _read_bicep(current)
-        references = [attrs["detail"]["path"] for attrs in doc.modules.values() if attrs["type"] == "local"]
-        references += [attrs["file_path"] for attrs in doc.tree.get("imports", {}).values() if "file_path" in attrs]
-        references += _LOAD_FUNCTION.findall(doc.text)
-        for reference in references:
-            file = current.parent / reference
-            if not file.is_file():
-                raise BicepError(current, f"referenced file not found: {reference}")
-            if file.resolve() not in found:
-                found[file.resolve()] = file
-                queue.append(file)
-    rest = sorted((f for f in found.values() if f is not path), key=lambda f: os.path.relpath(f, path.parent))
-    return [path, *rest]
+    return content_hash(path)

@@ -111,6 +111,9 @@ AKS_POOL = "Microsoft.ContainerService/managedClusters/agentPools"
 COSMOS = "Microsoft.DocumentDB/databaseAccounts"
 COSMOS_THROUGHPUT = "Microsoft.DocumentDB/databaseAccounts/sqlDatabases"
 
+POSTGRES = "Microsoft.DBforPostgreSQL/flexibleServers"
+POSTGRES_STORAGE = "Microsoft.DBforPostgreSQL/flexibleServers/storage"  # a price key only, not a resource
+
 DEFAULT_PRICES: dict[PriceKey, Price] = {
     # AKS: the cluster's tier, plus each node by VM size. Node prices are the design's totals divided
     # by its node counts (dev 4 x B4ms ~$250, prod 11 x D4s_v5 ~$1,800).
@@ -153,6 +156,15 @@ DEFAULT_PRICES: dict[PriceKey, Price] = {
                                                         note="Basic"),
     ("Microsoft.Search/searchServices", "standard"): Price(Decimal("245.28"), unit="search unit",
                                                            source=LIST_PRICE, note="Standard S1"),
+    # The portal's own infrastructure (bicep/portal, #14): approximate East US list prices.
+    (POSTGRES, "Standard_B2s"): Price(Decimal("49.64"), unit="server", source=LIST_PRICE,
+                                      note="Burstable B2s compute, about $0.068 an hour"),
+    (POSTGRES, "Standard_D2ds_v5"): Price(Decimal("127.75"), unit="server", source=LIST_PRICE,
+                                          note="General Purpose D2ds_v5 compute, about $0.175 an hour"),
+    (POSTGRES_STORAGE, ""): Price(Decimal("0.115"), unit="GiB", source=LIST_PRICE, note="provisioned storage"),
+    ("Microsoft.Cache/redis", "C1"): Price(Decimal("100.74"), unit="cache (primary + replica)", source=LIST_PRICE,
+                                           note="Standard C1 1 GB"),
+    ("Microsoft.KeyVault/vaults", "standard"): Price(Decimal(1), note="Standard, per operation"),
     ("Microsoft.CognitiveServices/accounts", "OpenAI/S0"): Price(
         Decimal(0), source=LIST_PRICE, note="no fixed charge: tokens are billed on use, per deployment"),
     # Standard (pay-per-token) OpenAI deployments are left out on purpose: what they cost is a usage
@@ -178,6 +190,8 @@ NO_CHARGE: dict[str, str] = {
     "Microsoft.EventHub/namespaces/eventhubs/consumergroups": "included in parent (event hub)",
     "Microsoft.KeyVault/vaults/secrets": "included in parent: billed per operation on the vault",
     "Microsoft.ManagedIdentity/userAssignedIdentities": "no charge",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials": "no charge",
+    "Microsoft.DBforPostgreSQL/flexibleServers/databases": "included in parent (PostgreSQL server)",
 }
 
 
@@ -467,7 +481,21 @@ def _log_analytics(catalogue: PriceCatalogue, resource: ResourceSpec, env: str |
     return amount, _basis(price, amount)
 
 
+def _postgres(catalogue: PriceCatalogue, resource: ResourceSpec, env: str | None) -> tuple[Decimal, str]:
+    """Compute by SKU (twice with high availability: a standby of the same size) plus storage by GiB."""
+    props = resource.properties.get("properties") or {}
+    sku = _sku_name(resource)
+    price, amount = catalogue.lookup(resource.type, sku, env)
+    ha = str((props.get("highAvailability") or {}).get("mode") or "Disabled")
+    servers = 1 if ha.lower() == "disabled" else 2
+    storage_price, per_gib = catalogue.lookup(POSTGRES_STORAGE, "", env)
+    gib = max(32, _int((props.get("storage") or {}).get("storageSizeGB"), 32))
+    basis = _basis(price, amount, quantity=servers, label=f"{sku}{', ' + ha + ' HA' if servers == 2 else ''}")
+    return amount * servers + per_gib * gib, f"{basis}; {_basis(storage_price, per_gib, quantity=gib)}"
+
+
 _RULES: dict[str, Rule] = {
+    POSTGRES.lower(): _postgres,
     AKS.lower(): _aks,
     AKS_POOL.lower(): _aks_pool,
     COSMOS.lower(): _cosmos_account,

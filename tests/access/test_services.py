@@ -19,11 +19,9 @@ from provisioning.backends.base import CloudError
 from provisioning.backends.sandbox import DEFAULT_SUBSCRIPTION_ID
 from provisioning.rbac import (
     ACR_PULL,
-    CONTRIBUTOR,
     COSMOS_DATA_CONTRIBUTOR,
     KEY_VAULT_SECRETS_USER,
     SANDBOX_KUBELET_PRINCIPAL_ID,
-    SandboxRbac,
     platform_resources,
 )
 from tests.factories import EnvironmentFactory
@@ -110,26 +108,6 @@ def test_an_environment_the_design_does_not_name_cannot_be_audited(db):
     assert "unknown environment 'qa'" in row.error
 
 
-def test_in_azure_the_kubelet_is_whoever_holds_the_expected_roles(platform, settings, monkeypatch):
-    """Azure does not say who the kubelet identity is: the audit takes the principal of what is present."""
-    subscription = "11111111-2222-3333-4444-555555555555"
-    settings.PORTAL_CLOUD = "azure"
-    platform.subscription_id = subscription
-    platform.save()
-    kubelet = "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
-    azure_like = SandboxRbac(subscription_id=subscription, kubelet_principal_id=kubelet)
-    ids = platform_resources(subscription, "dev")
-    azure_like.grant(kubelet, KEY_VAULT_SECRETS_USER, ids.keyvault, principal_type="ServicePrincipal")
-    azure_like.grant(kubelet, COSMOS_DATA_CONTRIBUTOR, ids.cosmos, kind="cosmos")
-    azure_like.grant("0a0b0c0d-1e1f-4a2b-8c3d-4e5f6a7b8c9d", CONTRIBUTOR, ids.storage)
-    monkeypatch.setattr(backends, "rbac_backend", lambda env: azure_like)
-
-    row = audit(platform)
-
-    assert (row.backend, row.present_count, row.missing_count, row.unexpected_count) == ("azure", 2, 4, 1)
-    assert row.kubelet_principal_id == kubelet
-
-
 # --- Remediation --------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -150,19 +128,12 @@ def test_remediation_requests_a_role_assignment_run_that_goes_on_by_itself(
                               "scopeResourceName": "holidaypeakhubdevacr",
                               "resourceGroupName": "holidaypeakhub-dev-rg", "principalType": "ServicePrincipal"}
     assert run.reason.startswith("Remediate missing AcrPull on holidaypeakhubdevacr for aks-kubelet (RBAC audit #")
-    assert [c.func.__self__.name for c in callbacks] == ["provisioning.tasks.preview_deployment"]
+    assert [c.args[0].task for c in callbacks] == ["portal.deployments.tasks.preview_deployment"]
 
 
 def test_a_succeeded_remediation_is_recorded_by_the_hook_and_the_next_audit_finds_it(
         drifted, engineer, django_capture_on_commit_callbacks, monkeypatch):
-    """With the one line in portal.deployments.services._after_success calling the access hook."""
-    original = deployment_services._after_success
-
-    def after_success(deployment):
-        services.rbac_record_deployment(deployment=deployment)
-        original(deployment)
-
-    monkeypatch.setattr(deployment_services, "_after_success", after_success)
+    """The sandbox cloud that ran the remediation records what it granted (its own bookkeeping)."""
     with django_capture_on_commit_callbacks(execute=False):
         run = services.rbac_remediate(environment=drifted, role_guid=ACR_PULL, user=engineer)
     with django_capture_on_commit_callbacks(execute=False):
@@ -171,7 +142,7 @@ def test_a_succeeded_remediation_is_recorded_by_the_hook_and_the_next_audit_find
         finished = deployment_services.deployment_execute(deployment_id=run.pk, sleep=lambda s: None)
 
     assert finished.status == DeploymentStatus.SUCCEEDED, finished.error
-    assert "provisioning.health_tasks.audit_rbac" in [c.func.__self__.name for c in callbacks]
+    assert "portal.access.tasks.audit_rbac" in [c.args[0].task for c in callbacks]
     after = audit(drifted)
     assert (after.missing_count, after.unexpected_count, after.present_count) == (0, 1, 6)
 
@@ -221,7 +192,7 @@ def test_the_hook_ignores_other_templates_failed_runs_and_azure(dev, settings):
     failed = Deployment.objects.create(environment=dev, template="role-assignment", status=DeploymentStatus.FAILED)
     assert services.rbac_record_deployment(deployment=ok) == []
     assert services.rbac_record_deployment(deployment=failed) == []
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     shared = Deployment.objects.create(environment=dev, template="shared-infrastructure",
                                        parameters={"environment": "dev"}, status=DeploymentStatus.SUCCEEDED)
     assert services.rbac_record_deployment(deployment=shared) == []
@@ -244,9 +215,9 @@ def test_audit_now_and_the_sweep_queue_tasks_on_commit(dev, engineer, django_cap
         services.rbac_audit_request(environment=dev, user=engineer)
         services.rbac_audit_sweep()
 
-    assert [(c.func.__self__.name, c.args) for c in callbacks] == [
-        ("provisioning.health_tasks.audit_rbac", (dev.pk, engineer.pk)),
-        ("provisioning.health_tasks.audit_rbac", ((dev.pk,),))]
+    assert [(c.args[0].task, c.args[0].args, c.args[0].expires_at is not None) for c in callbacks] == [
+        ("portal.access.tasks.audit_rbac", [dev.pk, engineer.pk], False),
+        ("portal.access.tasks.audit_rbac", [dev.pk], True)]
 
 
 def test_old_audits_go_but_the_last_good_one_stays(dev, monkeypatch, settings):
@@ -293,7 +264,7 @@ def test_inject_rbac_drift_takes_role_names(dev):
 
 
 def test_drift_and_seeding_are_for_the_sandbox_only(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     with pytest.raises(DomainError, match="sandbox"):
         services.rbac_sandbox_drift_inject(environment=dev)
     out = StringIO()

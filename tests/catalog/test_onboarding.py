@@ -268,7 +268,7 @@ def test_no_js_step_by_step_flow_registers_agent_placement_and_deployment(envs, 
         "agentName": "ecommerce-gift-finder", "environment": "dev", "location": "eastus",
         "resourceGroupName": "holidaypeakhub-dev-rg", "warmContainerName": "warm-ecommerce-gift-finder-chat-memory",
         "coldContainerName": "cold-ecommerce-gift-finder-chat-memory", "redisDatabase": 2,
-        "enableAiSearch": False, "enableOpenAi": True}
+        "enableAiSearch": False, "enableOpenAi": True, "createWarmContainer": True, "createColdContainer": True}
     assert len(callbacks) == 1  # the preview, enqueued on commit
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"agent.onboarded", "placement.created", "deployment.requested"} <= actions
@@ -414,7 +414,7 @@ def test_polled_checklist_query_count_does_not_grow_with_the_runs(onboarded, env
     client = client_for(viewer)
     _run(onboarded, envs["dev"], status=DeploymentStatus.RUNNING, then_apply_workload=True)
     _checklist(client, onboarded)  # warm the session and permission caches
-    with django_assert_num_queries(13) as first:  # the checklist and the promotion section
+    with django_assert_num_queries(14) as first:  # the checklist (with its health checks) and the promotion section
         _checklist(client, onboarded)
     for ago in range(5):
         _run(onboarded, envs["dev"], status=DeploymentStatus.FAILED, kind=DeploymentKind.CLUSTER, ago=ago + 10)
@@ -554,3 +554,58 @@ def test_promotion_options_say_what_is_ready(onboarded, envs):
     staging, prod = onboarding.agent_promotions(agent=onboarded)
     assert (staging.source.name, staging.target.name, staging.ready) == ("dev", "staging", True)
     assert (prod.source.name, prod.target.name, prod.ready) == ("staging", "prod", False)
+
+
+# --- Issue #9: the agent page tells the truth ---------------------------------------------------
+
+def test_after_promotion_to_prod_the_page_says_prod_and_offers_no_promotion(onboarded, envs, client_for, engineer):
+    for env in ("dev", "staging", "prod"):
+        if env != "dev":
+            PlacementFactory(agent=onboarded, environment=envs[env], redis_db=2, status=PlacementStatus.RUNNING)
+        _run(onboarded, envs[env], status=DeploymentStatus.SUCCEEDED)
+    html = page(client_for(engineer).get(onboarded.get_absolute_url()))
+    assert "Where it is: prod" in html and "Onboarding in dev" not in html
+    assert html.count("Promote to") == 0
+    assert html.count('<span class="status status-succeeded">done</span>') == 2  # dev → staging, staging → prod
+
+
+def test_only_the_next_promotion_is_offered(onboarded, envs, client_for, engineer):
+    _run(onboarded, envs["dev"], status=DeploymentStatus.SUCCEEDED)
+    html = page(client_for(engineer).get(onboarded.get_absolute_url()))
+    assert "Promote to staging" in html and "Promote to prod" not in html
+
+
+def test_the_health_item_reads_the_checks_the_health_board_shows(onboarded, envs):
+    from portal.health.choices import CheckKind, HealthState
+    from portal.health.models import HealthCheck
+
+    Placement.objects.filter(agent=onboarded).update(status=PlacementStatus.RUNNING)
+    HealthCheck.objects.create(environment=envs["dev"], kind=CheckKind.WORKLOAD, target=onboarded.slug,
+                               label=onboarded.slug, agent=onboarded, state=HealthState.GREEN,
+                               summary="2/2 replicas available")
+    step = onboarding.agent_checklist(agent=onboarded).steps[-1]
+    assert (step.key, step.state) == ("health", "done")
+    assert "2/2 replicas available" in step.detail
+    HealthCheck.objects.filter(agent=onboarded).update(state=HealthState.RED, summary="0/2 replicas available")
+    assert onboarding.agent_checklist(agent=onboarded).steps[-1].state == "failed"
+
+
+@pytest.mark.parametrize("tiers, expected", [
+    (["hot", "warm", "cold"], {"containers", "blobServices/containers"}),
+    (["hot", "warm"], {"containers"}),
+    (["hot"], set()),
+])
+def test_the_memory_tiers_chosen_decide_the_containers_the_agent_module_creates(envs, tiers, expected):
+    from portal.catalog.onboarding.plan import agent_parameters
+    from portal.deployments import templates
+
+    params = agent_parameters(identity={"slug": "ecommerce-gift-finder"}, environment=envs["dev"], redis_db=2,
+                              resources={**resources(), "memory_tiers": tiers, "needs_ai_search": False,
+                                         "needs_openai": False, "warm_container": "warm-x", "cold_container": "cold-x"})
+    made = {spec.type for spec in templates.template_resources(templates.template_get("agent"), params)}
+    kinds = set()
+    if "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers" in made:
+        kinds.add("containers")
+    if "Microsoft.Storage/storageAccounts/blobServices/containers" in made:
+        kinds.add("blobServices/containers")
+    assert kinds == expected

@@ -18,8 +18,7 @@ NOV_10 = date(2026, 11, 10)
 
 
 def notifications(callbacks) -> list[dict]:
-    return [c.args[0] for c in callbacks if getattr(c.func, "__self__", None) is not None
-            and c.func.__self__.name.endswith("send_notification")]
+    return [c.args[0].args[0] for c in callbacks if c.args[0].task.endswith("send_notification")]
 
 
 @pytest.fixture

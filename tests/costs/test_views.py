@@ -148,7 +148,7 @@ def test_refresh_now_queues_one_ingest_per_environment(envs, client_for, enginee
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client_for(engineer).post(reverse("costs:ingest"))
     assert response.status_code == 302
-    assert sorted(c.args[0] for c in callbacks) == sorted(e.pk for e in envs.values())
+    assert sorted(c.args[0].args[0] for c in callbacks) == sorted(e.pk for e in envs.values())
     assert client_for(viewer).post(reverse("costs:ingest")).status_code == 403
     assert client_for(engineer).get(reverse("costs:ingest")).status_code == 405
     assert "Refresh cost data now" not in client_for(viewer).get(reverse("costs:dashboard")).content.decode()

@@ -46,8 +46,8 @@ def test_approval_queues_the_run(awaiting, approver, django_capture_on_commit_ca
         done = decide(awaiting, approver, "approve")
     assert done.status == A.APPROVED
     assert Deployment.objects.get(pk=awaiting.deployment_id).status == S.QUEUED
-    tasks = sorted(c.func.__self__.name for c in callbacks)
-    assert tasks == ["provisioning.tasks.run_deployment", "provisioning.tasks.send_notification"]
+    tasks = sorted(c.args[0].task for c in callbacks)
+    assert tasks == ["portal.deployments.tasks.run_deployment", "portal.deployments.tasks.send_notification"]
     assert AuditEvent.objects.filter(action="approval.approved").count() == 2  # the decision and the outcome
 
 
@@ -127,6 +127,9 @@ def test_approval_no_longer_applies_when_the_template_changed(awaiting, approver
     settings.PORTAL_BICEP_ROOT = tmp_path / "bicep"
     module = tmp_path / "bicep" / "agent" / "agent.bicep"
     module.write_text(module.read_text() + "\n// changed after the preview\n")
+    from portal.sources.services import builtin_source, source_sync
+
+    source_sync(source_id=builtin_source().pk)   # the catalog reads what the last sync stored
     with pytest.raises(ConflictError, match="template in bicep/ changed"):
         decide(awaiting, approver, "approve")
     assert ApprovalRequest.objects.get(pk=awaiting.pk).status == A.STALE
@@ -138,7 +141,7 @@ def test_approvers_are_notified_with_a_link_and_the_requester_hears_the_decision
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         decide(awaiting, approver, "approve")
-    payload = [c.args[0] for c in callbacks if c.func.__self__.name.endswith("send_notification")][0]
+    payload = [c.args[0].args[0] for c in callbacks if c.args[0].task.endswith("send_notification")][0]
     notification_send(**payload)
     assert mailoutbox[-1].to == [awaiting.deployment.requested_by.email]
     assert "Approved" in mailoutbox[-1].subject

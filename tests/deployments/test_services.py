@@ -108,7 +108,7 @@ def test_prod_deployment_stops_for_approval(db, engineer, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         d = services.deployment_confirm(deployment=d, user=engineer)
     assert d.status == S.AWAITING_APPROVAL
-    assert [c.func.__self__.name for c in callbacks] == ["provisioning.tasks.send_notification"]  # no run queued
+    assert [c.args[0].task for c in callbacks] == ["portal.deployments.tasks.send_notification"]  # no run queued
 
 
 def test_a_deployment_that_needs_approval_needs_a_reason(db, engineer):
@@ -153,7 +153,7 @@ def test_a_run_held_by_a_live_worker_is_not_taken_by_another(dev, engineer, djan
 
 def test_in_azure_mode_without_a_compiler_a_bicep_deployment_fails_at_validation_saying_how_to_install_one(
         dev, engineer, settings, monkeypatch, django_capture_on_commit_callbacks):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_BICEP = ""
     settings.AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
     monkeypatch.setenv("PATH", "/nonexistent")  # no bicep, no az

@@ -55,7 +55,9 @@ def test_progress_partial_sends_new_log_lines_and_stops_polling_when_finished(pl
     url = reverse("deployments:progress", args=[d.pk])
     first = client.get(url + "?after=1", HTTP_HX_REQUEST="true")
     html = first.content.decode()
-    assert first.status_code == 200 and "two" in html and ">one<" not in html.replace(" one", "")
+    assert first.status_code == 200
+    assert 'data-seq="2"' in html and " two</li>" in html  # the line after 1 is sent...
+    assert 'data-seq="1"' not in html and " one</li>" not in html  # ...and the one already shown is not
     assert 'hx-swap-oob="beforeend:#log-lines"' in html and "after=2" in html
     Deployment.objects.filter(pk=d.pk).update(status=S.SUCCEEDED)
     done = client.get(url + "?after=2", HTTP_HX_REQUEST="true")
@@ -63,16 +65,24 @@ def test_progress_partial_sends_new_log_lines_and_stops_polling_when_finished(pl
     assert "every 1s" not in done.content.decode()
 
 
-def test_viewer_sees_no_deploy_buttons(platform, client_for, viewer):
+def test_viewer_sees_no_deploy_buttons(platform, client_for, viewer, engineer):
     d = Deployment.objects.create(environment=platform, template="agent", status=S.PREVIEWED,
-                                  what_if={"changes": []})
-    html = client_for(viewer).get(d.get_absolute_url()).content.decode()
+                                  what_if={"changes": []}, requested_by=engineer)
+    response = client_for(viewer).get(d.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="run-status">Previewed<' in html  # the viewer sees the run
     assert "Deploy these changes" not in html and ">Cancel<" not in html
-    assert "New deployment" not in client_for(viewer).get(reverse("deployments:list")).content.decode()
+    listing = client_for(viewer).get(reverse("deployments:list"))
+    assert listing.status_code == 200 and f'href="{d.get_absolute_url()}"' in listing.content.decode()
+    assert "New deployment" not in listing.content.decode()
+    # The same page shows the requester the buttons, so their absence above means something.
+    mine = client_for(engineer).get(d.get_absolute_url()).content.decode()
+    assert "Deploy these changes" in mine and ">Cancel<" in mine
+    assert "New deployment" in client_for(engineer).get(reverse("deployments:list")).content.decode()
 
 
 def test_cancel_of_a_finished_run_shows_a_message_not_an_error_page(platform, client_for, engineer):
-    d = Deployment.objects.create(environment=platform, template="agent", status=S.SUCCEEDED)
+    d = Deployment.objects.create(environment=platform, template="agent", status=S.SUCCEEDED, requested_by=engineer)
     response = client_for(engineer).post(reverse("deployments:cancel", args=[d.pk]), follow=True)
     assert response.status_code == 200
     assert "cannot be cancelled" in response.content.decode()
@@ -89,3 +99,26 @@ def test_system_page_says_which_compiler_the_portal_found(platform, client_for, 
     html = client_for(viewer).get(reverse("system")).content.decode()
     assert f"Found: <code>{fake}</code>" in html
     assert "<code>agent</code>" in html and "<code>shared-infrastructure</code>" in html
+
+
+def test_the_run_page_shows_each_changed_property_before_and_after_and_why_what_if_cannot_tell(
+        platform, client_for, viewer):
+    """Issue #10: what-if in full."""
+    rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Cache/redis/holidaypeakhub-dev-redis"
+    d = Deployment.objects.create(environment=platform, template="agent", status=S.PREVIEWED, what_if={"changes": [
+        {"change_type": "Modify", "resource_id": rid, "resource_type": "Microsoft.Cache/redis",
+         "resource_name": "holidaypeakhub-dev-redis", "delta": ["properties.sku.capacity", "tags.team"],
+         "unsupported_reason": "", "properties": [
+             {"path": "properties.sku.capacity", "change_type": "Modify", "before": 1, "after": 2},
+             {"path": "tags.team", "change_type": "Create", "before": None, "after": "cart"}]},
+        {"change_type": "Unsupported", "resource_id": rid + "x", "resource_type": "Microsoft.Cache/redis",
+         "resource_name": "holidaypeakhub-dev-redisx", "delta": [], "properties": [],
+         "unsupported_reason": "The resource name is not known until the deployment runs."}]})
+
+    html = client_for(viewer).get(d.get_absolute_url()).content.decode()
+
+    assert ('<code>properties.sku.capacity</code>: <span data-testid="before">1</span> → '
+            '<span data-testid="after">2</span>') in html
+    assert ('<code>tags.team</code>: <span data-testid="before">(none)</span> → '
+            '<span data-testid="after">cart</span> <span class="muted">(Create)</span>') in html
+    assert "What-if cannot tell: The resource name is not known until the deployment runs." in html

@@ -34,7 +34,7 @@ def red_for(env, minutes):
 
 def sent(callbacks):
     """Send the notifications the captured on-commit callbacks would have queued; what went out."""
-    payloads = [c.args[0] for c in callbacks if c.func.__self__.name == "provisioning.tasks.send_notification"]
+    payloads = [c.args[0].args[0] for c in callbacks if c.args[0].task == "portal.deployments.tasks.send_notification"]
     for payload in payloads:
         notification_send(**payload)
     return payloads
@@ -128,6 +128,6 @@ def test_platform_checks_tell_the_platform_team(dev, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.health_alerts_evaluate()
 
-    payloads = [c.args[0] for c in callbacks]
+    payloads = [c.args[0].args[0] for c in callbacks]
     assert [p["recipients"] for p in payloads] == [["platform@holidaypeakhub.example"]]
     assert payloads[0]["subject"] == "[Peak Portal] RED: Node pool agents in dev"

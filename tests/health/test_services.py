@@ -245,7 +245,7 @@ def test_resource_health_azure_cannot_answer_is_unknown_never_green(dev, monkeyp
 
 
 def test_resource_health_in_azure_without_a_subscription_is_unknown(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.AZURE_SUBSCRIPTION_ID = ""
 
     checks = run(dev, CheckKind.RESOURCE_HEALTH)
@@ -264,7 +264,7 @@ def test_the_sandbox_skips_the_http_probe(dev):
 
 
 def test_azure_without_a_reachable_endpoint_records_unknown_with_the_reason(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_HEALTH_URL_TEMPLATE = ""
 
     run(dev, CheckKind.HTTP)
@@ -336,8 +336,8 @@ def test_the_sweep_queues_one_run_per_environment_on_commit(dev, django_capture_
         ids = services.health_sweep(kind=CheckKind.WORKLOAD)
 
     assert ids == [dev.pk]
-    assert [(c.func.__self__.name, c.args) for c in callbacks] == [
-        ("provisioning.health_tasks.run_health_checks", ((CheckKind.WORKLOAD, dev.pk),))]
+    assert [(c.args[0].task, c.args[0].args, c.args[0].expires_at is not None) for c in callbacks] == [
+        ("portal.health.tasks.run_health_checks", [CheckKind.WORKLOAD, dev.pk], True)]
 
 
 def test_old_history_is_pruned(dev, settings):

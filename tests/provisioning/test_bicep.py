@@ -73,10 +73,10 @@ def test_every_bicep_file_parses_and_describes_every_parameter(path):
     assert not undescribed, f"{path}: parameters without @description: {undescribed}"
 
 
-def test_discovery_finds_the_four_templates_at_subscription_scope():
+def test_discovery_finds_the_five_templates_at_subscription_scope():
     infos = discover_templates(BICEP_ROOT)
 
-    assert [i.name for i in infos] == ["agent", "role-assignment", "shared-infrastructure", "static-web-app"]
+    assert [i.name for i in infos] == ["agent", "portal", "role-assignment", "shared-infrastructure", "static-web-app"]
     assert {i.target_scope for i in infos} == {"subscription"}
     assert all(i.description for i in infos)
     assert all(len(i.content_hash) == 64 for i in infos)

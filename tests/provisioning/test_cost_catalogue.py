@@ -106,13 +106,13 @@ def test_a_usage_assumption_added_to_the_catalogue_prices_the_openai_deployment(
 
 def test_a_type_the_catalogue_does_not_know_is_unpriced() -> None:
     sql = ResourceSpec(type="Microsoft.Sql/servers", name="holidaypeakhub-dev-sql")
-    redis_c1 = ResourceSpec(type="Microsoft.Cache/redis", name="small",
-                            properties={"properties": {"sku": {"name": "Standard", "family": "C", "capacity": 1}}})
-    result = estimate([*agent_resources(enableAiSearch=True), sql, redis_c1])
+    redis_c3 = ResourceSpec(type="Microsoft.Cache/redis", name="small",  # C1 is priced (bicep/portal), C3 is not
+                            properties={"properties": {"sku": {"name": "Standard", "family": "C", "capacity": 3}}})
+    result = estimate([*agent_resources(enableAiSearch=True), sql, redis_c3])
 
-    assert result.unpriced == [sql, redis_c1]
+    assert result.unpriced == [sql, redis_c3]
     assert "Microsoft.Sql/servers" in result.skipped[0].reason
-    assert "'C1'" in result.skipped[1].reason
+    assert "'C3'" in result.skipped[1].reason
     assert result.total == Decimal("73.73")
 
 

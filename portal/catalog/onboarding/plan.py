@@ -29,7 +29,10 @@ def agent_parameters(*, identity: dict, resources: dict, environment: Environmen
     return {"agentName": identity["slug"],
             **environment_parameters(environment=environment, warm=resources["warm_container"],
                                      cold=resources["cold_container"], redis_db=redis_db),
-            "enableAiSearch": resources["needs_ai_search"], "enableOpenAi": resources["needs_openai"]}
+            "enableAiSearch": resources["needs_ai_search"], "enableOpenAi": resources["needs_openai"],
+            # The memory tiers chosen decide which containers the agent module creates (issue #9).
+            "createWarmContainer": "warm" in resources["memory_tiers"],
+            "createColdContainer": "cold" in resources["memory_tiers"]}
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,36 @@ def _run_state(run: Deployment) -> str:
     return "done" if run.status == DeploymentStatus.SUCCEEDED else "failed"
 
 
+def agent_current_environment(*, agent: Agent) -> Environment | None:
+    """Where the agent really is: the furthest environment it is placed in (not retired), else dev."""
+    placed = (Placement.objects.filter(agent=agent).exclude(status=PlacementStatus.RETIRED)
+              .select_related("environment").order_by("-environment__position", "-environment__name").first())
+    if placed is not None:
+        return placed.environment
+    return Environment.objects.filter(name=ONBOARDING_ENVIRONMENT).first()
+
+
+def _health_step(*, agent: Agent, env: Environment | None) -> ChecklistStep:
+    """The same checks the Health board shows for this agent there (workload, HTTP)."""
+    from portal.health.choices import AGENT_KINDS, HealthState
+    from portal.health.models import HealthCheck
+    from provisioning.health import worst_state
+
+    checks = list(HealthCheck.objects.filter(agent=agent, environment=env, active=True, kind__in=AGENT_KINDS)
+                  .order_by("kind")) if env else []
+    if not checks:
+        return ChecklistStep("health", "Health checks green", "unknown",
+                             "no health check has looked at it yet; the next scheduled round will")
+    state = worst_state(c.state for c in checks)
+    detail = "; ".join(f"{c.get_kind_display()}: {c.summary}" for c in checks if c.summary)
+    mapped = {HealthState.GREEN: "done", HealthState.AMBER: "active", HealthState.RED: "failed"}.get(state, "unknown")
+    return ChecklistStep("health", "Health checks green", mapped, detail or state)
+
+
 def agent_checklist(*, agent: Agent) -> Checklist:
-    """How far the agent's onboarding in dev has come (four queries, whatever the number of runs)."""
-    env = Environment.objects.filter(name=ONBOARDING_ENVIRONMENT).first()
+    """How far the agent has come where it really is (its furthest environment; a few queries, whatever the
+    number of runs)."""
+    env = agent_current_environment(agent=agent)
     placement = Placement.objects.filter(agent=agent, environment=env).first() if env else None
     runs = Deployment.objects.filter(agent=agent, environment=env).order_by("-created_at", "-pk")
     resources_run = runs.filter(kind=DeploymentKind.TEMPLATE, template=AGENT_TEMPLATE).first()
@@ -56,7 +83,8 @@ def agent_checklist(*, agent: Agent) -> Checklist:
 
     if resources_run is None:
         steps.append(ChecklistStep("resources", "Resources created", "todo",
-                                   f"no deployment of the agent module in {ONBOARDING_ENVIRONMENT} yet"))
+                                   f"no deployment of the agent module in {env.name if env else ONBOARDING_ENVIRONMENT} "
+                                   "yet"))
     else:
         state = _run_state(resources_run)
         steps.append(ChecklistStep("resources", "Resources created", state,
@@ -81,7 +109,7 @@ def agent_checklist(*, agent: Agent) -> Checklist:
         steps.append(ChecklistStep("workload", "Workload running", "done", f"running{replicas}", workload_run))
     else:
         steps.append(ChecklistStep("workload", "Workload running", "todo", "starts when the resources are created"))
-    steps.append(ChecklistStep("health", "Health checks green", "unknown", "the portal does not probe agents yet"))
+    steps.append(_health_step(agent=agent, env=env))
 
     note = ""
     if placement is not None and placement.redis_db is None and resources_run is not None \
@@ -99,10 +127,16 @@ class Promotion:
     source_placement: Placement | None
     target_placement: Placement | None
     pending: Deployment | None
+    target_run: Deployment | None = None  # the last success there: promoted already
+    is_next: bool = False                 # the one step on offer
+
+    @property
+    def done(self) -> bool:
+        return self.target_run is not None
 
     @property
     def ready(self) -> bool:
-        return self.source_run is not None and self.pending is None
+        return self.is_next and self.source_run is not None and self.pending is None
 
 
 def promotion_source(*, target: Environment) -> Environment | None:
@@ -125,12 +159,18 @@ def agent_promotions(*, agent: Agent) -> list[Promotion]:
     succeeded = sorted((r for r in runs if r.status == DeploymentStatus.SUCCEEDED),
                        key=lambda r: (r.finished_at is not None, r.finished_at, r.pk), reverse=True)
     promotions = []
+    offered = False
     for source, target in zip(ordered, ordered[1:]):
+        target_run = next((r for r in succeeded if r.environment_id == target.pk), None)
+        source_run = next((r for r in succeeded if r.environment_id == source.pk), None)
+        # Only the next step is offered: the first environment not promoted to yet (ready once its source is done).
+        is_next = not offered and target_run is None
+        offered |= is_next
         promotions.append(Promotion(
-            source=source, target=target,
-            source_run=next((r for r in succeeded if r.environment_id == source.pk), None),
+            source=source, target=target, source_run=source_run,
             source_placement=placements.get(source.pk), target_placement=placements.get(target.pk),
-            pending=next((r for r in runs if r.environment_id == target.pk and r.status in IN_PROGRESS), None)))
+            pending=next((r for r in runs if r.environment_id == target.pk and r.status in IN_PROGRESS), None),
+            target_run=target_run, is_next=is_next))
     return promotions
 
 

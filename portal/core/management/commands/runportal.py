@@ -1,9 +1,10 @@
-"""Run the whole portal in the foreground: web server, Celery worker and Celery beat.
+"""Run the whole portal in the foreground: web server, Celery workers (one per PORTAL_WORKERS entry) and beat.
 
 Prepares what is missing first (migrations, roles, demo data), prints the URL and the demo users,
 and stops all three cleanly on Ctrl-C (SIGINT) or SIGTERM.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -33,16 +34,24 @@ class Command(BaseCommand):
             call_command("sync_roles")
         else:
             call_command("load_demo", stdout=self.stdout)
-            call_command("seed_sandbox", stdout=self.stdout)
 
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload", "--skip-checks"],
-            "worker": [python, "-m", "celery", "-A", "portal", "worker", "--pool", "threads",
-                       "--concurrency", "4", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            # One worker per PORTAL_WORKERS entry (the default queue; deployments): every queue is served,
+            # and a long deployment never holds a thread that a health check is waiting for.
+            **{name: [python, "-m", "celery", "-A", "portal", "worker", "--pool", "threads",
+                      "--concurrency", str(spec["concurrency"]), "--queues", ",".join(spec["queues"]),
+                      "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+               for name, spec in settings.PORTAL_WORKERS.items()},
             "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
         }
-        procs = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        # Links in notifications point at this port unless PORTAL_BASE_URL says otherwise (issue #9: not always 8000).
+        env = {**os.environ}
+        env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
+        # The web server serves (it only reads) while the sandbox is seeded; the worker and the
+        # scheduler, which write, start once the seed is in (#14: the first `make run` serves sooner).
+        procs = {"web": subprocess.Popen(commands["web"], cwd=settings.BASE_DIR, env=env)}
 
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nPeak Portal is starting at {url}"))
@@ -54,6 +63,17 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<10} {role:<15} {full_name}")
         self.stdout.write("Press Ctrl-C to stop web, worker and scheduler.\n")
         self.stdout.flush()
+        try:
+            if not no_demo:
+                call_command("seed_sandbox", stdout=self.stdout)
+                call_command("load_demo_sources", stdout=self.stdout)   # #12: a git template source
+                self.stdout.flush()
+            for name, command in commands.items():
+                if name != "web":
+                    procs[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
+        except KeyboardInterrupt:
+            self._stop(procs)
+            sys.exit(130)
 
         stopping = False
 

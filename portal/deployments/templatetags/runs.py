@@ -1,0 +1,40 @@
+"""Ask a run what this person may do to it, in templates as in views (issue #9)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def can_confirm(deployment, user) -> bool:
+    return deployment.can_confirm(user)
+
+
+@register.filter
+def can_cancel_by(deployment, user) -> bool:
+    return deployment.can_cancel_by(user)
+
+
+@register.filter
+def can_retry(deployment, user) -> bool:
+    return deployment.can_retry(user)
+
+
+@register.filter
+def may_act(deployment, user) -> bool:
+    return deployment.may_act(user)
+
+
+@register.filter
+def duration(start, end) -> str:
+    """How long from start to end, down to the second: "45 s", "3 min 2 s", "1 h 4 min" (never "0 minutes")."""
+    if not start or not end:
+        return ""
+    seconds = max(0, int((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -1,0 +1,2 @@
+// TODO: write this template
+/* nothing here yet */

@@ -1,0 +1,5 @@
+@export()
+type sizeType = 'small' | 'medium' | 'large'
+
+@export()
+func prefix(name string) string => 'hp-${name}'

@@ -1,0 +1,6 @@
+param name string
+
+module app './modules/app.bicep' = {
+  name: 'app'
+  params: { name: name }
+}

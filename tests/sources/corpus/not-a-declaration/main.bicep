@@ -1,0 +1,2 @@
+param name string
+parm location string

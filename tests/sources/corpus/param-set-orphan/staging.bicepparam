@@ -1,0 +1,3 @@
+using './missing.bicep'
+
+param name = 'x'

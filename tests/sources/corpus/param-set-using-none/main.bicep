@@ -1,0 +1,2 @@
+param name string
+output name string = name

@@ -1,0 +1,2 @@
+param a int = 1
+param b int = a +

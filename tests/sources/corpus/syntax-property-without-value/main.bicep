@@ -1,0 +1,7 @@
+param name string
+
+resource sa 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location:
+  kind: 'StorageV2'
+}

@@ -1,0 +1,1 @@
+param name string = 'hello

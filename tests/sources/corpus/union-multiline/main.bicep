@@ -1,0 +1,9 @@
+@description('Identity type.')
+type identityType =
+  | 'SystemAssigned'
+  | 'UserAssigned'
+  | 'None'
+
+param identity identityType = 'None'
+
+output identity string = identity
