@@ -21,6 +21,7 @@ def pages() -> list[tuple[str, str, dict]]:
         ("showback", "/costs/showback/", {}),
         ("deployments", "/deployments/", {}),
         ("approvals", "/deployments/approvals/", {}),
+        ("my requests", "/deployments/mine/", {}),
         ("audit log", "/audit/", {}),
         ("RBAC overview", "/access/", {}),
         ("RBAC dev", "/access/dev/", {}),
