@@ -20,7 +20,7 @@ UV ?= $(shell command -v uv 2>/dev/null || { [ -x $(TOOLS)/bin/uv ] && echo $(TO
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: run test install lock clean oidc-deps
+.PHONY: run test install lock clean oidc-deps bench
 
 $(VENV)/.installed: pyproject.toml $(LOCK) $(DEV_LOCK)
 	@if [ -z "$(PYTHON)" ]; then \
@@ -60,6 +60,17 @@ oidc-deps: $(OIDC_DIR)/node_modules/.package-lock.json
 
 test: install oidc-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Issue #11: seed BENCH_DATABASE_URL (PostgreSQL; created if missing) to BENCH_AGENTS agents through the
+# portal's models, serve it with gunicorn and load every page (bench/README.md). Not part of `make test`.
+BENCH_AGENTS ?= 1000
+BENCH_DURATION ?= 10
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/peakportal_bench
+bench: install
+	@command -v createdb >/dev/null && createdb -h 127.0.0.1 -U postgres $(notdir $(BENCH_DATABASE_URL)) 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/seed.py --reset --agents $(BENCH_AGENTS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py --duration $(BENCH_DURATION) $(BENCH_ARGS)
 
 # Re-lock after changing pyproject.toml: production first, then dev on top of it (same versions),
 # both with hashes for every platform. Keeps the pinned versions it can; UPGRADE=1 takes the newest.

@@ -464,3 +464,9 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Issue #11 (scale): summary syncs kept this many days (beat adds 96 per environment a day); rows per
+# page of the long lists; log lines a poll of a run sends at most.
+PORTAL_SYNC_HISTORY_DAYS = int(os.environ.get("PORTAL_SYNC_HISTORY_DAYS", "7"))
+PORTAL_PAGE_SIZE = int(os.environ.get("PORTAL_PAGE_SIZE", "50"))
+PORTAL_LOG_PAGE_LINES = int(os.environ.get("PORTAL_LOG_PAGE_LINES", "500"))

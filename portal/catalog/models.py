@@ -213,6 +213,8 @@ class EnvironmentSync(models.Model):
     class Meta:
         ordering = ["-requested_at", "-pk"]
         get_latest_by = "requested_at"
+        indexes = [models.Index(fields=["environment", "-requested_at", "-id"], name="envsync_env_requested"),
+                   models.Index(fields=["environment", "-finished_at"], name="envsync_env_finished")]
 
     def __str__(self):
         return f"sync of {self.environment.name} #{self.pk}"

@@ -1,9 +1,13 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.catalog import selectors
-from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SyncStatus
+from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SYNC_TERMINAL, SyncStatus
 from portal.catalog.models import Environment, EnvironmentSync, Placement
 from portal.core.errors import ConflictError, DomainError
 from portal.core.outbox import enqueue
@@ -60,8 +64,20 @@ def environment_sync_run(*, sync_id: int) -> EnvironmentSync | None:
 
 
 def environment_sync_all() -> list[EnvironmentSync]:
-    """The scheduled sweep: queue a sync of every environment."""
+    """The scheduled sweep: prune old syncs, then queue a sync of every environment."""
+    environment_sync_prune()
     return [environment_sync_request(environment=env) for env in Environment.objects.all()]
+
+
+def environment_sync_prune(*, now=None) -> int:
+    """Delete finished syncs older than PORTAL_SYNC_HISTORY_DAYS (beat adds 96 per environment a day),
+    keeping each environment's latest finished one. Returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PORTAL_SYNC_HISTORY_DAYS)
+    latest = EnvironmentSync.objects.filter(environment=OuterRef("environment"), status__in=SYNC_TERMINAL) \
+        .order_by("-requested_at", "-pk").values("pk")[:1]
+    deleted, _ = (EnvironmentSync.objects.filter(status__in=SYNC_TERMINAL, requested_at__lt=cutoff)
+                  .exclude(pk=Subquery(latest)).delete())
+    return deleted
 
 
 ENVIRONMENT_EDITABLE = (

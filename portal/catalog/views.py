@@ -9,6 +9,7 @@ from portal.catalog.forms import AgentFilterForm, EnvironmentForm
 from portal.catalog.models import Agent, Environment, EnvironmentSync
 from portal.core.errors import DomainError
 from portal.core.http import htmx_vary, stop_polling_if
+from portal.core.pagination import page_of
 
 
 def _environment_or_404(name):
@@ -25,6 +26,7 @@ def environment_detail(request, name):
     context = {
         "environment": environment,
         "sync": selectors.environment_latest_sync(environment=environment),
+        "placements": page_of(request, selectors.placement_list(environment=environment)),
     }
     return render(request, "catalog/environment_detail.html", context)
 
@@ -79,8 +81,8 @@ def agent_list(request):
     choices = selectors.agent_filter_choices()
     form = AgentFilterForm(request.GET or None, choices=choices)
     filters = form.filters() if request.GET else {}
-    agents = selectors.agent_list(**filters)
-    context = {"form": form, "agents": agents, "filters": filters, "environments": choices["environments"]}
+    page = page_of(request, selectors.agent_list(**filters))
+    context = {"form": form, "agents": page, "page": page, "filters": filters, "environments": choices["environments"]}
     template = "catalog/agent_list.html#results" if request.htmx and not request.htmx.boosted else \
         "catalog/agent_list.html"
     return htmx_vary(render(request, template, context))

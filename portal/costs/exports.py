@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import Http404, HttpResponse
 
-from portal.costs.selectors import Dashboard, EnvironmentDetail, ServiceDetail
+from portal.costs.selectors import Dashboard, EnvironmentDetail, ServiceDetail, _with_agents
 from portal.costs.showback import Showback
 
 Table = tuple[Sequence[str], Iterable[Sequence]]
@@ -45,7 +45,7 @@ def dashboard_tables(d: Dashboard) -> dict[str, Callable[[], Table]]:
                              [[d.period.param, r.key, *map(amount, r.amounts), amount(r.total)] for r in d.services]),
         "agents": lambda: (["month", "agent", "team", *columns, "total"],
                            [[d.period.param, r.key, r.team, *map(amount, r.amounts), amount(r.total)]
-                            for r in d.agents]),
+                            for r in _with_agents(d.agents, top=None)]),
         "trend": lambda: (["month", *columns, "total"],
                           [[r.key, *map(amount, r.amounts), amount(r.total)] for r in d.trend]),
         "days": lambda: _days_table(d.days),
@@ -58,7 +58,7 @@ def environment_tables(d: EnvironmentDetail) -> dict[str, Callable[[], Table]]:
         "services": lambda: (["month", "environment", "service", "cost", "percent"],
                              [[d.period.param, env, r.key, amount(r.total), r.share or ""] for r in d.services]),
         "agents": lambda: (["month", "environment", "agent", "team", "cost"],
-                           [[d.period.param, env, r.key, r.team, amount(r.total)] for r in d.agents]),
+                           [[d.period.param, env, r.key, r.team, amount(r.total)] for r in _with_agents(d.agents, top=None)]),
         "trend": lambda: (["month", "environment", "cost", "budget"],
                           [[r.key, env, amount(r.total), amount(d.environment.monthly_budget)] for r in d.trend]),
         "days": lambda: _days_table(d.days),
@@ -73,7 +73,7 @@ def service_tables(d: ServiceDetail) -> dict[str, Callable[[], Table]]:
                                      for r in d.resource_groups if not group or r.key == group]),
         "agents": lambda: (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
                            [[d.period.param, env, service, group, r.key or "(untagged)", r.team, amount(r.total)]
-                            for r in d.agents]),
+                            for r in _with_agents(d.agents, top=None)]),
         "days": lambda: _days_table(d.days),
     }
 

@@ -36,6 +36,31 @@ class CostEntry(models.Model):
         return f"{self.environment_id} {self.date} {self.service} {self.agent or '-'}: {self.cost}"
 
 
+class CostMonth(models.Model):
+    """Issue #11: the month's sum of CostEntry per environment, service, resource group and agent tag, kept
+    by the ingest in the transaction that stores the days (portal.costs.services.cost_month_refresh), so it
+    always equals SUM(cost) over the month's CostEntry rows. The month-level pages read this, not the days."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_months")
+    month = models.DateField(help_text="The first day of the month.")
+    service = models.CharField(max_length=100)
+    resource_group = models.CharField(max_length=90)
+    agent = models.CharField(max_length=256, blank=True)
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        ordering = ["month", "service", "resource_group", "agent"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "month", "service", "resource_group", "agent"],
+                                    name="costmonth_unique_key"),
+        ]
+        indexes = [models.Index(fields=["month", "environment"], name="costmonth_month_env")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m} {self.service} {self.agent or '-'}: {self.cost}"
+
+
 class CostForecast(models.Model):
     """Where an environment's month is heading, as of the last ingest."""
 

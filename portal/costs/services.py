@@ -14,8 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +26,15 @@ from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 from portal.costs import backends, selectors
 from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
-from portal.costs.models import BudgetAlert, BudgetPolicy, CostEntry, CostForecast, CostIngestRun, PriceRefresh
+from portal.costs.models import (
+    BudgetAlert,
+    BudgetPolicy,
+    CostEntry,
+    CostForecast,
+    CostIngestRun,
+    CostMonth,
+    PriceRefresh,
+)
 from portal.costs.prices import RETAIL_SOURCE, catalogue_to_json, refreshed_entries
 from portal.deployments.notifications import absolute, notification_queue
 from provisioning.cost import CostBackend, CostError, CostRow, Forecast
@@ -125,7 +133,16 @@ def _key(row: CostRow) -> tuple[date, str, str, str]:
 def cost_entries_store(*, environment: Environment, month: date, rows: Iterable[CostRow]) -> int:
     """Make the month's stored rows exactly what the backend answered: upsert each row on its key (rows
     with the same key in one answer are added up), delete the month's rows the answer no longer has.
-    Returns the number of rows stored."""
+    Returns the number of rows stored. On PostgreSQL in bulk (COPY into a staging table, one upsert;
+    memory flat in the number of rows), elsewhere row by row in Python."""
+    store = _cost_entries_copy if connection.vendor == "postgresql" else _cost_entries_upsert
+    stored = store(environment=environment, month=month, rows=rows)
+    cost_month_refresh(environment=environment, month=month)
+    return stored
+
+
+def _cost_entries_upsert(*, environment: Environment, month: date, rows: Iterable[CostRow]) -> int:
+    """Any database: sum the answer per key in Python, delete the keys gone, bulk upsert the rest."""
     first, last = month_start(month), month_end(month)
     totals: dict[tuple[date, str, str, str], tuple[Decimal, str]] = {}
     for row in rows:
@@ -147,6 +164,57 @@ def cost_entries_store(*, environment: Environment, month: date, rows: Iterable[
         batch_size=500,
     )
     return len(totals)
+
+
+STAGE = "cost_ingest_stage"
+
+
+def _cost_entries_copy(*, environment: Environment, month: date, rows: Iterable[CostRow]) -> int:
+    """Issue #11: the PostgreSQL path of cost_entries_store. The answer streams into a temporary table with
+    COPY; then one DELETE of the keys it no longer has and one INSERT ... ON CONFLICT of the summed keys,
+    which leaves rows whose cost did not change untouched. Same result as the Python path."""
+    first, last = month_start(month), month_end(month)
+    table = CostEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (date date, service varchar(100), "
+                       "resource_group varchar(90), agent varchar(256), cost numeric, currency varchar(3)) "
+                       "ON COMMIT DELETE ROWS")
+        # Indexed, so the anti-join below stays index lookups whatever plan PostgreSQL picks.
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS {STAGE}_key ON {STAGE} (date, service, resource_group, agent)")
+        cursor.execute(f"TRUNCATE {STAGE}")
+        with cursor.cursor.copy(f"COPY {STAGE} (date, service, resource_group, agent, cost, currency) "
+                                "FROM STDIN") as copy:
+            for row in rows:
+                if first <= row.date <= last:  # outside the period asked for: not this month's
+                    copy.write_row((*_key(row), row.cost, (row.currency or "")[:3]))
+        cursor.execute(f"ANALYZE {STAGE}")  # a hash anti-join below, not a nested loop over the month's rows
+        key = "date, service, resource_group, agent"
+        cursor.execute(f"DELETE FROM {table} e WHERE e.environment_id = %s AND e.date BETWEEN %s AND %s "
+                       f"AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.date = e.date AND s.service = e.service "
+                       f"AND s.resource_group = e.resource_group AND s.agent = e.agent)", [environment.pk, first, last])
+        cursor.execute(
+            f"INSERT INTO {table} (environment_id, {key}, cost, currency, updated_at) "
+            f"SELECT %s, {key}, ROUND(SUM(cost), 6), COALESCE(NULLIF(MAX(currency), ''), 'USD'), %s "
+            f"FROM {STAGE} GROUP BY {key} "
+            f"ON CONFLICT (environment_id, {key}) DO UPDATE SET cost = EXCLUDED.cost, currency = EXCLUDED.currency, "
+            f"updated_at = EXCLUDED.updated_at WHERE ({table}.cost, {table}.currency) IS DISTINCT FROM "
+            f"(EXCLUDED.cost, EXCLUDED.currency)", [environment.pk, timezone.now()])
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {STAGE} GROUP BY {key}) keys")
+        return cursor.fetchone()[0]
+
+
+@transaction.atomic
+def cost_month_refresh(*, environment: Environment, month: date) -> int:
+    """Recompute the environment's CostMonth rows of `month` from its CostEntry rows (one aggregate, one
+    insert): called wherever the days are stored, so the rollup equals the raw SUM."""
+    first, last = month_start(month), month_end(month)
+    CostMonth.objects.filter(environment=environment, month=first).delete()
+    sums = (CostEntry.objects.filter(environment=environment, date__range=(first, last)).order_by()
+            .values("service", "resource_group", "agent").annotate(total=Sum("cost"), unit=Max("currency")))
+    rows = [CostMonth(environment=environment, month=first, service=s["service"], resource_group=s["resource_group"],
+                      agent=s["agent"], cost=s["total"], currency=s["unit"] or "USD") for s in sums]
+    CostMonth.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 def cost_forecast_store(*, environment: Environment, today: date, forecast: Forecast) -> CostForecast:

@@ -21,8 +21,8 @@ from django.db.models import Sum
 
 from portal.catalog.models import Agent, Environment, Placement
 from portal.costs.backends import RUNNING_PLACEMENTS
-from portal.costs.models import CostEntry
-from portal.costs.selectors import ZERO, Period
+from portal.costs.models import CostMonth
+from portal.costs.selectors import ZERO, Period, TopAgents
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
 CENT = Decimal("0.01")
@@ -75,7 +75,7 @@ class EnvironmentShowback:
 
 
 @dataclass
-class Showback:
+class Showback(TopAgents):
     period: Period
     environments: list[EnvironmentShowback]
     agents: list[AgentShowback]
@@ -93,7 +93,7 @@ def cost_showback(*, period: Period, environment: str = "") -> Showback:
     if environment:
         envs = [e for e in envs if e.name == environment]
     ids = [e.pk for e in envs]
-    entries = CostEntry.objects.filter(date__range=(period.month, period.last), environment_id__in=ids).order_by()
+    entries = CostMonth.objects.filter(month=period.month, environment_id__in=ids).order_by()  # the rollup
     totals = dict(entries.values("environment_id").annotate(total=Sum("cost")).values_list("environment_id", "total"))
     direct = {(item["environment_id"], item["agent"]): item["total"]
               for item in entries.exclude(agent="").values("environment_id", "agent").annotate(total=Sum("cost"))}

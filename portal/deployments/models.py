@@ -62,7 +62,16 @@ class Deployment(models.Model):
             models.UniqueConstraint(fields=["environment", "template"], condition=Q(status__in=sorted(ACTIVE)),
                                     name="deployment_one_active_per_env_template"),
         ]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            # The list's order, and each environment's last deployment (home page).
+            models.Index(fields=["-created_at", "-id"], name="deployment_created"),
+            models.Index(fields=["environment", "-created_at", "-id"], name="deployment_env_created"),
+            # The last succeeded run of a template in an environment (estimate baseline, readiness,
+            # parameter diff) and a template's recent runs there (RBAC remediation).
+            models.Index(fields=["environment", "template", "status", "-finished_at"], name="deployment_env_tpl_done"),
+            models.Index(fields=["environment", "template", "-created_at"], name="deployment_env_tpl_created"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.title}"
@@ -235,7 +244,8 @@ class ApprovalRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        indexes = [models.Index(fields=["status", "expires_at"]),
+                   models.Index(fields=["-decided_at", "-id"], name="approval_decided")]
         permissions = [("decide_approvalrequest", "Can approve or reject deployments")]
 
     def __str__(self):

@@ -1,3 +1,6 @@
+import hashlib
+
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, DeploymentStatus
@@ -36,8 +39,20 @@ def deployment_running_now() -> QuerySet[Deployment]:
         .order_by("environment__position", "created_at")
 
 
-def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int = 500) -> list[DeploymentLogLine]:
+def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int | None = None) -> list[DeploymentLogLine]:
+    """The next page of a run's log: lines numbered after `after`, in order, at most `limit`
+    (PORTAL_LOG_PAGE_LINES). Paging on from the last line returned reaches every line, without gaps."""
+    limit = limit or settings.PORTAL_LOG_PAGE_LINES
     return list(DeploymentLogLine.objects.filter(deployment=deployment, seq__gt=after).order_by("seq")[:limit])
+
+
+def deployment_version(deployment: Deployment) -> str:
+    """A short fingerprint of what the run card shows (status, timings, error, what-if, each resource's
+    state), from the row and its prefetched operations: a poll re-sends the card only when it changed."""
+    ops = [(op.pk, op.state, op.updated_at.isoformat() if op.updated_at else "") for op in deployment.operations.all()]
+    parts = (deployment.status, deployment.cancel_requested, deployment.started_at, deployment.finished_at,
+             deployment.error, deployment.what_if is not None, ops)
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 
 def deployment_last_succeeded(*, environment, template: str, agent_id: int | None = None,

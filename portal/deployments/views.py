@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -8,6 +9,7 @@ from portal.accounts.decorators import require_perm
 from portal.catalog.models import Agent, Environment, Placement
 from portal.core.errors import DomainError, NotAllowed
 from portal.core.http import htmx_vary, stop_polling_if
+from portal.core.pagination import page_of
 from portal.deployments import approvals as approval_services
 from portal.deployments import parameter_rules, retirement, scope, selectors, services, templates
 from portal.deployments.choices import DeploymentStatus
@@ -29,7 +31,7 @@ def deployment_list(request):
     filters = {key: request.GET.get(key, "").strip()[:50] for key in ("environment", "status", "template")}
     context = {
         "running": selectors.deployment_running_now(),
-        "deployments": selectors.deployment_list(**filters)[:100],
+        "deployments": page_of(request, selectors.deployment_list(**filters)),
         "filters": filters,
         "environments": Environment.objects.order_by("position").values_list("name", flat=True),
         "statuses": DeploymentStatus.choices,
@@ -80,29 +82,43 @@ def deployment_new(request):
     return render(request, "deployments/deployment_new.html", context, status=400 if form.errors else 200)
 
 
+def _seq(request, name) -> int:
+    try:
+        return max(0, int(request.GET.get(name, "0")))
+    except ValueError:
+        return 0
+
+
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_detail(request, pk):
     deployment = _deployment_or_404(pk)
-    context = {"deployment": deployment, "log_lines": selectors.deployment_log_after(deployment=deployment),
-               "after": deployment.log_seq}
+    log_after = _seq(request, "log_after")  # a long log is paged: ?log_after=<seq> shows the lines after it
+    lines = selectors.deployment_log_after(deployment=deployment, after=log_after)
+    after = lines[-1].seq if lines else log_after
+    context = {"deployment": deployment, "log_lines": lines, "log_after": log_after, "after": after,
+               "more": after < deployment.log_seq, "version": selectors.deployment_version(deployment)}
     return render(request, "deployments/deployment_detail.html", context)
 
 
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_progress(request, pk):
+    """The poll of a run page: the log lines after `after` (a page at most; the next poll goes on from the
+    last one sent), the run card only when its version differs from `v`, and the log's tail. 286 (htmx
+    stops) once the run is finished and every line is sent."""
     deployment = _deployment_or_404(pk)
-    try:
-        after = max(0, int(request.GET.get("after", "0")))
-    except ValueError:
-        after = 0
     if not request.htmx:
         return redirect(deployment)
+    after = _seq(request, "after")
     lines = selectors.deployment_log_after(deployment=deployment, after=after)
-    context = {"deployment": deployment, "new_lines": lines, "after": lines[-1].seq if lines else after}
+    last = lines[-1].seq if lines else after
+    version = selectors.deployment_version(deployment)
+    more = last < deployment.log_seq or (not deployment.is_terminal and len(lines) == settings.PORTAL_LOG_PAGE_LINES)
+    context = {"deployment": deployment, "new_lines": lines, "after": last, "more": more, "version": version,
+               "card_changed": request.GET.get("v") != version}
     response = render(request, "deployments/_progress.html", context)
-    return stop_polling_if(response, deployment.is_terminal)
+    return stop_polling_if(response, deployment.is_terminal and not more)
 
 
 def _act(request, pk, action, success, **kwargs):
@@ -192,7 +208,7 @@ def approval_inbox(request):
     can_decide = request.user.has_perm("deployments.decide_approvalrequest")
     context = {
         "pending": selectors.approval_inbox(user=request.user) if can_decide else [],
-        "recent": selectors.approval_recent()[:50],
+        "recent": page_of(request, selectors.approval_recent()),
         "mine": selectors.my_requests(user=request.user)["pending"],  # issue #9: one's own, waiting
         "can_decide": can_decide,
     }

@@ -1,7 +1,9 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Value
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -46,10 +48,12 @@ class AgentRow:
 class Board:
     environment: Environment
     pools: list[HealthCheck] = field(default_factory=list)
-    agents: list[AgentRow] = field(default_factory=list)
+    agents: list[AgentRow] = field(default_factory=list)     # one page of agents, the least green first
     resources: list[HealthCheck] = field(default_factory=list)
     http_probed: bool = False
     checked_at: datetime | None = None
+    counts: dict[str, int] = field(default_factory=dict)     # every active check by state, not only this page
+    page: Page | None = None                                 # the page of agents shown
 
     @property
     def checks(self) -> list[HealthCheck]:
@@ -58,47 +62,58 @@ class Board:
 
     @property
     def state(self) -> str | None:
-        checks = self.checks
-        return worst_state(c.state for c in checks) if checks else None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = {state: 0 for state in HealthState.values}
-        for check in self.checks:
-            counts[check.state] += 1
-        return counts
+        return worst_state(state for state, n in self.counts.items() if n) if any(self.counts.values()) else None
 
 
-def health_board(*, environment: Environment, now=None) -> Board:
-    """The status board of one environment: its active checks (one query) and each agent's 7-day
-    uptime (one aggregate query), however many agents there are."""
+# Worst first: the board leads with what is not green.
+SEVERITY = Case(When(state=HealthState.RED, then=Value(0)), When(state=HealthState.AMBER, then=Value(1)),
+                When(state=HealthState.UNKNOWN, then=Value(2)), default=Value(3), output_field=IntegerField())
+
+
+def health_board(*, environment: Environment, now=None, page: int | str | None = None,
+                 per_page: int | None = None) -> Board:
+    """The status board of one environment: counts of every active check by state (one aggregate), node
+    pools and shared resources, and one page of agents, those not green first, each with its 7-day uptime.
+    A fixed number of queries however many agents there are."""
     board = Board(environment=environment)
-    checks = list(HealthCheck.objects.filter(environment=environment, active=True)
-                  .select_related("agent", "agent__owner_team").order_by("kind", "label"))
-    uptime = agent_uptime(environment=environment, now=now)
-    rows: dict[str, AgentRow] = {}
-    for check in checks:
-        if check.kind == CheckKind.NODE_POOL:
-            board.pools.append(check)
-        elif check.kind == CheckKind.RESOURCE_HEALTH:
-            board.resources.append(check)
-        else:
-            row = rows.setdefault(check.target, AgentRow(check.target, check.agent,
-                                                         check.agent.owner_team if check.agent else None))
-            setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
-            board.http_probed |= check.kind == CheckKind.HTTP
+    active = HealthCheck.objects.filter(environment=environment, active=True)
+    board.counts = {state: 0 for state in HealthState.values}
+    for row in active.order_by().values("kind", "state").annotate(n=Count("pk"), at=Max("checked_at")):
+        board.counts[row["state"]] += row["n"]
+        board.http_probed |= row["kind"] == CheckKind.HTTP
+        if row["at"] and (board.checked_at is None or row["at"] > board.checked_at):
+            board.checked_at = row["at"]
+    for check in active.exclude(kind__in=AGENT_KINDS).order_by("kind", "label"):
+        (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
+
+    targets = (active.filter(kind__in=AGENT_KINDS).order_by().values("target")
+               .annotate(rank=Min(SEVERITY)).order_by("rank", "target"))
+    board.page = Paginator(targets, per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
+    slugs = [row["target"] for row in board.page]
+    rows = {slug: AgentRow(slug, None, None) for slug in slugs}
+    for check in (active.filter(kind__in=AGENT_KINDS, target__in=slugs)
+                  .select_related("agent", "agent__owner_team")):
+        row = rows[check.target]
+        if check.agent is not None:
+            row.agent, row.team = check.agent, check.agent.owner_team
+        setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
+    agent_ids = [row.agent.pk for row in rows.values() if row.agent]
+    uptime = agent_uptime(environment=environment, now=now, agent_ids=agent_ids) if agent_ids else {}
     for row in rows.values():
         row.uptime = uptime.get(row.agent.pk) if row.agent else None
-    board.agents = sorted(rows.values(), key=lambda r: r.slug)
-    board.checked_at = max((c.checked_at for c in checks if c.checked_at), default=None)
+    board.agents = list(rows.values())
     return board
 
 
-def agent_uptime(*, environment: Environment, now=None) -> dict[int, float]:
-    """Per agent: the share of its check results (workload and HTTP) that were green in the last 7 days."""
+def agent_uptime(*, environment: Environment, now=None, agent_ids=None) -> dict[int, float]:
+    """Per agent (all, or those of `agent_ids`): the share of its check results (workload and HTTP) that
+    were green in the last 7 days."""
     since = (now or timezone.now()) - UPTIME_WINDOW
-    rows = (HealthResult.objects.filter(health_check__environment=environment, health_check__kind__in=AGENT_KINDS,
-                                        health_check__agent__isnull=False, checked_at__gte=since)
+    results = HealthResult.objects.filter(health_check__environment=environment, health_check__kind__in=AGENT_KINDS,
+                                          health_check__agent__isnull=False, checked_at__gte=since)
+    if agent_ids is not None:
+        results = results.filter(health_check__agent_id__in=agent_ids)
+    rows = (results
             .order_by().values("health_check__agent_id")
             .annotate(total=Count("pk"), green=Count("pk", filter=Q(state=HealthState.GREEN))))
     return {row["health_check__agent_id"]: 100.0 * row["green"] / row["total"] for row in rows if row["total"]}

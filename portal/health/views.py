@@ -19,7 +19,8 @@ def overview(request):
 @require_perm("health.view_healthcheck")
 def board(request, name):
     environment = get_object_or_404(Environment, name=name)
-    context = {"environment": environment, "board": selectors.health_board(environment=environment)}
+    context = {"environment": environment,
+               "board": selectors.health_board(environment=environment, page=request.GET.get("page"))}
     template = "health/board.html#board" if request.htmx else "health/board.html"
     return htmx_vary(render(request, template, context))
 

@@ -1,0 +1,10 @@
+"""One way to page a list (issue #11): a page never renders every row of a table that grows with the platform."""
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+
+
+def page_of(request, object_list, *, per_page: int | None = None, param: str = "page") -> Page:
+    """The page `?page=` asks for (the last one when past the end, the first when malformed): one COUNT
+    and one query for the rows, however long the list."""
+    return Paginator(object_list, per_page or settings.PORTAL_PAGE_SIZE).get_page(request.GET.get(param))

@@ -1,0 +1,77 @@
+"""Issue #11: the month rollup (CostMonth) the cost pages read equals a direct SUM over the stored days,
+after an ingest and after a re-ingest changes, drops and adds rows of a day."""
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+
+from portal.costs import services
+from portal.costs.models import CostEntry, CostMonth
+from portal.costs.selectors import cost_dashboard, period_for
+from provisioning.cost import CostRow
+from provisioning.cost.base import month_start
+from provisioning.cost.sandbox import SandboxCost
+
+TODAY = date(2026, 11, 28)
+
+
+def raw_sums() -> dict:
+    sums: dict = defaultdict(Decimal)
+    for e in CostEntry.objects.all():
+        sums[(e.environment_id, month_start(e.date), e.service, e.resource_group, e.agent)] += e.cost
+    return dict(sums)
+
+
+def rollup() -> dict:
+    return {(m.environment_id, m.month, m.service, m.resource_group, m.agent): m.cost for m in CostMonth.objects.all()}
+
+
+def test_rollup_equals_the_raw_sum_after_an_ingest_and_after_a_re_ingest_changes_a_day(envs):
+    for env in envs.values():
+        services.cost_ingest_run(environment_id=env.pk, today=TODAY, backfill=2,
+                                 backend=SandboxCost(agents=["ecommerce-catalog-search", "crm-support-assistance"]))
+    before = rollup()
+    assert len(before) > 20 and before == raw_sums()
+    assert len({key[1] for key in before}) == 3                                  # two months back and this one
+
+    dev, day = envs["dev"], date(2026, 11, 3)
+    kept = [CostRow(e.date, e.service, e.resource_group, e.agent, e.cost, e.currency)
+            for e in CostEntry.objects.filter(environment=dev, date__range=(date(2026, 11, 1), TODAY))]
+    changed = [CostRow(r.date, r.service_name, r.resource_group, r.agent,
+                       r.cost * 3 if r.date == day and r.agent == "" else r.cost, r.currency)
+               for r in kept if not (r.date == day and r.agent == "crm-support-assistance")]
+    changed.append(CostRow(day, "Azure OpenAI", "holidaypeakhub-dev-rg", "new-agent", Decimal("7.5"), "USD"))
+    services.cost_entries_store(environment=dev, month=day, rows=changed)
+
+    after = rollup()
+    assert after == raw_sums() and after != before
+    assert after[(dev.pk, date(2026, 11, 1), "Azure OpenAI", "holidaypeakhub-dev-rg", "new-agent")] == Decimal("7.5")
+    month_total = sum(cost for key, cost in after.items() if key[0] == dev.pk and key[1] == date(2026, 11, 1))
+    shown = next(e for e in cost_dashboard(period=period_for("2026-11", today=TODAY)).environments if e.name == "dev")
+    assert shown.actual == month_total == sum(
+        e.cost for e in CostEntry.objects.filter(environment=dev, date__gte=date(2026, 11, 1)))
+
+
+
+def test_re_ingesting_the_same_answer_rewrites_nothing_and_a_change_rewrites_only_its_row(envs):
+    """On PostgreSQL the ingest is one COPY and one upsert that leaves unchanged rows alone; elsewhere the
+    same answer gives the same rows."""
+    dev, day = envs["dev"], date(2026, 11, 2)
+    answer = [CostRow(day, "Storage", "HolidayPeakHub-Dev-RG", f"agent-{i}", Decimal(i) / 3, "USD") for i in range(50)]
+    answer += [CostRow(day, "Storage", "holidaypeakhub-dev-rg", "agent-1", Decimal("0.5"), "USD"),   # same key: added
+               CostRow(date(2026, 10, 31), "Storage", "holidaypeakhub-dev-rg", "x", Decimal(9), "USD")]  # not this month
+    assert services.cost_entries_store(environment=dev, month=day, rows=answer) == 50
+    stored = {e.agent: e for e in CostEntry.objects.filter(environment=dev)}
+    assert len(stored) == 50 and stored["agent-1"].cost == Decimal("0.833333")          # 1/3 + 0.5, 6 places
+    assert stored["agent-2"].resource_group == "holidaypeakhub-dev-rg"
+
+    answer[3] = CostRow(day, "Storage", "holidaypeakhub-dev-rg", "agent-3", Decimal(42), "USD")
+    assert services.cost_entries_store(environment=dev, month=day, rows=answer) == 50
+    again = {e.agent: e for e in CostEntry.objects.filter(environment=dev)}
+    assert again["agent-3"].cost == 42
+    if connection.vendor == "postgresql":
+        assert again["agent-3"].updated_at > stored["agent-3"].updated_at
+        assert all(again[a].updated_at == stored[a].updated_at for a in again if a != "agent-3")
+    assert rollup() == raw_sums()

@@ -1,0 +1,63 @@
+"""Issue #11: a page's agent tables show the largest TOP_AGENTS rows and sum the rest; the CSV has every row."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from portal.costs.services import cost_entries_store
+from portal.costs.selectors import TOP_AGENTS
+from provisioning.cost import CostRow
+from tests.factories import AgentFactory, PlacementFactory, TeamFactory
+
+DAY = date(2026, 11, 10)
+MONTH = "?month=2026-11"
+
+
+@pytest.fixture
+def thirty_agents(envs):
+    team = TeamFactory(slug="many")
+    rows = [CostRow(DAY, "Azure Kubernetes Service", "holidaypeakhub-dev-rg", "", Decimal(500), "USD")]
+    for i in range(30):
+        agent = AgentFactory(slug=f"costly-{i:02d}", owner_team=team)
+        PlacementFactory(agent=agent, environment=envs["dev"])
+        rows.append(CostRow(DAY, "Azure Kubernetes Service", "holidaypeakhub-dev-rg", agent.slug, Decimal(100 + i),
+                            "USD"))
+    cost_entries_store(environment=envs["dev"], month=DAY, rows=rows)
+    return envs
+
+
+@pytest.mark.parametrize("url", [reverse("costs:dashboard") + MONTH, reverse("costs:environment", args=["dev"]) + MONTH])
+def test_agent_tables_show_the_top_agents_then_the_rest_summed(thirty_agents, client_for, viewer, url):
+    html = client_for(viewer).get(url).content.decode()
+    section = html[html.index('data-testid="agents-table"'):]
+    section = section[:section.index("</table>")]
+    assert "costly-29" in section and "costly-10" in section               # the 20 largest: 29 down to 10
+    assert "costly-09" not in section and "costly-00" not in section
+    assert 'data-testid="agents-rest"' in section and "The other 10 agents" in section
+    assert "$1,045.00" in section                                           # 100 + 101 + ... + 109
+
+
+def test_showback_shows_the_top_agents_then_the_rest_summed(thirty_agents, client_for, viewer):
+    from portal.costs.selectors import period_for
+    from portal.costs.showback import cost_showback
+
+    showback = cost_showback(period=period_for("2026-11", today=date(2026, 11, 30)))
+    html = client_for(viewer).get(reverse("costs:showback") + MONTH).content.decode()
+    section = html[html.index('data-testid="showback-table"'):]
+    section = section[:section.index("</table>")]
+    assert section.count("<tr>") == 1 + TOP_AGENTS                                  # the head and 20 rows
+    rest = showback.agents[TOP_AGENTS:]
+    assert f"The other {len(rest)} agents" in section
+    assert f"${sum(r.total for r in rest):,.2f}" in section
+
+
+def test_the_agents_csv_still_has_every_row_with_its_team(thirty_agents, client_for, viewer):
+    response = client_for(viewer).get(reverse("costs:dashboard") + MONTH + "&format=csv&table=agents")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 30 > TOP_AGENTS
+    assert {row["team"] for row in rows} == {"Many"}
+    assert sorted(row["agent"] for row in rows) == [f"costly-{i:02d}" for i in range(30)]

@@ -1,0 +1,61 @@
+"""Issue #11: the health board leads with what is not green, counts every check, and pages the agents."""
+
+import re
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.urls import reverse
+
+from portal.health.choices import CheckKind, HealthState
+from portal.health.models import HealthCheck, HealthResult
+from portal.health.selectors import agent_uptime, health_board
+from tests.factories import AgentFactory, EnvironmentFactory
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=dt_timezone.utc)
+
+
+@pytest.fixture
+def dev_with_agents(db):
+    dev = EnvironmentFactory(name="dev")
+    states = {5: HealthState.RED, 17: HealthState.AMBER, 33: HealthState.UNKNOWN, 58: HealthState.RED}
+    for i in range(60):
+        agent = AgentFactory(slug=f"agent-b{i:03d}")
+        check = HealthCheck.objects.create(environment=dev, kind=CheckKind.WORKLOAD, target=agent.slug,
+                                           label=agent.slug, agent=agent, state=states.get(i, HealthState.GREEN),
+                                           checked_at=NOW)
+        HealthResult.objects.bulk_create(HealthResult(health_check=check, state="green" if h % 4 else "red",
+                                                      checked_at=NOW - timedelta(hours=h)) for h in range(8))
+    HealthCheck.objects.create(environment=dev, kind=CheckKind.NODE_POOL, target="agents", label="agents",
+                               state=HealthState.GREEN, checked_at=NOW)
+    return dev
+
+
+def test_board_leads_with_agents_not_green_and_counts_every_check(dev_with_agents):
+    board = health_board(environment=dev_with_agents, now=NOW, per_page=20)
+
+    assert [row.slug for row in board.agents[:4]] == ["agent-b005", "agent-b058", "agent-b017", "agent-b033"]
+    assert all(row.state == "green" for row in board.agents[4:]) and len(board.agents) == 20
+    assert board.counts == {"green": 57, "amber": 1, "red": 2, "unknown": 1}   # 56 agents + the pool
+    assert board.state == "red" and board.page.paginator.count == 60
+    assert [c.label for c in board.pools] == ["agents"]
+
+
+def test_every_agent_is_on_exactly_one_page_with_its_uptime(dev_with_agents):
+    seen = []
+    for number in (1, 2, 3):
+        board = health_board(environment=dev_with_agents, now=NOW, page=number, per_page=25)
+        seen += [row.slug for row in board.agents]
+        assert all(row.uptime == 75.0 for row in board.agents)                 # 6 of 8 results green
+    assert sorted(seen) == [f"agent-b{i:03d}" for i in range(60)] and len(seen) == 60
+    assert agent_uptime(environment=dev_with_agents, now=NOW)[board.agents[0].agent.pk] == 75.0
+
+
+def test_board_page_links_to_the_next_page_and_keeps_the_filter_in_the_url(dev_with_agents, client_for, viewer,
+                                                                           settings):
+    settings.PORTAL_PAGE_SIZE = 50
+    client = client_for(viewer)
+    first = client.get(reverse("health:board", args=["dev"])).content.decode()
+    assert "Page 1 of 2 (1–50 of 60)" in first and 'href="?page=2"' in first
+    assert first.index('data-agent="agent-b005"') < first.index('data-agent="agent-b000"')
+    second = client.get(reverse("health:board", args=["dev"]) + "?page=2").content.decode()
+    assert len(re.findall(r'<tr data-agent=', second)) == 10 and "Page 2 of 2" in second
