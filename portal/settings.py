@@ -309,3 +309,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Issue 8 (production mode that holds, branch i8b): trusted proxies, login throttling, CSP.
+# The client IP comes from X-Forwarded-For only through these proxies: '' (none: REMOTE_ADDR), a count
+# ("1": one gateway in front), or comma-separated networks ("10.0.0.0/8,fd00::/8").
+from portal.core.client_ip import parse_trusted_proxies  # noqa: E402
+
+PORTAL_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("PORTAL_TRUSTED_PROXIES", ""))

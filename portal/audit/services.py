@@ -1,13 +1,7 @@
 from portal.audit.models import AuditEvent
+from portal.core.client_ip import client_ip
 
 SECRET_HINTS = ("password", "secret", "token", "key")
-
-
-def _client_ip(request):
-    if request is None:
-        return None
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
 
 
 def audit_record(*, action: str, obj=None, actor=None, request=None, object_type: str = "",
@@ -27,7 +21,7 @@ def audit_record(*, action: str, obj=None, actor=None, request=None, object_type
         object_type=object_type,
         object_id=object_id,
         object_repr=object_repr,
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request) if request is not None else None,
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else ""),
         details=clean,
     )
