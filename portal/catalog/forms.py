@@ -2,6 +2,7 @@ from django import forms
 
 from portal.catalog.models import Environment
 from portal.catalog.services import ENVIRONMENT_EDITABLE
+from portal.core.forms import VersionedFormMixin
 
 
 class AgentFilterForm(forms.Form):
@@ -23,8 +24,12 @@ class AgentFilterForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v and k not in self.errors}
 
 
-class EnvironmentForm(forms.ModelForm):
+class EnvironmentForm(VersionedFormMixin, forms.ModelForm):
     class Meta:
         model = Environment
         fields = ENVIRONMENT_EDITABLE
         widgets = {"subscription_id": forms.TextInput(attrs={"placeholder": "00000000-0000-0000-0000-000000000000"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_version_field(self.instance.version)

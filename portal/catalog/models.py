@@ -47,6 +47,8 @@ class Environment(models.Model):
     approval_timeout_hours = models.PositiveSmallIntegerField(default=24, validators=[MinValueValidator(1)])
     approval_webhook_url = models.URLField(blank=True, help_text="Optional: a chat channel's incoming webhook, "
                                                                    "told when an approval waits.")
+    version = models.PositiveIntegerField(default=1, editable=False,
+                                          help_text="Raised by every saved edit; a stale edit form is refused.")
 
     class Meta:
         ordering = ["position", "name"]

@@ -3,11 +3,12 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from portal.audit.selectors import audit_changes_since
 from portal.audit.services import audit_record
 from portal.catalog import selectors
 from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SyncStatus
 from portal.catalog.models import Environment, EnvironmentSync, Placement
-from portal.core.errors import ConflictError, DomainError
+from portal.core.errors import ConflictError, DomainError, StaleEdit
 from portal.core.transitions import transition
 from provisioning import tasks as provisioning_tasks
 
@@ -70,8 +71,22 @@ ENVIRONMENT_EDITABLE = (
 )
 
 
+ENVIRONMENT_EDIT_ACTIONS = ("environment.updated",)
+
+
 @transaction.atomic
-def environment_update(*, environment: Environment, data: dict, user=None, request=None) -> Environment:
+def environment_update(*, environment: Environment, data: dict, version: int | None = None, user=None,
+                       request=None) -> Environment:
+    """Save an edit of the environment's settings and policy. `version` is the one the edit form was filled in
+    from: when someone has saved since, the edit is refused (StaleEdit) rather than silently reverting theirs."""
+    environment = Environment.objects.select_for_update().get(pk=environment.pk)
+    if version is not None and version != environment.version:
+        raise StaleEdit(
+            f"Someone else saved {environment.name} while you were editing it. Their changes are shown below "
+            "and the form keeps what you typed: check it against theirs and save again.",
+            current=environment,
+            changes=audit_changes_since(obj=environment, actions=ENVIRONMENT_EDIT_ACTIONS, version=version),
+        )
     changes = {}
     for field in ENVIRONMENT_EDITABLE:
         if field in data and getattr(environment, field) != data[field]:
@@ -88,9 +103,10 @@ def environment_update(*, environment: Environment, data: dict, user=None, reque
                 f"{environment.redis_database_limit} database(s) cannot hold it. Release it first."
             )
     if changes:
+        environment.version += 1
         environment.save()
         audit_record(action="environment.updated", obj=environment, actor=user, request=request,
-                     details={"changes": changes})
+                     details={"changes": changes, "version": environment.version})
     return environment
 
 

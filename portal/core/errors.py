@@ -17,3 +17,13 @@ class ConflictError(DomainError):
 
 class InvalidTransition(ConflictError):
     pass
+
+
+class StaleEdit(ConflictError):
+    """An edit form was filled in from a version someone else has since changed. `current` is the saved object
+    as it is now, `changes` the audit events that moved it past the form's version (newest last)."""
+
+    def __init__(self, message: str, *, current, changes=()):
+        super().__init__(message)
+        self.current = current
+        self.changes = list(changes)
