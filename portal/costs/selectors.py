@@ -239,7 +239,7 @@ def _days(period: Period, entries: QuerySet[CostEntry], forecasts: list[CostFore
         in_data = last_actual is not None and day <= last_actual
         if in_data:
             running += actual.get(day) or ZERO
-        if projected:
+        if forecasts:  # on the month's last day nothing is left to project: the forecast to month end is the actual
             if in_data:
                 forecast_running = running if day == last_actual else None
             else:

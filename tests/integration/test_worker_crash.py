@@ -20,7 +20,7 @@ from portal.deployments.models import Deployment, DeploymentOperation
 from tests.factories import EnvironmentFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 LEASE = 2
 
 
