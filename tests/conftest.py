@@ -173,13 +173,26 @@ def browser():
         browser.close()
 
 
+CSP_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser):
+    """A Chromium page; the test fails on any Content-Security-Policy violation a page reports."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
+    context.add_init_script(CSP_VIOLATION_LISTENER)
     page = context.new_page()
+    violations = []
+    page.on("console", lambda message: violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text or message.text.startswith("CSP violation") else None)
     yield page
     context.close()
+    assert violations == [], "the page reported Content-Security-Policy violations"
 
 
 @pytest.fixture

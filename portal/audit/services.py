@@ -5,7 +5,8 @@ SECRET_HINTS = ("password", "secret", "token", "key")
 
 
 def audit_record(*, action: str, obj=None, actor=None, request=None, object_type: str = "",
-                 object_id: str = "", object_repr: str = "", details: dict | None = None) -> AuditEvent:
+                 object_id: str = "", object_repr: str = "", details: dict | None = None,
+                 actor_name: str = "") -> AuditEvent:
     """Append one audit event. Call it inside the service's transaction, so it commits with the change."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
@@ -16,7 +17,7 @@ def audit_record(*, action: str, obj=None, actor=None, request=None, object_type
     clean = {k: v for k, v in (details or {}).items() if not any(h in k.lower() for h in SECRET_HINTS)}
     return AuditEvent.objects.create(
         actor=actor,
-        actor_name=actor.get_username() if actor is not None else "system",
+        actor_name=actor.get_username() if actor is not None else (actor_name or "system"),
         action=action,
         object_type=object_type,
         object_id=object_id,
