@@ -353,3 +353,8 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+
+
+# Bad input is a 4xx, never a 500 (tests/core/test_fuzz.py): NUL characters and ids past any row's are refused early.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "portal.core.middleware.BadInputMiddleware")

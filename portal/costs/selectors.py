@@ -59,10 +59,15 @@ class Period:
         return months
 
 
+MONTH_YEARS = range(1970, 3000)  # a page of months outside these (9999-12, 0001-01) would step past date's range
+
+
 def period_for(value: str | None, *, today: date) -> Period:
-    """`?month=2026-11` as a Period; anything else (missing, malformed) is the current month."""
+    """`?month=2026-11` as a Period; anything else (missing, malformed, out of range) is the current month."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
+        if year not in MONTH_YEARS:
+            raise ValueError(year)
         chosen = date(year, month, 1)
     except ValueError:
         chosen = month_start(today)
