@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: run test install lock clean
+.PHONY: run test test-clock install lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@if [ -z "$(PYTHON)" ]; then \
@@ -31,6 +31,11 @@ run: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite with every test's clock moved (tests/conftest.py): CLOCK=month-end, month-start or an ISO date-time.
+CLOCK ?= month-end
+test-clock: install
+	PORTAL_TEST_CLOCK=$(CLOCK) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Refresh the lock after changing pyproject.toml: a fresh venv, newest allowed versions, frozen.
 lock:
