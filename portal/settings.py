@@ -333,6 +333,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off is what the page says, not more
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts are warnings; every successful sign-in is not news
 
 # Content-Security-Policy (Django's own middleware): scripts and styles from the portal only, each tag with the
 # request's nonce; no inline handlers, styles or javascript: URLs anywhere (tests/core/test_csp.py).

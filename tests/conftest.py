@@ -180,19 +180,44 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
+def _is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation") or "Content Security Policy" in text
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request):
+    """Every browser context a browser test opens reports Content-Security-Policy violations here (Chromium's own
+    console message and the page's securitypolicyviolation event); the test fails on any."""
+    if request.node.get_closest_marker("browser") is None:
+        yield []
+        return
+    browser = request.getfixturevalue("browser")
+    violations: list[str] = []
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        context.add_init_script(CSP_VIOLATION_LISTENER)
+        context.on("console", lambda message: violations.append(f"{message.page.url if message.page else ''}: "
+                                                                 f"{message.text}")
+                   if _is_csp_violation(message.text) else None)
+        return context
+
+    browser.new_context = new_context
+    try:
+        yield violations
+    finally:
+        browser.new_context = original
+    assert violations == [], "a page reported Content-Security-Policy violations"
+
+
 @pytest.fixture
 def page(browser):
-    """A Chromium page; the test fails on any Content-Security-Policy violation a page reports."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
-    context.add_init_script(CSP_VIOLATION_LISTENER)
     page = context.new_page()
-    violations = []
-    page.on("console", lambda message: violations.append(f"{page.url}: {message.text}")
-            if "Content Security Policy" in message.text or message.text.startswith("CSP violation") else None)
     yield page
     context.close()
-    assert violations == [], "the page reported Content-Security-Policy violations"
 
 
 @pytest.fixture
