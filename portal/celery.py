@@ -13,4 +13,4 @@ kombu_sqla.Transport.polling_interval = 0.1
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["provisioning"])
+app.autodiscover_tasks()  # portal/<app>/tasks.py of every installed app

@@ -233,58 +233,58 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule lives in code (see README: why not django-celery-beat).
 CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
-        "task": "provisioning.tasks.sync_all_environments",
+        "task": "portal.catalog.tasks.sync_all_environments",
         "schedule": crontab(minute="*/15"),
     },
     "expire-approvals": {
-        "task": "provisioning.tasks.expire_approvals",
+        "task": "portal.deployments.tasks.expire_approvals",
         "schedule": 60.0,
     },
     "resume-orphaned-deployments": {
-        "task": "provisioning.tasks.resume_orphaned_deployments",
+        "task": "portal.deployments.tasks.resume_orphaned_deployments",
         "schedule": 30.0,
     },
     # Health checks, each kind on its own schedule (one task per environment), and the RBAC audit.
     "health-node-pools": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 120.0,
         "args": ("node-pool",),
         "options": {"expires": 110},
     },
     "health-workloads": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 60.0,
         "args": ("workload",),
         "options": {"expires": 55},
     },
     "health-http": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 120.0,
         "args": ("http",),
         "options": {"expires": 110},
     },
     "health-resource-health": {
-        "task": "provisioning.health_tasks.health_sweep",
+        "task": "portal.health.tasks.health_sweep",
         "schedule": 300.0,
         "args": ("resource-health",),
         "options": {"expires": 290},
     },
     "health-alerts": {
-        "task": "provisioning.health_tasks.evaluate_health_alerts",
+        "task": "portal.health.tasks.evaluate_health_alerts",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     "health-prune-history": {
-        "task": "provisioning.health_tasks.prune_health_history",
+        "task": "portal.health.tasks.prune_health_history",
         "schedule": crontab(minute=37),
     },
     "rbac-audit": {
-        "task": "provisioning.health_tasks.audit_rbac_all",
+        "task": "portal.access.tasks.audit_rbac_all",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 600},
     },
     "ingest-costs": {
-        "task": "provisioning.cost_tasks.ingest_all_costs",
+        "task": "portal.costs.tasks.ingest_all_costs",
         "schedule": crontab(minute=7),
     },
 }

@@ -1,5 +1,6 @@
-"""Celery tasks (tasks.py) and the cloud backends.
+"""The cloud backends (Azure, Kubernetes, sandbox), Bicep reading, cost, health and RBAC.
 
-The backends (Azure, Kubernetes, sandbox) import nothing from Django; the tasks are thin and call
-portal services, which own the database rows.
+Plain Python: nothing here imports Django or `portal`. The Celery tasks live beside their apps
+(`portal/<app>/tasks.py`) and call the portal's services, which own the database rows and pick a
+backend from settings.
 """

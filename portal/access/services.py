@@ -2,7 +2,7 @@
 missing one as a deployment of bicep/role-assignment, and the sandbox's side (recording what its
 deployments grant, injecting drift).
 
-The audit runs on a schedule (provisioning.health_tasks.audit_rbac_all) or on request; pages only
+The audit runs on a schedule (portal.access.tasks.audit_rbac_all) or on request; pages only
 read RbacAudit rows, so they keep showing the last audit that could read when Azure cannot be asked.
 """
 
@@ -27,7 +27,6 @@ from portal.deployments import templates
 from portal.deployments.choices import IN_PROGRESS, DeploymentStatus
 from portal.deployments.models import Deployment, SandboxRecord
 from portal.health.backends import subscription_of
-from provisioning import health_tasks
 from provisioning.backends.base import CloudError
 from provisioning.bicep import BicepError
 from provisioning.rbac import (
@@ -140,15 +139,19 @@ def _prune(environment) -> None:
 @transaction.atomic
 def rbac_audit_request(*, environment, user=None, request=None) -> None:
     """Audit now (Engineer, Platform admin): a task, on commit."""
+    from portal.access import tasks
+
     audit_record(action="rbac.audit_requested", obj=environment, actor=user, request=request)
-    transaction.on_commit(partial(health_tasks.audit_rbac.delay, environment.pk, user.pk if user else None))
+    transaction.on_commit(partial(tasks.audit_rbac.delay, environment.pk, user.pk if user else None))
 
 
 def rbac_audit_sweep() -> list[int]:
     """Scheduled: one audit task per environment."""
+    from portal.access import tasks
+
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     for pk in ids:
-        transaction.on_commit(partial(health_tasks.audit_rbac.apply_async, (pk,), expires=AUDIT_EXPIRES))
+        transaction.on_commit(partial(tasks.audit_rbac.apply_async, (pk,), expires=AUDIT_EXPIRES))
     return ids
 
 
@@ -225,7 +228,9 @@ def rbac_record_deployment(*, deployment) -> list:
     except (BicepError, DomainError, ValueError) as exc:   # never undo or fail a deployment that succeeded
         log.warning("could not record the role assignments of deployment %s: %s", deployment.pk, exc)
         return []
-    transaction.on_commit(partial(health_tasks.audit_rbac.delay, deployment.environment_id))
+    from portal.access import tasks
+
+    transaction.on_commit(partial(tasks.audit_rbac.delay, deployment.environment_id))
     return recorded
 
 

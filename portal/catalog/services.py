@@ -10,7 +10,6 @@ from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SyncSt
 from portal.catalog.models import Environment, EnvironmentSync, Placement
 from portal.core.errors import ConflictError, DomainError, StaleEdit
 from portal.core.transitions import transition
-from provisioning import tasks as provisioning_tasks
 
 
 class RedisFull(DomainError):
@@ -32,7 +31,9 @@ def environment_sync_request(*, environment: Environment, user=None, request=Non
     sync = EnvironmentSync.objects.create(environment=environment, requested_by=user)
     audit_record(action="environment.sync_requested", obj=environment, actor=user, request=request,
                  details={"sync": sync.pk})
-    transaction.on_commit(partial(provisioning_tasks.sync_environment.delay, sync.pk))
+    from portal.catalog import tasks
+
+    transaction.on_commit(partial(tasks.sync_environment.delay, sync.pk))
     return sync
 
 

@@ -31,7 +31,6 @@ from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus
 from portal.costs.models import BudgetAlert, BudgetPolicy, CostEntry, CostForecast, CostIngestRun, PriceRefresh
 from portal.costs.prices import RETAIL_SOURCE, catalogue_to_json, refreshed_entries
 from portal.deployments.notifications import absolute, notification_queue
-from provisioning import cost_tasks
 from provisioning.cost import CostBackend, CostError, CostRow, Forecast
 from provisioning.cost.base import month_end, month_start
 from provisioning.cost.catalogue import DEFAULT_CATALOGUE, fetch_json, refresh_from_retail_prices, retail_queries
@@ -159,13 +158,15 @@ def cost_forecast_store(*, environment: Environment, today: date, forecast: Fore
 
 def cost_ingest_request_all(*, user=None, request=None) -> list[int]:
     """Queue an ingest of every environment (the scheduled sweep, or "Refresh now"), on commit."""
+    from portal.costs import tasks
+
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     with transaction.atomic():
         if user is not None:
             audit_record(action="cost.ingest_requested", actor=user, request=request, object_type="costs",
                          object_repr="all environments", details={"environments": len(ids)})
         for pk in ids:
-            transaction.on_commit(partial(cost_tasks.ingest_environment_costs.delay, pk))
+            transaction.on_commit(partial(tasks.ingest_environment_costs.delay, pk))
     return ids
 
 

@@ -15,7 +15,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from portal.audit.services import audit_record
-from provisioning import tasks as provisioning_tasks
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -30,7 +29,9 @@ def notification_queue(*, subject: str, body: str, recipients: list[str], webhoo
     """Send after the current transaction commits (a Celery task)."""
     payload = {"subject": subject, "body": body, "recipients": sorted(set(filter(None, recipients))),
                "webhook_url": webhook_url, "about": about}
-    transaction.on_commit(partial(provisioning_tasks.send_notification.delay, payload))
+    from portal.deployments import tasks
+
+    transaction.on_commit(partial(tasks.send_notification.delay, payload))
 
 
 def notification_send(*, subject: str, body: str, recipients: list[str], webhook_url: str = "",

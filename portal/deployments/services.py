@@ -31,7 +31,6 @@ from portal.deployments.choices import (
 )
 from portal.deployments.models import Deployment, DeploymentLogLine, DeploymentOperation
 from portal.deployments.secrets import seal, unseal
-from provisioning import tasks as provisioning_tasks
 from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
 from provisioning.bicep import BicepError
 from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
@@ -128,7 +127,9 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
                           "retry_of": retry_of.pk if retry_of else None})
     who = user.get_username() if user else "system"
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Requested by {who}: {info.name} to {environment.name}.")])
-    transaction.on_commit(partial(provisioning_tasks.preview_deployment.delay, deployment.pk))
+    from portal.deployments import tasks
+
+    transaction.on_commit(partial(tasks.preview_deployment.delay, deployment.pk))
     return deployment
 
 
@@ -226,7 +227,9 @@ def deployment_enqueue(*, deployment: Deployment, user=None) -> Deployment:
     moved = deployment_transition(deployment, S.QUEUED)
     who = f" by {user.get_username()}" if user else ""
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Queued{who}.")])
-    transaction.on_commit(partial(provisioning_tasks.run_deployment.delay, deployment.pk))
+    from portal.deployments import tasks
+
+    transaction.on_commit(partial(tasks.run_deployment.delay, deployment.pk))
     return moved
 
 
@@ -501,6 +504,8 @@ def deployment_resume_orphans() -> list[int]:
     ids = list(Deployment.objects.filter(
         Q(status=S.RUNNING, lease_expires_at__lt=now) | Q(status=S.QUEUED, created_at__lt=stale_queue)
     ).values_list("pk", flat=True))
+    from portal.deployments import tasks
+
     for pk in ids:
-        provisioning_tasks.run_deployment.delay(pk)
+        tasks.run_deployment.delay(pk)
     return ids

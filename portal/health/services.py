@@ -1,4 +1,4 @@
-"""Health checks: run by scheduled Celery tasks (provisioning.health_tasks), which call
+"""Health checks: run by scheduled Celery tasks (portal.health.tasks), which call
 health_checks_run here. Each run records one result per target, with history, and the check's
 state, since when it has been so, and the last state actually observed. Pages only read these rows.
 
@@ -31,7 +31,6 @@ from portal.deployments import notifications
 from portal.health import backends
 from portal.health.choices import ALERT_TRANSITIONS, OBSERVED, RECOVERED, AlertStatus, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthResult
-from provisioning import health_tasks
 from provisioning.cluster.base import ClusterError
 from provisioning.health import (
     AMBER,
@@ -309,10 +308,12 @@ def health_sweep(*, kind: str) -> list[int]:
     """Scheduled: one task per environment for this kind of check (each kind has its own schedule)."""
     if kind not in CheckKind.values:
         raise DomainError(f"Unknown health check {kind!r}.")
+    from portal.health import tasks
+
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     for pk in ids:
         # A run nobody picked up within a few minutes is stale; the next sweep sends a fresh one.
-        transaction.on_commit(partial(health_tasks.run_health_checks.apply_async, (kind, pk), expires=SWEEP_EXPIRES))
+        transaction.on_commit(partial(tasks.run_health_checks.apply_async, (kind, pk), expires=SWEEP_EXPIRES))
     return ids
 
 

@@ -150,7 +150,7 @@ def test_remediation_requests_a_role_assignment_run_that_goes_on_by_itself(
                               "scopeResourceName": "holidaypeakhubdevacr",
                               "resourceGroupName": "holidaypeakhub-dev-rg", "principalType": "ServicePrincipal"}
     assert run.reason.startswith("Remediate missing AcrPull on holidaypeakhubdevacr for aks-kubelet (RBAC audit #")
-    assert [c.func.__self__.name for c in callbacks] == ["provisioning.tasks.preview_deployment"]
+    assert [c.func.__self__.name for c in callbacks] == ["portal.deployments.tasks.preview_deployment"]
 
 
 def test_a_succeeded_remediation_is_recorded_by_the_hook_and_the_next_audit_finds_it(
@@ -171,7 +171,7 @@ def test_a_succeeded_remediation_is_recorded_by_the_hook_and_the_next_audit_find
         finished = deployment_services.deployment_execute(deployment_id=run.pk, sleep=lambda s: None)
 
     assert finished.status == DeploymentStatus.SUCCEEDED, finished.error
-    assert "provisioning.health_tasks.audit_rbac" in [c.func.__self__.name for c in callbacks]
+    assert "portal.access.tasks.audit_rbac" in [c.func.__self__.name for c in callbacks]
     after = audit(drifted)
     assert (after.missing_count, after.unexpected_count, after.present_count) == (0, 1, 6)
 
@@ -245,8 +245,8 @@ def test_audit_now_and_the_sweep_queue_tasks_on_commit(dev, engineer, django_cap
         services.rbac_audit_sweep()
 
     assert [(c.func.__self__.name, c.args) for c in callbacks] == [
-        ("provisioning.health_tasks.audit_rbac", (dev.pk, engineer.pk)),
-        ("provisioning.health_tasks.audit_rbac", ((dev.pk,),))]
+        ("portal.access.tasks.audit_rbac", (dev.pk, engineer.pk)),
+        ("portal.access.tasks.audit_rbac", ((dev.pk,),))]
 
 
 def test_old_audits_go_but_the_last_good_one_stays(dev, monkeypatch, settings):

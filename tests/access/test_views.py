@@ -77,7 +77,7 @@ def test_audit_now_queues_an_audit(drifted, client_for, engineer, django_capture
         response = client_for(engineer).post(reverse("access:audit", args=["dev"]))
 
     assert response.status_code == 302
-    assert [c.func.__self__.name for c in callbacks] == ["provisioning.health_tasks.audit_rbac"]
+    assert [c.func.__self__.name for c in callbacks] == ["portal.access.tasks.audit_rbac"]
 
 
 def test_a_failed_latest_audit_is_shown_above_the_last_good_one(drifted, client_for, viewer, monkeypatch):
@@ -153,6 +153,6 @@ def test_the_admin_action_injects_drift_and_queues_an_audit(platform, client_for
                                {"action": "inject_drift", "_selected_action": [clean.pk]}, follow=True)
 
     assert "Drift injected in dev; an audit is queued." in response.content.decode()
-    assert [c.func.__self__.name for c in callbacks] == ["provisioning.health_tasks.audit_rbac"]
+    assert [c.func.__self__.name for c in callbacks] == ["portal.access.tasks.audit_rbac"]
     after = services.rbac_audit_run(environment_id=platform.pk)
     assert (after.missing_count, after.unexpected_count) == (1, 1)

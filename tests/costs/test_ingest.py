@@ -11,7 +11,7 @@ from django.urls import reverse
 from portal.costs import backends, services
 from portal.costs.choices import IngestStatus
 from portal.costs.models import CostEntry, CostForecast, CostIngestRun
-from provisioning import cost_tasks
+from portal.costs import tasks as cost_tasks
 from provisioning.cost import CostError
 from provisioning.cost.azure import AzureCost
 from provisioning.cost.sandbox import SandboxCost

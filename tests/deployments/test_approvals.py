@@ -47,7 +47,7 @@ def test_approval_queues_the_run(awaiting, approver, django_capture_on_commit_ca
     assert done.status == A.APPROVED
     assert Deployment.objects.get(pk=awaiting.deployment_id).status == S.QUEUED
     tasks = sorted(c.func.__self__.name for c in callbacks)
-    assert tasks == ["provisioning.tasks.run_deployment", "provisioning.tasks.send_notification"]
+    assert tasks == ["portal.deployments.tasks.run_deployment", "portal.deployments.tasks.send_notification"]
     assert AuditEvent.objects.filter(action="approval.approved").count() == 2  # the decision and the outcome
 
 

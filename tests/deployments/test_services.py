@@ -108,7 +108,7 @@ def test_prod_deployment_stops_for_approval(db, engineer, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         d = services.deployment_confirm(deployment=d, user=engineer)
     assert d.status == S.AWAITING_APPROVAL
-    assert [c.func.__self__.name for c in callbacks] == ["provisioning.tasks.send_notification"]  # no run queued
+    assert [c.func.__self__.name for c in callbacks] == ["portal.deployments.tasks.send_notification"]  # no run queued
 
 
 def test_a_deployment_that_needs_approval_needs_a_reason(db, engineer):

@@ -34,7 +34,7 @@ def red_for(env, minutes):
 
 def sent(callbacks):
     """Send the notifications the captured on-commit callbacks would have queued; what went out."""
-    payloads = [c.args[0] for c in callbacks if c.func.__self__.name == "provisioning.tasks.send_notification"]
+    payloads = [c.args[0] for c in callbacks if c.func.__self__.name == "portal.deployments.tasks.send_notification"]
     for payload in payloads:
         notification_send(**payload)
     return payloads

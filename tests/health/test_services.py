@@ -337,7 +337,7 @@ def test_the_sweep_queues_one_run_per_environment_on_commit(dev, django_capture_
 
     assert ids == [dev.pk]
     assert [(c.func.__self__.name, c.args) for c in callbacks] == [
-        ("provisioning.health_tasks.run_health_checks", ((CheckKind.WORKLOAD, dev.pk),))]
+        ("portal.health.tasks.run_health_checks", ((CheckKind.WORKLOAD, dev.pk),))]
 
 
 def test_old_history_is_pruned(dev, settings):

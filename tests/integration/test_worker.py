@@ -39,14 +39,14 @@ def test_worker_runs_the_sync_and_the_page_shows_its_result(celery_worker, platf
 
 
 def test_worker_runs_the_scheduled_sweep(celery_worker, platform):
-    from provisioning.tasks import sync_all_environments
+    from portal.catalog.tasks import sync_all_environments
 
     sync_all_environments.delay()
     wait_for(lambda: EnvironmentSync.objects.filter(environment=platform, status=SyncStatus.SUCCEEDED).exists())
 
 
 def test_a_task_for_a_vanished_row_is_harmless(celery_worker, platform, engineer):
-    from provisioning.tasks import sync_environment
+    from portal.catalog.tasks import sync_environment
 
     sync_environment.delay(987654)
     sync = environment_sync_request(environment=platform, user=engineer)  # queued behind it on the same worker

@@ -1,8 +1,7 @@
 """Celery tasks of the cost dashboards: thin. The portal's cost services do the work and record it.
 
-Imported by provisioning.tasks (the module Celery autodiscovers). A transient CostError (throttling,
-5xx, Azure unreachable) is retried with the wait Azure asked for, else with backoff, up to a cap; a
-permanent one is recorded on the run row and not retried, and a bug is not retried either.
+A transient CostError (throttling, 5xx, Azure unreachable) is retried with the wait Azure asked
+for, else with backoff, up to a cap; a permanent one is recorded on the run row and not retried, and a bug is not retried either.
 """
 
 import logging
@@ -24,7 +23,7 @@ def retry_countdown(exc: CostError, retries: int) -> float:
     return float(min(MAX_COUNTDOWN, 30 * 2 ** retries))
 
 
-@shared_task(bind=True, name="provisioning.cost_tasks.ingest_environment_costs", max_retries=MAX_RETRIES)
+@shared_task(bind=True, max_retries=MAX_RETRIES)
 def ingest_environment_costs(self, environment_id: int) -> None:
     from portal.costs import services as cost_services
 
@@ -36,7 +35,7 @@ def ingest_environment_costs(self, environment_id: int) -> None:
         raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries))
 
 
-@shared_task(name="provisioning.cost_tasks.ingest_all_costs")
+@shared_task
 def ingest_all_costs() -> None:
     """Scheduled: one ingest task per environment."""
     from portal.costs import services as cost_services
