@@ -44,6 +44,30 @@ AZURE_SUBSCRIPTION_ID = os.environ.get("AZURE_SUBSCRIPTION_ID", "")
 AZURE_TENANT_ID = os.environ.get("AZURE_TENANT_ID", "")
 AZURE_LOCATION = os.environ.get("AZURE_LOCATION", "eastus")
 
+# Issue #10: one backend registry (portal/core/backends.py). A factory per kind, by dotted path, resolved
+# once with import_string; PORTAL_CLOUD picks the set, PORTAL_BACKENDS (JSON) replaces single entries.
+PORTAL_BACKEND_SETS = {
+    "sandbox": {
+        "cloud": "portal.deployments.backends.sandbox_cloud",
+        "cluster": "portal.deployments.backends.sandbox_cluster",
+        "rbac": "portal.access.backends.sandbox_rbac",
+        "resource_health": "portal.health.backends.sandbox_resource_health",
+        "cost": "portal.costs.backends.sandbox_cost",
+        "discovery": "portal.catalog.discovery.sandbox_discovery",
+    },
+    "azure": {
+        "cloud": "portal.deployments.backends.azure_cloud",
+        "cluster": "portal.deployments.backends.kubernetes_cluster",
+        "rbac": "portal.access.backends.azure_rbac",
+        "resource_health": "portal.health.backends.azure_resource_health",
+        "cost": "portal.costs.backends.azure_cost",
+        "discovery": "portal.catalog.discovery.azure_discovery",
+    },
+}
+PORTAL_BACKENDS = {**PORTAL_BACKEND_SETS[PORTAL_CLOUD], **json.loads(os.environ.get("PORTAL_BACKENDS", "{}"))}
+# How long an environment's resources read from Azure are used before they are read again.
+PORTAL_DISCOVERY_MAX_AGE_MINUTES = int(os.environ.get("PORTAL_DISCOVERY_MAX_AGE_MINUTES", "15"))
+
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
 # Templates and deployments.
@@ -117,6 +141,8 @@ INSTALLED_APPS = [
     "portal.access",
     "portal.costs",
     "portal.core",
+    "portal.api",  # issue 13
+    "ninja",  # issue 13: the API docs page served from the package's static files, not a CDN
 ]
 
 MIDDLEWARE = [
@@ -230,6 +256,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Issue #10: long work does not block short work. A deployment's preview and run (a run polls ARM for up
+# to PORTAL_DEPLOYMENT_MAX_SECONDS) go to a queue of their own; health, cost, RBAC and notifications stay on
+# the default queue. `make run` starts one worker per entry of PORTAL_WORKERS, so between them every queue
+# is served and neither waits for the other's threads.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+DEPLOYMENTS_QUEUE = "deployments"
+CELERY_TASK_ROUTES = {
+    "portal.deployments.tasks.preview_deployment": {"queue": DEPLOYMENTS_QUEUE},
+    "portal.deployments.tasks.run_deployment": {"queue": DEPLOYMENTS_QUEUE},
+}
+PORTAL_WORKERS = {
+    "worker": {"queues": [CELERY_TASK_DEFAULT_QUEUE], "concurrency": 4},
+    "deployments": {"queues": [DEPLOYMENTS_QUEUE], "concurrency": int(os.environ.get("PORTAL_DEPLOYMENT_WORKERS", "4"))},
+}
 # The beat schedule lives in code (see README: why not django-celery-beat).
 CELERY_BEAT_SCHEDULE = {
     "sync-environment-summaries": {
@@ -289,13 +329,72 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Issue 13: sign in with Entra ID (OpenID Connect), and the API for pipelines ----------------------
+# Entra ID: configured by tenant id, client id and secret from the environment; "Sign in with Microsoft"
+# shows when PORTAL_ENTRA_CLIENT_ID is set. PORTAL_ENTRA_AUTHORITY defaults to Entra's v2.0 endpoints for
+# the tenant (tests point it at a local OpenID Connect provider).
+PORTAL_ENTRA_TENANT_ID = os.environ.get("PORTAL_ENTRA_TENANT_ID", AZURE_TENANT_ID)
+PORTAL_ENTRA_CLIENT_ID = os.environ.get("PORTAL_ENTRA_CLIENT_ID", "")
+PORTAL_ENTRA_CLIENT_SECRET = os.environ.get("PORTAL_ENTRA_CLIENT_SECRET", "")
+# Or a certificate instead of the secret: a PEM file holding the private key and the certificate.
+PORTAL_ENTRA_CLIENT_CERTIFICATE = os.environ.get("PORTAL_ENTRA_CLIENT_CERTIFICATE", "")
+PORTAL_ENTRA_AUTHORITY = os.environ.get(
+    "PORTAL_ENTRA_AUTHORITY",
+    f"https://login.microsoftonline.com/{PORTAL_ENTRA_TENANT_ID}/v2.0" if PORTAL_ENTRA_TENANT_ID else "")
+_entra_base = PORTAL_ENTRA_AUTHORITY.rstrip("/").removesuffix("/v2.0")
+_entra_is_microsoft = PORTAL_ENTRA_AUTHORITY.startswith("https://login.microsoftonline.com/")
+PORTAL_ENTRA_ISSUER = os.environ.get("PORTAL_ENTRA_ISSUER", PORTAL_ENTRA_AUTHORITY.rstrip("/"))
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get(
+    "PORTAL_ENTRA_AUTHORIZATION_ENDPOINT",
+    f"{_entra_base}/oauth2/v2.0/authorize" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/auth")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get(
+    "PORTAL_ENTRA_TOKEN_ENDPOINT",
+    f"{_entra_base}/oauth2/v2.0/token" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/token")
+PORTAL_ENTRA_JWKS_URL = os.environ.get(
+    "PORTAL_ENTRA_JWKS_URL",
+    f"{_entra_base}/discovery/v2.0/keys" if _entra_is_microsoft else f"{PORTAL_ENTRA_AUTHORITY}/jwks")
+OIDC_OP_JWKS_ENDPOINT = PORTAL_ENTRA_JWKS_URL
+OIDC_OP_USER_ENDPOINT = ""  # the ID token carries oid, tid, groups; userinfo does not
+OIDC_RP_CLIENT_ID = PORTAL_ENTRA_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = PORTAL_ENTRA_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_CALLBACK_CLASS = "portal.accounts.views.EntraCallbackView"
+# Group object id -> role, as JSON: {"<guid>": "Engineer", "<guid>": "Approver", ...}.
+PORTAL_ENTRA_GROUP_ROLES = json.loads(os.environ.get("PORTAL_ENTRA_GROUP_ROLES", "{}"))
+PORTAL_ENTRA_GRAPH_URL = os.environ.get("PORTAL_ENTRA_GRAPH_URL", "https://graph.microsoft.com")
+# Entra access tokens for the API: accepted audiences, and the scopes (scp) / app roles that give API scopes.
+PORTAL_ENTRA_API_AUDIENCES = env_list("PORTAL_ENTRA_API_AUDIENCES") or (
+    [PORTAL_ENTRA_CLIENT_ID, f"api://{PORTAL_ENTRA_CLIENT_ID}"] if PORTAL_ENTRA_CLIENT_ID else [])
+PORTAL_ENTRA_API_SCOPES = json.loads(os.environ.get("PORTAL_ENTRA_API_SCOPES", json.dumps({
+    "Portal.Read": ["read"], "Portal.Deploy": ["read", "deploy"], "Portal.Approve": ["read", "approve"]})))
+# Password sign-in (the embedded demo, a break-glass admin): PORTAL_PASSWORD_LOGIN=0 turns it off.
+PORTAL_PASSWORD_LOGIN = env_bool("PORTAL_PASSWORD_LOGIN", True)
+PORTAL_BREAK_GLASS_USERS = env_list("PORTAL_BREAK_GLASS_USERS")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/entra/no-access/"
+# Sessions end this many seconds after sign-in (default 8 hours), whatever the activity.
+SESSION_COOKIE_AGE = int(os.environ.get("PORTAL_SESSION_MAX_AGE", str(8 * 3600)))
+AUTHENTICATION_BACKENDS = ["portal.accounts.backends.PasswordBackend", "portal.accounts.backends.EntraBackend"]
+# The API: requests per token per window (seconds); Django's cache counts them (use a shared cache,
+# e.g. Redis, when several web processes serve the API).
+PORTAL_API_RATE_LIMIT = int(os.environ.get("PORTAL_API_RATE_LIMIT", "300"))
+PORTAL_API_RATE_WINDOW = int(os.environ.get("PORTAL_API_RATE_WINDOW", "60"))
+NINJA_PAGINATION_CLASS = "portal.api.pagination.PagePagination"
+# --- end of issue 13 ------------------------------------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Issue #10: a missing Azure credential is reported once, in a sentence (NO_CREDENTIAL_MESSAGE), not as
+    # DefaultAzureCredential's warning listing every credential it tried, on every call.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "azure.identity": {"level": "ERROR"}},
 }
 
 # Production hardening; `python manage.py check --deploy` passes with these.
@@ -324,7 +423,7 @@ from datetime import timedelta  # noqa: E402
 
 INSTALLED_APPS.append("axes")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]  # axes first
 AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("PORTAL_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

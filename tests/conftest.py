@@ -234,6 +234,12 @@ def login(live_server):
     return sign_in
 
 
+def all_queues() -> list[str]:
+    from django.conf import settings
+
+    return sorted({queue for spec in settings.PORTAL_WORKERS.values() for queue in spec["queues"]})
+
+
 @pytest.fixture(scope="module")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker (solo pool, in a thread) consuming from the configured broker: Redis in CI,
@@ -243,7 +249,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         celery_app.control.purge()  # messages left by earlier runs name rows that no longer exist
         with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
-                          shutdown_timeout=30) as worker:
+                          shutdown_timeout=30, queues=all_queues()) as worker:
             yield worker
 
 

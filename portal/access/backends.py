@@ -3,9 +3,9 @@ SandboxRecord `rbac:{env}`, as portal.deployments.backends keeps the sandbox clu
 
 import copy
 
-from django.conf import settings
 from django.db import transaction
 
+from portal.core import backends as registry
 from portal.deployments.models import SandboxRecord
 from portal.health.backends import subscription_of
 from provisioning.rbac import RbacBackend, SandboxRbac
@@ -50,11 +50,17 @@ class StoredSandboxRbac:
         return call
 
 
-def rbac_backend(environment) -> RbacBackend:
-    if settings.PORTAL_CLOUD == "azure":
-        from azure.identity import DefaultAzureCredential
-
-        from provisioning.rbac.azure import AzureRbac
-
-        return AzureRbac(DefaultAzureCredential(), subscription_of(environment))
+@registry.factory("sandbox")
+def sandbox_rbac(environment) -> RbacBackend:
     return StoredSandboxRbac(environment.name)
+
+
+@registry.factory("azure")
+def azure_rbac(environment) -> RbacBackend:
+    from provisioning.rbac.azure import AzureRbac
+
+    return AzureRbac(registry.azure_credential(), subscription_of(environment), transport=registry.azure_transport())
+
+
+def rbac_backend(environment) -> RbacBackend:
+    return registry.backend("rbac", environment)

@@ -12,6 +12,7 @@ class FindingKind(models.TextChoices):
     MISSING = "missing", "Missing"
     UNEXPECTED = "unexpected", "Unexpected"
     PRESENT = "present", "Present"
+    NOT_CHECKED = "unread", "Not read"   # its part (Cosmos data plane, Azure RBAC, the resource) could not be read
 
 
 # The templates whose sandbox deployments create role assignments (recorded into SandboxRbac).

@@ -13,7 +13,8 @@ class RbacAudit(models.Model):
     outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
     backend = models.CharField(max_length=10, help_text="sandbox or azure")
     ran_at = models.DateTimeField(db_index=True)
-    error = models.TextField(blank=True, help_text="Why the audit could not read the assignments.")
+    error = models.TextField(blank=True, help_text="Why the audit could not read the assignments, or the part it "
+                                                   "could not read.")
     kubelet_principal_id = models.CharField(max_length=36, blank=True,
                                             help_text="The AKS kubelet identity, as far as the audit knows it.")
     present_count = models.PositiveSmallIntegerField(default=0)
@@ -39,7 +40,7 @@ class RbacAudit(models.Model):
 
     @property
     def clean(self) -> bool:
-        return self.could_read and not self.missing_count and not self.unexpected_count
+        return self.could_read and not self.missing_count and not self.unexpected_count and not self.error
 
 
 class RbacFinding(models.Model):

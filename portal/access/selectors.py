@@ -37,6 +37,7 @@ class RbacPage:
     missing: list[RbacFinding] = field(default_factory=list)
     unexpected: list[RbacFinding] = field(default_factory=list)
     present: list[RbacFinding] = field(default_factory=list)
+    not_checked: list[RbacFinding] = field(default_factory=list)   # a part the audit could not read
     history: list[RbacAudit] = field(default_factory=list)
 
     @property
@@ -61,5 +62,5 @@ def rbac_page(*, environment) -> RbacPage:
     for finding in findings:
         finding.remediation = runs.get(finding.role_guid) if finding.kind == FindingKind.MISSING else None
         {FindingKind.MISSING: page.missing, FindingKind.UNEXPECTED: page.unexpected,
-         FindingKind.PRESENT: page.present}[finding.kind].append(finding)
+         FindingKind.PRESENT: page.present, FindingKind.NOT_CHECKED: page.not_checked}[finding.kind].append(finding)
     return page

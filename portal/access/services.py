@@ -7,7 +7,6 @@ read RbacAudit rows, so they keep showing the last audit that could read when Az
 """
 
 import logging
-from collections import Counter
 from datetime import timedelta
 from functools import partial
 
@@ -20,7 +19,9 @@ from portal.access import backends, selectors
 from portal.access.choices import RBAC_TEMPLATES, REMEDIATION_TEMPLATE, AuditOutcome, FindingKind
 from portal.access.models import RbacAudit, RbacFinding
 from portal.audit.services import audit_record
+from portal.catalog.discovery import environment_resources
 from portal.catalog.models import Environment
+from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError
 from portal.deployments import services as deployment_services
 from portal.deployments import templates
@@ -35,12 +36,15 @@ from provisioning.rbac import (
     OWNER,
     ROLE_NAMES,
     AuditReport,
-    audit_environment,
+    audit_resources,
     expected_assignments,
     platform_resources,
     scope_covers,
 )
-from provisioning.rbac.expected import ENVIRONMENTS
+from provisioning.rbac.expected import ENVIRONMENTS, discovered_platform
+
+# The discovered resources an expected assignment is on (provisioning.discovery's keys).
+RBAC_SCOPE_KINDS = ("acr", "eventhubs", "keyvault", "storage", "cosmos")
 
 log = logging.getLogger(__name__)
 
@@ -58,37 +62,35 @@ def rbac_audit_run(*, environment_id: int, user_id: int | None = None) -> RbacAu
     if environment is None:
         return None
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    backend_kind = "azure" if settings.PORTAL_CLOUD == "azure" else "sandbox"
+    backend_kind = registry.backend_kind("rbac")
     ran_at = timezone.now()
     report, error, principal = None, "", ""
     backend = backends.rbac_backend(environment)
     try:
-        if backend_kind == "azure":
-            subscription, known_principal = subscription_of(environment), None
-            if not subscription:
-                raise ValueError("no Azure subscription is set for this environment (or AZURE_SUBSCRIPTION_ID)")
+        if registry.is_sandbox("rbac"):
+            resources = platform_resources(backend.subscription_id, environment.name)
+            principal, unfound = backend.kubelet_principal_id, {}
         else:
-            subscription, known_principal = backend.subscription_id, backend.kubelet_principal_id
-        report = audit_environment(backend, subscription_id=subscription, env_name=environment.name,
-                                   kubelet_principal_id=known_principal)
-        principal = known_principal or _kubelet_principal(report)
+            if not subscription_of(environment):
+                raise ValueError("no Azure subscription is set for this environment (or AZURE_SUBSCRIPTION_ID)")
+            discovered = environment_resources(environment=environment)
+            resources, principal = discovered_platform(discovered), discovered.get("kubelet_principal_id", "")
+            errors = discovered.get("errors") or {}
+            if not principal:
+                raise ValueError("the AKS kubelet identity could not be read from the cluster ("
+                                 + (errors.get("kubelet") or errors.get("aks") or errors.get("resources")
+                                    or "no cluster found") + ")")
+            unfound = {kind: f"{kind}: {errors[kind]}" for kind in RBAC_SCOPE_KINDS if kind in errors}
+        report = audit_resources(backend, resources=resources, kubelet_principal_id=principal, unfound=unfound)
+        error = "; ".join(report.unread.values())
     except CloudError as exc:
         error = f"Could not read the role assignments: {exc}"
     except ValueError as exc:
         error = f"Could not audit {environment.name}: {exc}"
     finally:
-        close = getattr(type(backend), "close", None)
-        if close is not None:
-            close(backend)
+        registry.close_backend(backend)
     return _audit_store(environment=environment, report=report, error=error, principal=principal,
                         backend_kind=backend_kind, ran_at=ran_at, user=user)
-
-
-def _kubelet_principal(report: AuditReport) -> str:
-    """Azure does not tell the audit who the kubelet identity is; the principal holding the expected
-    roles that are present is (what a missing one is given back to)."""
-    held = Counter(match.actual.principal_id for match in report.present if match.actual.principal_id)
-    return held.most_common(1)[0][0] if held else ""
 
 
 @transaction.atomic
@@ -121,6 +123,9 @@ def _findings(audit: RbacAudit, report: AuditReport) -> list[RbacFinding]:
     rows += [RbacFinding(audit=audit, kind=FindingKind.UNEXPECTED, role_name=a.role_name, role_guid=a.role_guid,
                          principal_id=a.principal_id, principal_type=a.principal_type, scope=a.scope,
                          assignment_id=a.id) for a in report.unexpected]
+    rows += [RbacFinding(audit=audit, kind=FindingKind.NOT_CHECKED, role_name=e.role_name,
+                         role_guid=e.role_guid.lower(), principal=e.principal, principal_id=e.principal_id,
+                         scope_kind=e.scope_kind, scope=e.scope_id or "(not found)") for e in report.not_checked]
     rows += [RbacFinding(audit=audit, kind=FindingKind.PRESENT, role_name=m.expected.role_name,
                          role_guid=m.expected.role_guid.lower(), principal=m.expected.principal,
                          principal_id=m.actual.principal_id, principal_type=m.actual.principal_type,
@@ -217,10 +222,11 @@ def _resource_group_of(scope: str) -> str:
 # --- The sandbox --------------------------------------------------------------------------------
 
 def rbac_record_deployment(*, deployment) -> list:
-    """Hook for portal.deployments.services._after_success: in the sandbox, a succeeded deployment of
+    """Called by the sandbox cloud (portal.deployments.backends.PortalSandboxCloud) after a deployment it ran
+    succeeded: in the sandbox, a succeeded deployment of
     shared-infrastructure or role-assignment leaves the role assignments its template declares, as
     Azure would; then the environment is audited again. Does nothing elsewhere or for other templates."""
-    if (settings.PORTAL_CLOUD == "azure" or deployment.status != DeploymentStatus.SUCCEEDED
+    if (not registry.is_sandbox("rbac") or deployment.status != DeploymentStatus.SUCCEEDED
             or deployment.template not in RBAC_TEMPLATES):
         return []
     try:
@@ -290,5 +296,5 @@ def sandbox_environments():
 
 
 def _sandbox_only() -> None:
-    if settings.PORTAL_CLOUD == "azure":
+    if not registry.is_sandbox("rbac"):
         raise DomainError("Role assignments can only be seeded or drifted in the sandbox cloud.")

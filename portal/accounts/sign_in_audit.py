@@ -1,5 +1,5 @@
-"""Failed sign-ins and lockouts (django-axes) in the audit log. Django and axes announce them only as signals,
-so these receivers are the one place they are recorded (connected in AccountsConfig.ready)."""
+"""Lockouts (django-axes) in the audit log. Axes announces them only as a signal, so this receiver is the one
+place they are recorded (connected in AccountsConfig.ready); failed sign-ins are audit_signals.sign_in_failed."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,15 +12,6 @@ def _record(action: str, *, username: str, request, **details) -> None:
     user = get_user_model().objects.filter(username=username).only("pk").first() if username else None
     audit_record(action=action, request=request, object_type="auth.user", object_id=str(user.pk) if user else "",
                  object_repr=username, actor_name="anonymous", details={"username": username, **details})
-
-
-def on_login_failed(sender, credentials, request=None, **kwargs):
-    if request is None:
-        return
-    username = credentials.get("username") or ""
-    if getattr(request, "axes_locked_out", False):
-        return  # recorded as auth.locked_out
-    _record("auth.login_failed", username=username, request=request)
 
 
 def on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):

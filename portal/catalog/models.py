@@ -29,6 +29,10 @@ class Environment(models.Model):
     region = models.CharField(max_length=40, default="eastus")
     resource_group = models.CharField(max_length=90)
     aks_cluster = models.CharField("AKS cluster", max_length=63)
+    # Issue #10: what Azure says the environment holds (portal.catalog.discovery), not built from names.
+    discovered_resources = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Read from Azure: resource ids by kind, kubelet principal, node resource group, errors, when.")
     redis_sku = models.CharField("Redis SKU", max_length=2, choices=RedisSku.choices, default=RedisSku.P1)
     redis_clustered = models.BooleanField("Redis clustering", default=False,
                                           help_text="A clustered cache has database 0 only.")

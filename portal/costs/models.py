@@ -69,6 +69,9 @@ class CostIngestRun(models.Model):
     rows = models.PositiveIntegerField(default=0, help_text="Cost rows stored (inserted or updated).")
     error_code = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    # Issue #10: the forecast is read and reported apart from the actual cost; its failure alone leaves
+    # the run succeeded (the actual cost was stored) and is kept here.
+    forecast_error = models.TextField(blank=True, help_text="Why the month-end forecast could not be read.")
 
     class Meta:
         ordering = ["-started_at", "-pk"]

@@ -94,7 +94,8 @@ def ingest_annotations() -> dict:
             "cost_last_run_at": Subquery(finished.values("finished_at")[:1]),
             "cost_last_run_status": Subquery(finished.values("status")[:1]),
             "cost_last_error_code": Subquery(finished.values("error_code")[:1]),
-            "cost_last_error": Subquery(finished.values("error")[:1])}
+            "cost_last_error": Subquery(finished.values("error")[:1]),
+            "cost_last_forecast_error": Subquery(finished.values("forecast_error")[:1])}
 
 
 @dataclass
@@ -106,6 +107,7 @@ class EnvironmentCost:
     last_run_at: datetime | None
     last_run_status: str | None
     last_error: str
+    forecast_error: str = ""          # the last ingest stored the actual cost but could not read the forecast
 
     @property
     def name(self) -> str:
@@ -158,6 +160,7 @@ def _environment_costs(period: Period, *, name: str | None = None) -> list[Envir
             environment=env, actual=actual, forecast=forecast, data_at=env.cost_data_at,
             last_run_at=env.cost_last_run_at, last_run_status=env.cost_last_run_status,
             last_error=f"{env.cost_last_error_code}: {env.cost_last_error}" if env.cost_last_error else "",
+            forecast_error=env.cost_last_forecast_error or "",
         ))
     return result
 

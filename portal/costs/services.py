@@ -86,14 +86,20 @@ def cost_ingest_run(*, environment_id: int, today: date | None = None, backend: 
     try:
         backend = backend or backends.cost_backend(environment)
         CostIngestRun.objects.filter(pk=run.pk).update(backend=backend.kind)
-        scope = backends.cost_scope(environment)
+        scope, groups = backends.cost_scope(environment), backends.cost_resource_groups(environment)
         stored = 0
         for first in months:
-            stored += cost_entries_store(environment=environment, month=first,
-                                         rows=backend.month_to_date(scope=scope, today=month_end(first)))
+            stored += cost_entries_store(environment=environment, month=first, rows=backend.month_to_date(
+                scope=scope, today=month_end(first), resource_groups=groups))
         stored += cost_entries_store(environment=environment, month=month_start(today),
-                                     rows=backend.month_to_date(scope=scope, today=today))
-        cost_forecast_store(environment=environment, today=today, forecast=backend.forecast(scope=scope, today=today))
+                                     rows=backend.month_to_date(scope=scope, today=today, resource_groups=groups))
+        try:
+            forecast = backend.forecast(scope=scope, today=today, resource_groups=groups)
+        except CostError as exc:  # the actual cost is stored: the forecast's failure is reported on its own
+            log.warning("cost forecast of %s failed: %s", environment.name, exc)
+            CostIngestRun.objects.filter(pk=run.pk).update(forecast_error=str(exc))
+        else:
+            cost_forecast_store(environment=environment, today=today, forecast=forecast)
     except CostError as exc:
         cost_ingest_transition(run, IngestStatus.FAILED, finished_at=timezone.now(), error_code=exc.code[:100],
                                error=exc.message)

@@ -1,10 +1,12 @@
-"""Builds the backends the tasks use, from settings. The only place the portal picks sandbox or Azure."""
+"""The deployment and cluster backends' factories, named in settings.PORTAL_BACKENDS and resolved by
+portal.core.backends (the one place the portal picks sandbox or Azure)."""
 
 import shutil
 
 from django.conf import settings
 from django.db import transaction
 
+from portal.core import backends as registry
 from portal.deployments.models import SandboxFault, SandboxRecord
 from provisioning.backends.base import CloudBackend
 from provisioning.backends.sandbox import Fault, SandboxCloud
@@ -33,13 +35,36 @@ def sandbox_faults() -> list[Fault]:
     return from_settings + from_admin
 
 
-def cloud_backend() -> CloudBackend:
-    if settings.PORTAL_CLOUD == "azure":
-        from provisioning.backends.azure import default_azure_cloud
+class PortalSandboxCloud(SandboxCloud):
+    """The sandbox cloud with the bookkeeping Azure does by itself: a succeeded deployment leaves the role
+    assignments its template declares (kept in SandboxRecord `rbac:{env}`), and the environment is audited
+    again. The deployment services call `deployment_succeeded` on whatever cloud ran the deployment; Azure's
+    has none, so they never ask which cloud it is."""
 
-        return default_azure_cloud(settings.AZURE_SUBSCRIPTION_ID)
-    return SandboxCloud(DatabaseSandboxStore(), speed=settings.PORTAL_SANDBOX_SPEED, faults=sandbox_faults(),
+    def deployment_succeeded(self, deployment) -> None:
+        from portal.access.services import rbac_record_deployment
+
+        rbac_record_deployment(deployment=deployment)
+
+
+@registry.factory("sandbox")
+def sandbox_cloud(environment=None) -> CloudBackend:
+    return PortalSandboxCloud(DatabaseSandboxStore(), speed=settings.PORTAL_SANDBOX_SPEED, faults=sandbox_faults(),
                         seconds_per_resource=settings.PORTAL_SANDBOX_SECONDS_PER_RESOURCE)
+
+
+@registry.factory("azure")
+def azure_cloud(environment=None) -> CloudBackend:
+    """AzureCloud in the environment's subscription (AZURE_SUBSCRIPTION_ID without one)."""
+    from provisioning.backends.azure import AzureCloud
+
+    return AzureCloud(registry.subscription_of(environment), registry.azure_credential(),
+                      transport=registry.azure_transport())
+
+
+def cloud_backend(environment=None) -> CloudBackend:
+    """The deployments backend for `environment` (its subscription); close it when done."""
+    return registry.backend("cloud", environment)
 
 
 class StoredSandboxCluster:
@@ -61,12 +86,20 @@ class StoredSandboxCluster:
         return call
 
 
-def cluster_backend(environment) -> ClusterBackend:
-    if settings.PORTAL_CLOUD == "azure":
-        from provisioning.cluster.kubernetes import KubernetesCluster
-
-        return KubernetesCluster.from_kubeconfig(context=environment.aks_cluster)
+@registry.factory("sandbox")
+def sandbox_cluster(environment) -> ClusterBackend:
     return StoredSandboxCluster(environment.name)
+
+
+@registry.factory("azure")
+def kubernetes_cluster(environment) -> ClusterBackend:
+    from provisioning.cluster.kubernetes import KubernetesCluster
+
+    return KubernetesCluster.from_kubeconfig(context=environment.aks_cluster)
+
+
+def cluster_backend(environment) -> ClusterBackend:
+    return registry.backend("cluster", environment)
 
 
 def bicep_compiler() -> str | None:

@@ -7,6 +7,7 @@ from django.db import transaction
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Placement
+from portal.core import backends as registry
 from portal.core.errors import DomainError
 from portal.deployments import backends, selectors, services
 from portal.deployments.choices import DeploymentKind, DeploymentStatus, LogLevel
@@ -28,7 +29,7 @@ def retirement_plan(*, placement: Placement) -> dict:
     given.setdefault("agentName", agent.slug)
     given.setdefault("environment", env.name)
     values = effective_parameters(template_get("agent"), given)
-    subscription = backends.cloud_backend().subscription_id
+    subscription = registry.subscription_of(env)
     group = values.get("resourceGroupName") or env.resource_group
     resources = []
     if placement.cosmos_container:
@@ -82,7 +83,8 @@ def retirement_execute(*, deployment: Deployment) -> Deployment:
         gone = backends.cluster_backend(deployment.environment).delete_workload(plan["agent"])
         lines.append((LogLevel.INFO, f"Workload {plan['agent']}: {'deleted' if gone else 'was not there'}."))
         _operation(deployment, f"k8s:agents/{plan['agent']}", "apps/v1/Deployment", plan["agent"], "Succeeded")
-        results = backends.cloud_backend().delete_resources(resource_ids=[r["id"] for r in plan["resources"]])
+        with registry.opened("cloud", deployment.environment) as cloud:
+            results = cloud.delete_resources(resource_ids=[r["id"] for r in plan["resources"]])
     except (CloudError, ClusterError) as exc:
         if exc.transient:
             raise

@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.access import services as access_services
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
+from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, templates
@@ -163,15 +163,16 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         info = templates.template_get(deployment.template)
         if info.content_hash != deployment.template_hash:
             raise DomainError("The template changed after this deployment was requested; request it again.")
-        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         deployment_log(deployment.pk, [(LogLevel.INFO, "Reading the template"
                                         + (f" and compiling it with {compiler}." if compiler else "."))])
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
         deployment_log(deployment.pk, [(LogLevel.INFO, f"The template declares {len(spec.resources)} resources. "
                                                        "Running what-if.")])
-        result = backends.cloud_backend().what_if(
-            deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
-            template=spec, parameters=_cloud_parameters(deployment, info))
+        with registry.opened("cloud", deployment.environment) as cloud:
+            result = cloud.what_if(
+                deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
+                template=spec, parameters=_cloud_parameters(deployment, info))
     except (DomainError, BicepError, CloudError) as exc:
         error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
                                                                       "details": []}
@@ -182,7 +183,10 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         return deployment_transition(deployment, S.FAILED, error=_error_dict(result.error))
     what_if = {"changes": [{"change_type": c.change_type, "resource_id": c.resource_id,
                             "resource_type": c.resource_type, "resource_name": c.resource_name,
-                            "delta": list(c.delta)} for c in result.changes]}
+                            "delta": list(c.delta), "unsupported_reason": c.unsupported_reason,
+                            "properties": [{"path": p.path, "change_type": p.change_type, "before": p.before,
+                                            "after": p.after} for p in c.properties]}
+                           for c in result.changes]}
     counts = {}
     for change in what_if["changes"]:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
@@ -338,12 +342,17 @@ def deployment_execute(*, deployment_id: int, sleep=time.sleep) -> Deployment | 
 
 
 def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
-    cloud = backends.cloud_backend()
+    """Deploy to the environment's subscription, and close the SDK clients when done."""
+    with registry.opened("cloud", deployment.environment) as cloud:
+        return _execute_template_with(deployment, cloud, sleep=sleep)
+
+
+def _execute_template_with(deployment: Deployment, cloud, *, sleep) -> Deployment:
     try:
         info = templates.template_get(deployment.template)
         if info.content_hash != deployment.template_hash:
             raise DomainError("The template changed after the preview; request the deployment again.")
-        compiler = backends.bicep_compiler() if settings.PORTAL_CLOUD == "azure" else None
+        compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
         if _already_started(cloud, deployment):
             # An earlier attempt started it and its worker died: follow that deployment, never a second one.
@@ -362,8 +371,13 @@ def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
         return deployment_transition(deployment, S.FAILED, error=error)
     Deployment.objects.filter(pk=deployment.pk).update(correlation_id=handle.correlation_id or "",
                                                        continuation_token=handle.continuation_token or "")
-    deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
-                                                   f"(correlation id {handle.correlation_id or 'n/a'}).")])
+    if handle.adopted:
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} was already "
+                                                       f"running: adopted it and following it (correlation id "
+                                                       f"{handle.correlation_id or 'n/a'}).")])
+    else:
+        deployment_log(deployment.pk, [(LogLevel.INFO, f"ARM deployment {handle.deployment_name} accepted "
+                                                       f"(correlation id {handle.correlation_id or 'n/a'}).")])
     return _poll(deployment, cloud, sleep=sleep)
 
 
@@ -417,7 +431,7 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
             finished = deployment_transition(current, new, error=error, correlation_id=status.correlation_id
                                              or current.correlation_id)
             if new == S.SUCCEEDED:
-                _after_success(finished)
+                _after_success(finished, cloud=cloud)
             return finished
         if time.monotonic() > deadline:
             deployment_log(deployment.pk, [(LogLevel.ERROR, "Gave up waiting for the deployment.")])
@@ -427,10 +441,13 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
         sleep(settings.PORTAL_DEPLOYMENT_POLL_SECONDS)
 
 
-def _after_success(deployment: Deployment) -> None:
-    """What follows a successful run: the sandbox records the role assignments it made (the RBAC audit
-    reads them), and in a chain, after an agent's resources, its Kubernetes workload."""
-    access_services.rbac_record_deployment(deployment=deployment)
+def _after_success(deployment: Deployment, *, cloud=None) -> None:
+    """What follows a successful run: the cloud's own bookkeeping (the sandbox records the role
+    assignments it made, as Azure would; Azure needs none), and in a chain, after an agent's resources,
+    its Kubernetes workload."""
+    succeeded = getattr(type(cloud), "deployment_succeeded", None)
+    if succeeded is not None:
+        succeeded(cloud, deployment)
     if not (deployment.then_apply_workload and deployment.agent_id):
         return
     placement = deployment.agent.placements.filter(environment=deployment.environment).first()

@@ -4,30 +4,30 @@ as portal.deployments.backends keeps the sandbox cluster under `cluster:{env}`."
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 
+from portal.core import backends as registry
 from portal.deployments.models import SandboxRecord
 from provisioning.backends.base import resource_id
-from provisioning.backends.sandbox import DEFAULT_SUBSCRIPTION_ID
 from provisioning.health import ResourceHealthBackend, SandboxResourceHealth
 from provisioning.rbac.expected import PROJECT_NAME
 
 
 def subscription_of(environment) -> str:
-    """The subscription an environment lives in: the sandbox has one of its own; in Azure the
-    environment's, else AZURE_SUBSCRIPTION_ID ("" when neither is set)."""
-    if settings.PORTAL_CLOUD != "azure":
-        return DEFAULT_SUBSCRIPTION_ID
-    return environment.subscription_id or settings.AZURE_SUBSCRIPTION_ID
+    """The subscription an environment lives in (portal.core.backends.subscription_of)."""
+    return registry.subscription_of(environment)
 
 
 @dataclass(frozen=True)
 class SharedResource:
     label: str
     resource_id: str
+    problem: str = ""      # why discovery found no id for it
 
 
+# The label's key in Environment.discovered_resources (provisioning.discovery.SHARED_TYPES).
+_KEYS = {"AKS": "aks", "Cosmos DB": "cosmos", "Redis": "redis", "Event Hubs": "eventhubs", "Storage": "storage",
+         "Key Vault": "keyvault", "API Management": "apim", "Container registry": "acr"}
 # (label, ARM type, name) as bicep/shared-infrastructure names them; {p}: "holidaypeakhub-dev",
 # {c}: "holidaypeakhubdev" (provisioning.rbac.expected.platform_resources names the same way).
 _SHARED = (
@@ -42,8 +42,14 @@ _SHARED = (
 )
 
 
-def shared_resources(environment, subscription_id: str) -> list[SharedResource]:
-    """The eight shared resources whose Azure Resource Health the board shows."""
+def shared_resources(environment, subscription_id: str, discovered: dict | None = None) -> list[SharedResource]:
+    """The eight shared resources whose Azure Resource Health the board shows: as `discovered` in Azure
+    (portal.catalog.discovery) when given, else named by the convention the sandbox deploys by."""
+    if discovered is not None:
+        ids, errors = discovered.get("resources") or {}, discovered.get("errors") or {}
+        return [SharedResource(label, ids.get(_KEYS[label], ""),
+                               errors.get(_KEYS[label]) or errors.get("resources") or "not discovered")
+                for label, _kind, _pattern in _SHARED]
     names = {"p": f"{PROJECT_NAME}-{environment.name}", "c": f"{PROJECT_NAME}{environment.name}",
              "aks": environment.aks_cluster or f"{PROJECT_NAME}-{environment.name}-aks"}
     group = environment.resource_group or f"{PROJECT_NAME}-{environment.name}-rg"
@@ -82,11 +88,18 @@ class StoredSandboxResourceHealth:
         pass
 
 
-def resource_health_backend(environment) -> ResourceHealthBackend:
-    if settings.PORTAL_CLOUD == "azure":
-        from azure.identity import DefaultAzureCredential
-
-        from provisioning.health.azure import AzureResourceHealth
-
-        return AzureResourceHealth(DefaultAzureCredential(), subscription_of(environment))
+@registry.factory("sandbox")
+def sandbox_resource_health(environment) -> ResourceHealthBackend:
     return StoredSandboxResourceHealth(environment.name)
+
+
+@registry.factory("azure")
+def azure_resource_health(environment) -> ResourceHealthBackend:
+    from provisioning.health.azure import AzureResourceHealth
+
+    return AzureResourceHealth(registry.azure_credential(), subscription_of(environment),
+                               transport=registry.azure_transport())
+
+
+def resource_health_backend(environment) -> ResourceHealthBackend:
+    return registry.backend("resource_health", environment)

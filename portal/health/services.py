@@ -24,7 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
+from portal.catalog.discovery import environment_resources
 from portal.catalog.models import Agent, Environment, Placement, Team
+from portal.core import backends as registry
 from portal.core.errors import DomainError, InvalidTransition
 from portal.deployments import backends as deployment_backends
 from portal.deployments import notifications
@@ -158,18 +160,23 @@ def _recent_restarts(result: CheckResult, baseline: int | None, threshold: int) 
 
 
 def _resource_health(environment) -> list[Observation]:
+    """The shared resources as discovered in Azure (issue #10; the sandbox's follow the convention). One
+    that discovery could not find is unknown, with why."""
     subscription = backends.subscription_of(environment)
-    resources = backends.shared_resources(environment, subscription or "no-subscription")
+    discovered = None
+    if subscription and not registry.is_sandbox("resource_health"):
+        discovered = environment_resources(environment=environment)
+    resources = backends.shared_resources(environment, subscription or "no-subscription", discovered=discovered)
     if not subscription:
         reason = "no Azure subscription is set for this environment (or AZURE_SUBSCRIPTION_ID)"
         return [Observation(unknown(CheckKind.RESOURCE_HEALTH, r.resource_id, reason), r.label) for r in resources]
     health = backends.resource_health_backend(environment)
     try:
-        return [Observation(check_resource_health(health, r.resource_id), r.label) for r in resources]
+        return [Observation(check_resource_health(health, r.resource_id) if r.resource_id else
+                            unknown(CheckKind.RESOURCE_HEALTH, r.label, f"not found in Azure: {r.problem}"), r.label)
+                for r in resources]
     finally:
-        close = getattr(health, "close", None)
-        if close is not None:
-            close()
+        registry.close_backend(health)
 
 
 def _http(environment) -> list[Observation] | None:
@@ -178,7 +185,7 @@ def _http(environment) -> list[Observation] | None:
     placements = [p for p in _watched(environment) if p.agent.health_path]
     template = settings.PORTAL_HEALTH_URL_TEMPLATE
     if not template:
-        if settings.PORTAL_CLOUD != "azure":
+        if registry.is_sandbox("cloud"):
             return None
         reason = f"{NO_ENDPOINT} (set PORTAL_HEALTH_URL_TEMPLATE)"
         return [Observation(unknown(CheckKind.HTTP, p.agent.slug, reason), p.agent.slug, p.agent, p.agent.slug)
@@ -349,6 +356,6 @@ def sandbox_faults_clear(*, environment) -> None:
 
 
 def _sandbox_only() -> None:
-    if settings.PORTAL_CLOUD == "azure":
+    if not registry.is_sandbox("resource_health"):
         raise DomainError("Faults can only be injected into the sandbox cloud.")
 

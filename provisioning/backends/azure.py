@@ -55,22 +55,26 @@ from azure.mgmt.resource.deployments.models import (
     DeploymentWhatIfProperties,
     ErrorResponse,
     WhatIfOperationResult,
+    WhatIfPropertyChange,
 )
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from .base import (
+    NO_CREDENTIAL_MESSAGE,
     CloudError,
     DeleteOutcome,
     DeleteResult,
     DeploymentHandle,
     DeploymentStatus,
     ErrorCode,
+    PropertyChange,
     ProvisioningState,
     ResourceOperation,
     TemplateSpec,
     WhatIfChange,
     WhatIfResult,
     api_versions_for,
+    is_missing_credential,
     parse_resource_id,
 )
 
@@ -154,7 +158,7 @@ class AzureCloud:
             with _cloud_errors():
                 running = self.client.deployments.get_at_subscription_scope(deployment_name)
             props = running.properties
-            return DeploymentHandle(deployment_name=deployment_name,
+            return DeploymentHandle(deployment_name=deployment_name, adopted=True,
                                     correlation_id=(props.correlation_id if props is not None else None) or "")
         return DeploymentHandle(deployment_name=deployment_name, continuation_token=poller.continuation_token(),
                                 correlation_id=polling.correlation_id)
@@ -285,6 +289,8 @@ def default_azure_cloud(subscription_id: str, **kwargs: Any) -> AzureCloud:
 def cloud_error_from(exc: AzureError) -> CloudError:
     """An azure-core error as a CloudError: ARM's error body when there is one; 408, 429 and 5xx
     (and failures to reach ARM at all) are transient."""
+    if is_missing_credential(exc):
+        return CloudError(code=ErrorCode.NO_CREDENTIAL, message=NO_CREDENTIAL_MESSAGE)
     response = getattr(exc, "response", None)
     if isinstance(exc, HttpResponseError) and response is not None:
         status = exc.status_code or 0
@@ -378,9 +384,23 @@ def _what_if_result(result: WhatIfOperationResult) -> WhatIfResult:
             resource_type=change.resource_type or parsed_type,
             resource_name=parsed_name,
             delta=tuple(d.path for d in change.delta or ()),
+            properties=tuple(_property_changes(change.delta or ())),
+            unsupported_reason=change.unsupported_reason or "",
         ))
     return WhatIfResult(status=_text(result.status) or "Succeeded", changes=tuple(changes),
                         error=_from_error_response(result.error))
+
+
+def _property_changes(delta: Iterable[WhatIfPropertyChange], prefix: str = "") -> Iterator[PropertyChange]:
+    """Each changed property with its before and after; an Array or object change's children under
+    their own paths (`tags.team`, `properties.agentPoolProfiles.0.count`)."""
+    for item in delta:
+        path = f"{prefix}.{item.path}" if prefix and item.path else (item.path or prefix)
+        if item.children:
+            yield from _property_changes(item.children, path)
+        else:
+            yield PropertyChange(path=path, change_type=_text(item.property_change_type),
+                                 before=item.before, after=item.after)
 
 
 def _resource_operation(operation: DeploymentOperation) -> ResourceOperation:

@@ -50,12 +50,25 @@ class ChangeType:
 
 
 @dataclass(frozen=True)
+class PropertyChange:
+    """One changed property of a Modify: its path, ARM's propertyChangeType (Create, Delete, Modify,
+    Array, NoEffect) and the values before and after (None when there is none)."""
+
+    path: str
+    change_type: str
+    before: Any = None
+    after: Any = None
+
+
+@dataclass(frozen=True)
 class WhatIfChange:
     change_type: str               # one of ChangeType
     resource_id: str
     resource_type: str = ""
     resource_name: str = ""
     delta: tuple[str, ...] = ()    # property paths that change, for Modify
+    properties: tuple[PropertyChange, ...] = ()   # before -> after of each path (Azure; the sandbox keeps hashes)
+    unsupported_reason: str = ""   # why what-if cannot tell, for Unsupported
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,7 @@ class DeploymentHandle:
     deployment_name: str
     continuation_token: str = ""
     correlation_id: str = ""
+    adopted: bool = False          # ARM was already running a deployment by that name: it is followed, not started
 
 
 @dataclass(eq=False)
@@ -128,6 +142,22 @@ class ErrorCode:
     DEPLOYMENT_FAILED = "DeploymentFailed"                        # a deployment's error; details say why
     NO_COMPILED_TEMPLATE = "NoCompiledTemplate"                   # ours: no ARM JSON to send to Azure
     NO_API_VERSION = "NoApiVersion"                               # ours: a delete of a type we know no version of
+    NO_CREDENTIAL = "NoAzureCredential"                           # ours: no credential could give a token
+
+
+# What the portal says, once, instead of DefaultAzureCredential's list of every credential it tried.
+NO_CREDENTIAL_MESSAGE = (
+    "The portal has no Azure credential: run `az login` where the portal and its worker run, or give them "
+    "the workload identity's AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE (or a service "
+    "principal's AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET).")
+
+
+def is_missing_credential(exc: BaseException) -> bool:
+    """An azure-identity failure to get a token at all (no HTTP answer from Azure), as opposed to a 401
+    from Azure for a token it refused."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None
 
 
 class DeleteOutcome:

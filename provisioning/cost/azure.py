@@ -30,7 +30,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time as clock
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -46,17 +46,23 @@ from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.costmanagement import CostManagementClient
 from azure.mgmt.costmanagement.models import (
     ForecastAggregation,
+    ForecastComparisonExpression,
     ForecastDataset,
     ForecastDefinition,
+    ForecastFilter,
     ForecastResult,
     ForecastTimePeriod,
     QueryAggregation,
+    QueryComparisonExpression,
     QueryDataset,
     QueryDefinition,
+    QueryFilter,
     QueryGrouping,
     QueryResult,
     QueryTimePeriod,
 )
+
+from provisioning.backends.base import NO_CREDENTIAL_MESSAGE, ErrorCode, is_missing_credential
 
 from .base import AGENT_TAG, CostError, CostRow, Forecast, month_end, month_start
 
@@ -113,16 +119,16 @@ class AzureCost:
 
     # --- CostBackend ----------------------------------------------------------------------------
 
-    def month_to_date(self, *, scope: str, today: date) -> list[CostRow]:
-        definition = query_definition(today)
+    def month_to_date(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> list[CostRow]:
+        definition = query_definition(today, resource_groups)
         first = self._throttled(lambda: self.client.query.usage(scope, definition))
         rows: list[CostRow] = []
         for result in self._pages(first, definition.as_dict(), QueryResult):
             rows.extend(cost_rows(*_table(result)))
         return rows
 
-    def forecast(self, *, scope: str, today: date) -> Forecast:
-        definition = forecast_definition(today)
+    def forecast(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> Forecast:
+        definition = forecast_definition(today, resource_groups)
         first = self._throttled(lambda: self.client.forecast.usage(scope, definition))
         actual, projected = Decimal(0), Decimal(0)
         by_day: dict[date, Decimal] = {}
@@ -206,7 +212,9 @@ def default_azure_cost(**kwargs: Any) -> AzureCost:
 
 # --- Request bodies -----------------------------------------------------------------------------
 
-def query_definition(today: date) -> QueryDefinition:
+def query_definition(today: date, resource_groups: Sequence[str] = ()) -> QueryDefinition:
+    """Daily actual cost of the month to `today`; with `resource_groups`, only theirs (a subscription
+    scope filtered to an environment's groups, its AKS node resource group included)."""
     return QueryDefinition(
         type=QUERY_TYPE,
         timeframe="Custom",
@@ -221,11 +229,13 @@ def query_definition(today: date) -> QueryDefinition:
                 QueryGrouping(type="Dimension", name="ResourceGroupName"),
                 QueryGrouping(type="TagKey", name=AGENT_TAG),
             ],
+            filter=QueryFilter(dimensions=QueryComparisonExpression(
+                name="ResourceGroupName", operator="In", values_property=list(resource_groups))) if resource_groups else None,
         ),
     )
 
 
-def forecast_definition(today: date) -> ForecastDefinition:
+def forecast_definition(today: date, resource_groups: Sequence[str] = ()) -> ForecastDefinition:
     return ForecastDefinition(
         type=FORECAST_TYPE,
         timeframe="Custom",
@@ -233,6 +243,8 @@ def forecast_definition(today: date) -> ForecastDefinition:
         dataset=ForecastDataset(
             granularity="Daily",
             aggregation={COST_ALIAS: ForecastAggregation(name=COST_METRIC, function="Sum")},
+            filter=ForecastFilter(dimensions=ForecastComparisonExpression(
+                name="ResourceGroupName", operator="In", values_property=list(resource_groups))) if resource_groups else None,
         ),
         include_actual_cost=True,
         include_fresh_partial_cost=False,
@@ -329,7 +341,9 @@ def throttle_wait(headers: Mapping[str, str], *, attempt: int = 0) -> float:
 
 def cost_error_from(exc: AzureError) -> CostError:
     """An azure-core error as a CostError with Azure's error code; 408, 429, 5xx and failures to reach
-    Azure at all are transient."""
+    Azure at all are transient; no credential at all is one sentence saying how to give one."""
+    if is_missing_credential(exc):
+        return CostError(code=ErrorCode.NO_CREDENTIAL, message=NO_CREDENTIAL_MESSAGE)
     if isinstance(exc, HttpResponseError):
         status = exc.status_code or 0
         code = (exc.error.code if exc.error is not None else None) or exc.reason or f"Http{status}"

@@ -10,6 +10,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Protocol
 
 # The tag whose value names the agent service a resource belongs to (the agent module sets it).
@@ -61,12 +62,12 @@ class CostBackend(Protocol):
 
     kind: str  # "sandbox" or "azure"
 
-    def month_to_date(self, *, scope: str, today: date) -> list[CostRow]:
+    def month_to_date(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> list[CostRow]:
         """Daily cost from the 1st of today's month to today, grouped by ServiceName,
-        ResourceGroupName and the `agent` tag."""
+        ResourceGroupName and the `agent` tag; with `resource_groups`, only those groups' cost."""
         ...
 
-    def forecast(self, *, scope: str, today: date) -> Forecast: ...
+    def forecast(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> Forecast: ...
 
 
 # --- Calendar helpers ---------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class SandboxCost:
 
     # --- CostBackend ----------------------------------------------------------------------------
 
-    def month_to_date(self, *, scope: str, today: date) -> list[CostRow]:
+    def month_to_date(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> list[CostRow]:
         rows: list[CostRow] = []
         for env in self.environments(scope):
             for day in month_days(today)[: today.day]:
@@ -92,7 +92,7 @@ class SandboxCost:
                     rows.extend(self._day_rows(env, service, day))
         return rows
 
-    def forecast(self, *, scope: str, today: date) -> Forecast:
+    def forecast(self, *, scope: str, today: date, resource_groups: Sequence[str] = ()) -> Forecast:
         """Actual cost so far, then every remaining day at the average of the last week's days."""
         by_day = {day: Decimal(0) for day in month_days(today)[: today.day]}
         for row in self.month_to_date(scope=scope, today=today):

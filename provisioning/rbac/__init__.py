@@ -5,7 +5,7 @@ the sandbox has (the RbacBackend in base; sandbox), and the comparison (audit).
 audit and the sandbox work without them.
 """
 
-from .audit import AuditMatch, AuditReport, audit, audit_environment
+from .audit import AuditMatch, AuditReport, audit, audit_environment, audit_resources
 from .base import (
     ACR_PULL,
     BROAD_ROLES,
@@ -56,6 +56,7 @@ __all__ = [
     "SandboxRbac",
     "audit",
     "audit_environment",
+    "audit_resources",
     "expected_assignments",
     "platform_resources",
     "platform_scopes",

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from provisioning.backends.base import CloudError
+
 from .base import (
     BROAD_ROLES,
     ActualAssignment,
@@ -23,7 +25,7 @@ from .base import (
     normalize_scope,
     scope_covers,
 )
-from .expected import PROJECT_NAME, expected_assignments, platform_resources
+from .expected import PROJECT_NAME, PlatformResources, expected_assignments, expected_for, platform_resources
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,14 @@ class AuditReport:
     present: list[AuditMatch] = field(default_factory=list)
     missing: list[ExpectedAssignment] = field(default_factory=list)
     unexpected: list[ActualAssignment] = field(default_factory=list)
+    # What could not be read, part ("rbac", "cosmos", or an expectation's scope kind) -> why; the
+    # expectations of that part are neither present nor missing.
+    unread: dict[str, str] = field(default_factory=dict)
+    not_checked: list[ExpectedAssignment] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.missing and not self.unexpected
+        return not self.missing and not self.unexpected and not self.unread
 
 
 def audit(expected: Iterable[ExpectedAssignment], actual_rbac: Iterable[ActualAssignment],
@@ -72,6 +78,44 @@ def audit_environment(rbac: RbacBackend, *, subscription_id: str, env_name: str,
     expected = expected_assignments(subscription_id, env_name, kubelet_principal_id, project_name=project_name)
     return audit(expected, rbac.list_assignments(resources.resource_group),
                  rbac.list_cosmos_assignments(resources.cosmos), [resources.resource_group])
+
+
+def audit_resources(rbac: RbacBackend, *, resources: PlatformResources, kubelet_principal_id: str,
+                    unfound: dict[str, str] | None = None) -> AuditReport:
+    """Audit the kubelet identity (`kubelet_principal_id`, read from the cluster: only that principal
+    satisfies an expectation) on resources as discovered. Azure RBAC and the Cosmos data plane are
+    read separately: when one read fails, the other's findings are kept and the failed part is
+    reported in `unread`, its expectations in `not_checked`. Only when nothing could be read does the
+    CloudError propagate. `unfound`: scope kind -> why that resource is not known."""
+    unread: dict[str, str] = {}
+    actual_rbac: list[ActualAssignment] = []
+    actual_cosmos: list[ActualAssignment] = []
+    errors: list[CloudError] = []
+    try:
+        actual_rbac = rbac.list_assignments(resources.resource_group)
+    except CloudError as exc:
+        unread["rbac"] = f"Azure RBAC: {exc}"
+        errors.append(exc)
+    if resources.cosmos:
+        try:
+            actual_cosmos = rbac.list_cosmos_assignments(resources.cosmos)
+        except CloudError as exc:
+            unread["cosmos"] = f"Cosmos DB data plane: {exc}"
+            errors.append(exc)
+    if errors and len(errors) == (2 if resources.cosmos else 1):
+        raise errors[0]
+    for kind, why in (unfound or {}).items():
+        unread.setdefault(kind, why)
+    checked, not_checked = [], []
+    for wanted in expected_for(resources, kubelet_principal_id):
+        part = "cosmos" if wanted.data_plane else "rbac"
+        if part in unread or not wanted.scope_id or ("cosmos" if wanted.data_plane else wanted.scope_kind) in unread:
+            not_checked.append(wanted)
+        else:
+            checked.append(wanted)
+    report = audit(checked, actual_rbac, actual_cosmos, [resources.resource_group])
+    return AuditReport(present=report.present, missing=report.missing, unexpected=report.unexpected,
+                       unread=unread, not_checked=not_checked)
 
 
 def _best_match(wanted: ExpectedAssignment, candidates: list[ActualAssignment]) -> ActualAssignment | None:

@@ -95,8 +95,23 @@ def expected_assignments(subscription_id: str, env_name: str, kubelet_principal_
     `kubelet_principal_id` (not known before the cluster exists) any principal holding the role
     on the resource satisfies the expectation."""
     resources = platform_resources(subscription_id, env_name, project_name=project_name)
+    return expected_for(resources, kubelet_principal_id)
+
+
+def expected_for(resources: PlatformResources, kubelet_principal_id: str | None) -> list[ExpectedAssignment]:
+    """The kubelet identity's six assignments on resources as they were discovered (any names)."""
     return [
         ExpectedAssignment(principal=KUBELET, role_name=ROLE_NAMES[guid], role_guid=guid, scope_kind=kind,
                            scope_id=resources.scope_of(kind), principal_id=kubelet_principal_id or "")
         for guid, kind in _DESIGN
     ]
+
+
+def discovered_platform(discovered: dict) -> PlatformResources:
+    """PlatformResources from what portal.catalog.discovery stored (provisioning.discovery.Discovery):
+    the ids Azure reported, "" for a resource that was not found."""
+    ids = discovered.get("resources") or {}
+    group = f"/subscriptions/{discovered.get('subscription_id', '')}/resourceGroups/{discovered.get('resource_group', '')}"
+    return PlatformResources(resource_group=group, acr=ids.get("acr", ""), eventhubs=ids.get("eventhubs", ""),
+                             keyvault=ids.get("keyvault", ""), storage=ids.get("storage", ""),
+                             cosmos=ids.get("cosmos", ""))

@@ -19,11 +19,9 @@ from provisioning.backends.base import CloudError
 from provisioning.backends.sandbox import DEFAULT_SUBSCRIPTION_ID
 from provisioning.rbac import (
     ACR_PULL,
-    CONTRIBUTOR,
     COSMOS_DATA_CONTRIBUTOR,
     KEY_VAULT_SECRETS_USER,
     SANDBOX_KUBELET_PRINCIPAL_ID,
-    SandboxRbac,
     platform_resources,
 )
 from tests.factories import EnvironmentFactory
@@ -110,26 +108,6 @@ def test_an_environment_the_design_does_not_name_cannot_be_audited(db):
     assert "unknown environment 'qa'" in row.error
 
 
-def test_in_azure_the_kubelet_is_whoever_holds_the_expected_roles(platform, settings, monkeypatch):
-    """Azure does not say who the kubelet identity is: the audit takes the principal of what is present."""
-    subscription = "11111111-2222-3333-4444-555555555555"
-    settings.PORTAL_CLOUD = "azure"
-    platform.subscription_id = subscription
-    platform.save()
-    kubelet = "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
-    azure_like = SandboxRbac(subscription_id=subscription, kubelet_principal_id=kubelet)
-    ids = platform_resources(subscription, "dev")
-    azure_like.grant(kubelet, KEY_VAULT_SECRETS_USER, ids.keyvault, principal_type="ServicePrincipal")
-    azure_like.grant(kubelet, COSMOS_DATA_CONTRIBUTOR, ids.cosmos, kind="cosmos")
-    azure_like.grant("0a0b0c0d-1e1f-4a2b-8c3d-4e5f6a7b8c9d", CONTRIBUTOR, ids.storage)
-    monkeypatch.setattr(backends, "rbac_backend", lambda env: azure_like)
-
-    row = audit(platform)
-
-    assert (row.backend, row.present_count, row.missing_count, row.unexpected_count) == ("azure", 2, 4, 1)
-    assert row.kubelet_principal_id == kubelet
-
-
 # --- Remediation --------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -155,14 +133,7 @@ def test_remediation_requests_a_role_assignment_run_that_goes_on_by_itself(
 
 def test_a_succeeded_remediation_is_recorded_by_the_hook_and_the_next_audit_finds_it(
         drifted, engineer, django_capture_on_commit_callbacks, monkeypatch):
-    """With the one line in portal.deployments.services._after_success calling the access hook."""
-    original = deployment_services._after_success
-
-    def after_success(deployment):
-        services.rbac_record_deployment(deployment=deployment)
-        original(deployment)
-
-    monkeypatch.setattr(deployment_services, "_after_success", after_success)
+    """The sandbox cloud that ran the remediation records what it granted (its own bookkeeping)."""
     with django_capture_on_commit_callbacks(execute=False):
         run = services.rbac_remediate(environment=drifted, role_guid=ACR_PULL, user=engineer)
     with django_capture_on_commit_callbacks(execute=False):
@@ -221,7 +192,7 @@ def test_the_hook_ignores_other_templates_failed_runs_and_azure(dev, settings):
     failed = Deployment.objects.create(environment=dev, template="role-assignment", status=DeploymentStatus.FAILED)
     assert services.rbac_record_deployment(deployment=ok) == []
     assert services.rbac_record_deployment(deployment=failed) == []
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     shared = Deployment.objects.create(environment=dev, template="shared-infrastructure",
                                        parameters={"environment": "dev"}, status=DeploymentStatus.SUCCEEDED)
     assert services.rbac_record_deployment(deployment=shared) == []
@@ -293,7 +264,7 @@ def test_inject_rbac_drift_takes_role_names(dev):
 
 
 def test_drift_and_seeding_are_for_the_sandbox_only(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     with pytest.raises(DomainError, match="sandbox"):
         services.rbac_sandbox_drift_inject(environment=dev)
     out = StringIO()

@@ -50,6 +50,7 @@ MATRIX = [
     ("cost showback", "costs:showback", {}, "get", EVERYONE),
     ("cost budget alerts form", "costs:budget", {"name": "dev"}, "get", {"admin"}),
     ("cost ingest now", "costs:ingest", {}, "post", {"engineer", "admin"}),
+    ("api tokens", "api_tokens:tokens", {}, "get", EVERYONE),
 ]
 
 

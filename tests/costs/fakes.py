@@ -20,7 +20,7 @@ class FixedCost:
     kind: str = "sandbox"
     calls: list[tuple[str, date]] = field(default_factory=list)
 
-    def month_to_date(self, *, scope: str, today: date) -> list[CostRow]:
+    def month_to_date(self, *, scope: str, today: date, resource_groups=()) -> list[CostRow]:
         self.calls.append((scope, today))
         if self.error:
             raise self.error
@@ -32,7 +32,7 @@ class FixedCost:
                 rows.append(CostRow(when, "Azure Kubernetes Service", self.resource_group, agent, cost, "USD"))
         return rows
 
-    def forecast(self, *, scope: str, today: date) -> Forecast:
+    def forecast(self, *, scope: str, today: date, resource_groups=()) -> Forecast:
         actual = sum((row.cost for row in self.month_to_date(scope=scope, today=today)), Decimal(0))
         total = self.forecast_total if self.forecast_total is not None else actual
         return Forecast(month_total_actual=actual, month_end_forecast=total, currency="USD", daily=[])

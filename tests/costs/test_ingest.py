@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from portal.core.backends import azure_access
 from portal.costs import backends, services
 from portal.costs.choices import IngestStatus
 from portal.costs.models import CostEntry, CostForecast, CostIngestRun
@@ -29,6 +31,20 @@ from tests.provisioning.test_cost import (
 )
 
 SUB = "00000000-0000-0000-0000-00000000c057"
+BASE = "https://management.azure.com"
+NODE_RG = "MC_holidaypeakhub-dev-rg_holidaypeakhub-dev-aks_eastus"
+
+
+def discovered(env):
+    """What discovery stores for dev (tests/contract reads it from a fake tenant)."""
+    env.discovered_resources = {"subscription_id": SUB, "resource_group": "holidaypeakhub-dev-rg",
+                                "discovered_at": timezone.now().isoformat(),
+                                "node_resource_group": NODE_RG, "kubelet_principal_id": "k", "errors": {},
+                                "resources": {"aks": f"/subscriptions/{SUB}/resourceGroups/holidaypeakhub-dev-rg/"
+                                                     "providers/Microsoft.ContainerService/managedClusters/x"}}
+    env.save()
+
+
 TODAY = date(2026, 11, 28)
 
 
@@ -164,26 +180,22 @@ def test_a_failed_ingest_keeps_the_last_good_data_and_the_pages_say_how_old_and_
     assert "$15.01" in html                                    # 8.25 + 0.0125 + 4.9 + 0.1 + 1.75
 
 
-def test_with_portal_cloud_azure_the_service_builds_azure_cost_for_the_environments_scope(
-        dev, fake, settings, monkeypatch):
-    settings.PORTAL_CLOUD = "azure"
-    built = []
+def test_with_azure_backends_the_service_builds_azure_cost_for_the_environments_scope(dev, fake, settings):
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
+    discovered(dev)
+    credential = FakeCredential()
 
-    def default_azure_cost(**kwargs):
-        built.append(kwargs)
-        return azure_backend(fake, **kwargs)[0]
-
-    monkeypatch.setattr("provisioning.cost.azure.default_azure_cost", default_azure_cost)
-
-    run = services.cost_ingest_run(environment_id=dev.pk, today=TODAY, backfill=0)
+    with azure_access(credential=credential, transport=fake.transport()):
+        run = services.cost_ingest_run(environment_id=dev.pk, today=TODAY, backfill=0)
 
     assert run.status == IngestStatus.SUCCEEDED and run.backend == "azure"
-    assert built == [{"max_throttle_wait": settings.PORTAL_COST_MAX_THROTTLE_WAIT}]
+    assert credential.calls >= 1                               # the registry's client used the credential given
     assert len(stored(dev)) == 5
 
 
 def test_azure_without_a_subscription_fails_saying_what_to_set(envs, settings):
     settings.PORTAL_CLOUD, settings.AZURE_SUBSCRIPTION_ID = "azure", ""
+    settings.PORTAL_BACKENDS = settings.PORTAL_BACKEND_SETS["azure"]
 
     run = services.cost_ingest_run(environment_id=envs["dev"].pk, today=TODAY, backend=FixedCost(), backfill=0)
 
@@ -227,3 +239,39 @@ def test_the_ingest_command_ingests_every_environment_and_reports_failures(envs,
     assert "dev: stored" in out and "prod: stored" in out
     assert CostIngestRun.objects.filter(status=IngestStatus.SUCCEEDED).count() == 3
     assert err == ""
+
+
+# --- Issue #10: the bill's scope, the forecast on its own -------------------------------------------
+
+def test_azure_cost_is_the_subscription_filtered_to_the_groups_including_the_aks_node_group(dev, fake, settings):
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
+    discovered(dev)
+    fake.query_rows = [*ROWS, query_row(1, 31.4, "Virtual Machines", group=NODE_RG),
+                       query_row(1, 99.0, "Virtual Machines", group="another-teams-rg")]
+
+    with azure_access(credential=FakeCredential(), transport=fake.transport()):
+        run = services.cost_ingest_run(environment_id=dev.pk, today=TODAY, backfill=0)
+
+    assert run.status == IngestStatus.SUCCEEDED, run.error
+    assert {r.url.split("?")[0] for r in fake.requests} == {
+        f"{BASE}/subscriptions/{SUB}/providers/Microsoft.CostManagement/query",
+        f"{BASE}/subscriptions/{SUB}/providers/Microsoft.CostManagement/forecast"}
+    assert fake.bodies[0]["dataset"]["filter"] == {"dimensions": {
+        "name": "ResourceGroupName", "operator": "In", "values": ["holidaypeakhub-dev-rg", NODE_RG]}}
+    assert (date(2026, 11, 1), "Virtual Machines", NODE_RG.lower(), "", Decimal("31.4")) in stored(dev)
+    assert all(row[2] != "another-teams-rg" for row in stored(dev))
+
+
+def test_a_failing_forecast_alone_keeps_the_actual_cost_and_says_so(dev, fake, client_for, viewer):
+    backend, _ = azure_backend(fake)
+    fake.failures = [Throttle({}, path="*/forecast", status=400, code="BadRequest",
+                              message="Forecast is not available for this scope.")]
+
+    run = services.cost_ingest_run(environment_id=dev.pk, today=TODAY, backend=backend, backfill=0)
+
+    assert (run.status, run.rows, run.error) == (IngestStatus.SUCCEEDED, 5, "")
+    assert run.forecast_error == "BadRequest: Forecast is not available for this scope."
+    assert len(stored(dev)) == 5 and not CostForecast.objects.filter(environment=dev).exists()
+    html = client_for(viewer).get(reverse("costs:environment", args=["dev"]) + "?month=2026-11").content.decode()
+    assert "The forecast could not be read in the last ingest: BadRequest: Forecast is not available" in html
+    assert "the last ingest failed" not in html

@@ -153,7 +153,7 @@ def test_a_run_held_by_a_live_worker_is_not_taken_by_another(dev, engineer, djan
 
 def test_in_azure_mode_without_a_compiler_a_bicep_deployment_fails_at_validation_saying_how_to_install_one(
         dev, engineer, settings, monkeypatch, django_capture_on_commit_callbacks):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_BICEP = ""
     settings.AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
     monkeypatch.setenv("PATH", "/nonexistent")  # no bicep, no az

@@ -89,3 +89,26 @@ def test_system_page_says_which_compiler_the_portal_found(platform, client_for, 
     html = client_for(viewer).get(reverse("system")).content.decode()
     assert f"Found: <code>{fake}</code>" in html
     assert "<code>agent</code>" in html and "<code>shared-infrastructure</code>" in html
+
+
+def test_the_run_page_shows_each_changed_property_before_and_after_and_why_what_if_cannot_tell(
+        platform, client_for, viewer):
+    """Issue #10: what-if in full."""
+    rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Cache/redis/holidaypeakhub-dev-redis"
+    d = Deployment.objects.create(environment=platform, template="agent", status=S.PREVIEWED, what_if={"changes": [
+        {"change_type": "Modify", "resource_id": rid, "resource_type": "Microsoft.Cache/redis",
+         "resource_name": "holidaypeakhub-dev-redis", "delta": ["properties.sku.capacity", "tags.team"],
+         "unsupported_reason": "", "properties": [
+             {"path": "properties.sku.capacity", "change_type": "Modify", "before": 1, "after": 2},
+             {"path": "tags.team", "change_type": "Create", "before": None, "after": "cart"}]},
+        {"change_type": "Unsupported", "resource_id": rid + "x", "resource_type": "Microsoft.Cache/redis",
+         "resource_name": "holidaypeakhub-dev-redisx", "delta": [], "properties": [],
+         "unsupported_reason": "The resource name is not known until the deployment runs."}]})
+
+    html = client_for(viewer).get(d.get_absolute_url()).content.decode()
+
+    assert ('<code>properties.sku.capacity</code>: <span data-testid="before">1</span> → '
+            '<span data-testid="after">2</span>') in html
+    assert ('<code>tags.team</code>: <span data-testid="before">(none)</span> → '
+            '<span data-testid="after">cart</span> <span class="muted">(Create)</span>') in html
+    assert "What-if cannot tell: The resource name is not known until the deployment runs." in html

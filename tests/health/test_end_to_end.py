@@ -3,10 +3,12 @@ Kubernetes API server (with the official client) and to Resource Health through 
 azure-mgmt-resourcehealth client answered in-process; the board then shows what they recorded."""
 
 import pytest
+from django.utils import timezone
 from django.urls import reverse
 from kubernetes import client
 
 from portal.catalog.choices import PlacementStatus
+from portal.catalog.discovery import SandboxDiscovery
 from portal.catalog.models import NodePool, Placement
 from portal.deployments import backends as deployment_backends
 from portal.health import backends, services
@@ -29,9 +31,13 @@ AGENT = "ecommerce-catalog-search"
 @pytest.fixture
 def azure_dev(platform, settings, monkeypatch, fake_k8s):
     """dev as in Azure: its cluster is the fake API server, Resource Health the fake ARM."""
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_HEALTH_URL_TEMPLATE = ""
     platform.subscription_id = SUBSCRIPTION
+    # What discovery stores for a tenant named by the convention (tests/contract covers other names).
+    platform.discovered_resources = {
+        **SandboxDiscovery(platform).discover(resource_group=platform.resource_group).as_dict(),
+        "discovered_at": timezone.now().isoformat()}
     platform.save()
     NodePool.objects.create(environment=platform, name="crud", vm_size="Standard_B4ms", min_nodes=1, max_nodes=10,
                             taints=["workload=crud:NoSchedule"])

@@ -245,7 +245,7 @@ def test_resource_health_azure_cannot_answer_is_unknown_never_green(dev, monkeyp
 
 
 def test_resource_health_in_azure_without_a_subscription_is_unknown(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.AZURE_SUBSCRIPTION_ID = ""
 
     checks = run(dev, CheckKind.RESOURCE_HEALTH)
@@ -264,7 +264,7 @@ def test_the_sandbox_skips_the_http_probe(dev):
 
 
 def test_azure_without_a_reachable_endpoint_records_unknown_with_the_reason(dev, settings):
-    settings.PORTAL_CLOUD = "azure"
+    settings.PORTAL_CLOUD, settings.PORTAL_BACKENDS = "azure", settings.PORTAL_BACKEND_SETS["azure"]
     settings.PORTAL_HEALTH_URL_TEMPLATE = ""
 
     run(dev, CheckKind.HTTP)

@@ -1,6 +1,6 @@
 """The run command itself: start it in a temporary directory, wait for the sign-in page to answer 200,
 then stop it the way a person does (Ctrl-C: SIGINT to the foreground process group) and check that
-web, worker and scheduler all stopped."""
+web, workers and scheduler all stopped."""
 
 import os
 import signal
@@ -51,14 +51,15 @@ def test_runportal_starts_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         output = log.read()
         assert status == 200, output
         assert f"http://127.0.0.1:{port}/" in output and "engineer" in output  # URL and demo users printed
-        while time.monotonic() < deadline and " ready." not in output:  # the worker is consuming
+        while time.monotonic() < deadline and output.count(" ready.") < 2:  # both workers are consuming
             time.sleep(0.5)
             log.seek(0)
             output = log.read()
-        assert " ready." in output, output
+        assert "worker@" in output and "deployments@" in output, output
+        assert output.count(" ready.") == 2, output
         assert (tmp_path / "portal.sqlite3").exists() and (tmp_path / "broker.sqlite3").exists()
         helpers = children_of(proc.pid)
-        assert len(helpers) == 3  # web, worker, beat
+        assert len(helpers) == 4  # web, a worker for the default queue and one for deployments, beat
 
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert proc.wait(timeout=60) == 0

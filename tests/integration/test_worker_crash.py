@@ -17,6 +17,7 @@ from portal.deployments import services
 from portal.deployments.backends import DatabaseSandboxStore
 from portal.deployments.choices import DeploymentStatus as S
 from portal.deployments.models import Deployment, DeploymentOperation
+from tests.conftest import all_queues
 from tests.factories import EnvironmentFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,8 @@ def start_worker(tmp_path, name):
     })
     log = (tmp_path / f"{name}.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo",
-                             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"],
+                             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h",
+                             "--queues", ",".join(all_queues())],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -795,3 +795,82 @@ def _no_leaked_pollers() -> Iterator[None]:
     for thread in threading.enumerate():
         if thread.name.startswith("LROPoller"):
             thread.join(timeout=2)
+
+
+# --- Issue #10: what-if in full, an adopted deployment, no credential ---------------------------
+
+def test_azure_what_if_gives_before_and_after_of_each_changed_property(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    handle = deploy(cloud)
+    cloud.wait(handle)
+    repartitioned = replace(COSMOS, properties={**COSMOS.properties, "resource": {
+        "id": "orders", "partitionKey": {"paths": ["/orderId"], "kind": "Hash"}}})
+
+    result = cloud.what_if(deployment_name="run-43", location=LOCATION,
+                           template=template(GROUP, repartitioned, BLOB), parameters=PARAMETERS)
+
+    [change] = [c for c in result.changes if c.resource_name == COSMOS.name]
+    assert [(p.path, p.change_type) for p in change.properties] == [("properties.resource", "Modify")]
+    assert change.properties[0].before["partitionKey"]["paths"] == ["/customerId"]
+    assert change.properties[0].after["partitionKey"]["paths"] == ["/orderId"]
+
+
+class _WhatIfAnswer(FakeArm):
+    """Answers the what-if POST at once (200) with a Modify whose array delta has children and an
+    Unsupported change, as ARM reports a resource whose state it cannot predict."""
+
+    def handle(self, request: HttpRequest):  # type: ignore[override]
+        if request.method == "POST" and urlsplit(request.url).path.lower().endswith("/whatif"):
+            self.requests.append((request.method, request.url))
+            return FakeResponse(request, 200, {"status": "Succeeded", "properties": {"changes": [
+                {"resourceId": rid(COSMOS), "changeType": "Modify", "delta": [
+                    {"path": "tags.team", "propertyChangeType": "Modify", "before": "crm", "after": "cart"},
+                    {"path": "properties.locations", "propertyChangeType": "Array", "children": [
+                        {"path": "0", "propertyChangeType": "Create", "after": {"locationName": "westus"}}]}]},
+                {"resourceId": rid(BLOB), "changeType": "Unsupported",
+                 "unsupportedReason": "Changes to the resource cannot be analyzed because its name is not "
+                                      "known until the deployment runs."}]}})
+        return super().handle(request)
+
+
+def test_azure_what_if_flattens_nested_changes_and_keeps_the_unsupported_reason() -> None:
+    arm = _WhatIfAnswer(SUBSCRIPTION)
+
+    result = azure(arm).what_if(deployment_name="run-44", location=LOCATION, template=template(GROUP, COSMOS, BLOB),
+                                parameters=PARAMETERS)
+
+    cosmos, blob = result.changes
+    assert [(p.path, p.change_type, p.before, p.after) for p in cosmos.properties] == [
+        ("tags.team", "Modify", "crm", "cart"), ("properties.locations.0", "Create", None, {"locationName": "westus"})]
+    assert blob.change_type == "Unsupported"
+    assert blob.unsupported_reason.startswith("Changes to the resource cannot be analyzed")
+
+
+def test_azure_begin_deploy_over_a_running_deployment_adopts_it(arm: FakeArm) -> None:
+    cloud = azure(arm)
+    first = deploy(cloud)
+
+    again = deploy(cloud)
+
+    assert (first.adopted, again.adopted) == (False, True)
+    assert again.correlation_id == first.correlation_id and arm.created["run-42"] == 1
+
+
+class _NoCredential:
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+            "Attempted credentials:\n\tEnvironmentCredential: unavailable.\n\tAzureCliCredential: not found")
+
+
+def test_azure_without_a_credential_says_what_to_do_in_one_sentence(arm: FakeArm) -> None:
+    cloud = AzureCloud(SUBSCRIPTION, _NoCredential(), transport=arm.transport(), polling_interval=0, retry_total=0)
+
+    with pytest.raises(CloudError) as raised:
+        cloud.get_status(deployment_name="run-42")
+
+    assert raised.value.code == ErrorCode.NO_CREDENTIAL
+    assert "az login" in raised.value.message and "AZURE_FEDERATED_TOKEN_FILE" in raised.value.message
+    assert "Attempted credentials" not in raised.value.message and arm.requests == []

@@ -95,7 +95,7 @@ class FakeCostManagement:
         if "$skiptoken" in query and body != self.bodies[0]:
             return _error(request, 400, "BadRequest", "A next link must be sent with the query's own body.")
         if route["op"] == "query":
-            columns, rows = self.query_columns, self.query_rows
+            columns, rows = self.query_columns, _filtered(self.query_rows, body["dataset"].get("filter"))
         else:
             columns, rows = self.forecast_columns, self.forecast_rows
         start = int(base64.b64decode(query.get("$skiptoken", base64.b64encode(b"0"))).decode())
@@ -114,6 +114,16 @@ class FakeCostManagement:
                 "rows": [[row.get(name) for name, _ in columns] for row in page],
             },
         })
+
+
+def _filtered(rows: list[dict[str, Any]], where: Any) -> list[dict[str, Any]]:
+    """Cost Management's dataset filter, for the one form the portal sends: ResourceGroupName In [...]."""
+    if not where:
+        return rows
+    dimension = where["dimensions"]
+    assert (dimension["name"], dimension["operator"]) == ("ResourceGroupName", "In"), where
+    wanted = {value.lower() for value in dimension["values"]}
+    return [row for row in rows if str(row.get("ResourceGroupName", "")).lower() in wanted]
 
 
 class FakeCostTransport(InProcessTransport):

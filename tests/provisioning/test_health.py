@@ -381,8 +381,9 @@ def test_resource_health_without_credentials_is_unknown(resource_health: FakeRes
     result = check_resource_health(backend, ACR_ID)
 
     assert result.state == UNKNOWN
-    assert result.details["error_code"] == "CredentialUnavailableError"
-    assert "failed to retrieve a token" in result.summary
+    assert result.details["error_code"] == "NoAzureCredential"     # one sentence with the fix (issue #10)
+    assert "The portal has no Azure credential: run `az login`" in result.summary
+    assert "failed to retrieve a token" not in result.summary
     assert resource_health.requests == []
 
 

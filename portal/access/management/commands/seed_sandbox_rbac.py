@@ -3,13 +3,13 @@ of the design (dev, staging, prod), with drift in dev (AcrPull missing, an unexp
 audit each environment, so the RBAC page has something to show and something to find.
 
 Environments whose sandbox already holds role assignments are left alone (--reset starts again), so
-running it on every start keeps what was remediated since. With PORTAL_CLOUD=azure it does nothing.
+running it on every start keeps what was remediated since. With Azure backends it does nothing.
 """
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.access import services
+from portal.core import backends as registry
 from portal.core.errors import DomainError
 
 DRIFT_ENVIRONMENT = "dev"
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="Seed again environments already seeded.")
 
     def handle(self, *args, reset, **options):
-        if settings.PORTAL_CLOUD == "azure":
+        if not registry.is_sandbox("rbac"):
             self.stdout.write("The portal deploys to Azure: no sandbox role assignments to seed.")
             return
         try:

@@ -1,4 +1,4 @@
-"""Run the whole portal in the foreground: web server, Celery worker and Celery beat.
+"""Run the whole portal in the foreground: web server, Celery workers (one per PORTAL_WORKERS entry) and beat.
 
 Prepares what is missing first (migrations, roles, demo data), prints the URL and the demo users,
 and stops all three cleanly on Ctrl-C (SIGINT) or SIGTERM.
@@ -38,8 +38,12 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload", "--skip-checks"],
-            "worker": [python, "-m", "celery", "-A", "portal", "worker", "--pool", "threads",
-                       "--concurrency", "4", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            # One worker per PORTAL_WORKERS entry (the default queue; deployments): every queue is served,
+            # and a long deployment never holds a thread that a health check is waiting for.
+            **{name: [python, "-m", "celery", "-A", "portal", "worker", "--pool", "threads",
+                      "--concurrency", str(spec["concurrency"]), "--queues", ",".join(spec["queues"]),
+                      "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+               for name, spec in settings.PORTAL_WORKERS.items()},
             "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"],
         }
         procs = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}

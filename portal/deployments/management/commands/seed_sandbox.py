@@ -2,12 +2,12 @@
 sandbox clusters, the platform's role assignments exist (with the demo's drift), costs are ingested and
 a first round of health checks is recorded. Does nothing outside the sandbox; leaves what is there alone."""
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Environment, Placement
+from portal.core import backends as registry
 from portal.deployments.backends import cluster_backend
 from portal.deployments.services import workload_spec
 from portal.health.choices import CheckKind
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Seed the sandbox cloud with the demo's workloads, role assignments and costs."
 
     def handle(self, *args, **options):
-        if settings.PORTAL_CLOUD != "sandbox":
+        if not registry.is_sandbox("cluster"):
             self.stdout.write("Not the sandbox cloud: nothing to seed.")
             return
         created = 0

@@ -6,10 +6,10 @@
     python manage.py inject_health_fault dev --clear
 """
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.catalog.models import Environment
+from portal.core import backends as registry
 from portal.core.errors import DomainError
 from portal.deployments.backends import cluster_backend
 from portal.health import services
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--clear", action="store_true", help="Remove every fault of the environment.")
 
     def handle(self, *args, environment, resource, state, node_not_ready, crash_loop, restarts, clear, **options):
-        if settings.PORTAL_CLOUD == "azure":
+        if not registry.is_sandbox("resource_health"):
             raise CommandError("Faults can only be injected into the sandbox cloud.")
         env = Environment.objects.filter(name=environment).first()
         if env is None:

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("costs", "0001_initial"),
+        ("costs", "0002_i10_forecast_error"),
     ]
 
     operations = [

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0003_redis_key_prefix"),
+        ("catalog", "0004_i10_discovered_resources"),
     ]
 
     operations = [

@@ -1,0 +1,44 @@
+"""Page-number pagination for every list: ?page=&page_size=, answered with items, count and the next page."""
+
+from typing import Any
+
+from ninja import Field, Schema
+from ninja.pagination import PaginationBase
+
+MAX_PAGE_SIZE = 200
+
+
+class Mapped:
+    """A queryset (or list) whose rows are turned into dicts only for the page that is served."""
+
+    def __init__(self, rows, fn):
+        self.rows, self.fn = rows, fn
+
+    def count(self) -> int:
+        return self.rows.count() if hasattr(self.rows, "model") else len(self.rows)
+
+    def __getitem__(self, window: slice) -> list:
+        return [self.fn(row) for row in self.rows[window]]
+
+
+class PagePagination(PaginationBase):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+    class Output(Schema):
+        items: list[Any]
+        count: int = Field(description="How many items there are in all.")
+        page: int
+        page_size: int
+        next_page: int | None = Field(description="The next page's number, or null on the last page.")
+
+    items_attribute = "items"
+
+    def paginate_queryset(self, queryset, pagination: Input, request, **params) -> dict:
+        rows = queryset if isinstance(queryset, Mapped) else Mapped(queryset, lambda row: row)
+        count = rows.count()
+        start = (pagination.page - 1) * pagination.page_size
+        end = start + pagination.page_size
+        return {"items": rows[start:end] if start < count else [], "count": count, "page": pagination.page,
+                "page_size": pagination.page_size, "next_page": pagination.page + 1 if end < count else None}

@@ -1,0 +1,185 @@
+"""The API's deployments and approvals go through the same services as the pages: four eyes, scopes,
+roles, the parameter form's rules, audit."""
+
+import pytest
+
+from portal.accounts import roles
+from portal.audit.models import AuditEvent
+from portal.deployments import services
+from portal.deployments.choices import ApprovalStatus as A
+from portal.deployments.choices import DeploymentStatus as S
+from portal.deployments.models import ApprovalRequest, Deployment
+from tests.factories import EnvironmentFactory
+
+pytestmark = pytest.mark.django_db
+PARAMS = {"agentName": "ecommerce-catalog-search", "redisDatabase": 3}
+
+
+@pytest.fixture
+def prod(role_groups):
+    return EnvironmentFactory(name="prod", approvals_required=1, approver_group=role_groups[roles.APPROVER],
+                              approval_timeout_hours=24)
+
+
+@pytest.fixture
+def staging(db):
+    return EnvironmentFactory(name="staging", approvals_required=0)
+
+
+def request_deployment(call, env="prod", **extra):
+    body = {"environment": env, "template": "agent", "parameters": PARAMS, "reason": "Release 1.5", **extra}
+    return call("post", "deployments", json=body)
+
+
+@pytest.fixture
+def awaiting(prod, engineer, token_for, api):
+    """A prod deployment requested through the API, previewed (the task's work) and confirmed: awaiting approval."""
+    call = api(token_for(engineer, "read", "deploy"))
+    response = request_deployment(call)
+    assert response.status_code == 202, response.content
+    pk = response.json()["id"]
+    services.deployment_preview_run(deployment_id=pk)
+    confirmed = call("post", f"deployments/{pk}/confirm")
+    assert confirmed.status_code == 202 and confirmed.json()["status"] == S.AWAITING_APPROVAL
+    return Deployment.objects.get(pk=pk).approval
+
+
+def test_request_answers_202_with_the_runs_url(prod, engineer, token_for, api):
+    response = request_deployment(api(token_for(engineer, "deploy")))
+    assert response.status_code == 202
+    body = response.json()
+    deployment = Deployment.objects.get(pk=body["id"])
+    assert response["Location"] == f"/api/v1/deployments/{deployment.pk}" == body["url"]
+    assert deployment.status == S.VALIDATING and deployment.requested_by == engineer
+    assert deployment.parameters["environment"] == "prod"  # filled from the environment, as the page does
+    assert AuditEvent.objects.filter(action="deployment.requested", actor=engineer, object_id=str(deployment.pk)).exists()
+
+
+def test_read_scoped_token_cannot_deploy(prod, engineer, token_for, api):
+    response = request_deployment(api(token_for(engineer, "read")))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert "deploy scope" in response.json()["detail"]
+    assert not Deployment.objects.exists()
+    assert AuditEvent.objects.filter(action="api.forbidden", actor=engineer).exists()
+
+
+def test_viewer_cannot_deploy_whatever_the_token_scopes(prod, viewer, token_for, api):
+    response = request_deployment(api(token_for(viewer, "read", "deploy")))
+    assert response.status_code == 403 and "role" in response.json()["detail"]
+    assert not Deployment.objects.exists()
+
+
+def test_parameter_errors_are_the_forms_field_errors(prod, engineer, token_for, api):
+    call = api(token_for(engineer, "deploy"))
+    response = request_deployment(call, parameters={"agentName": "x" * 80, "redisDatabase": 99})
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    fields = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert set(fields) == {"parameters.agentName", "parameters.redisDatabase"}
+    assert fields["parameters.redisDatabase"].startswith("Must be at most")
+    assert not Deployment.objects.exists()
+
+
+def test_unknown_parameters_and_wrong_types_are_field_errors(prod, engineer, token_for, api):
+    response = request_deployment(api(token_for(engineer, "deploy")),
+                                  parameters={**PARAMS, "redisDatabase": "three", "colour": "blue"})
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"parameters.redisDatabase", "parameters.colour"}
+
+
+def test_prod_needs_a_reason_like_the_page(prod, engineer, token_for, api):
+    response = request_deployment(api(token_for(engineer, "deploy")), reason="")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "reason", "message": response.json()["detail"]}]
+
+
+def test_unknown_environment_and_template_are_field_errors(prod, engineer, token_for, api):
+    response = api(token_for(engineer, "deploy"))("post", "deployments", json={
+        "environment": "nowhere", "template": "nothing", "parameters": {}})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"environment", "template"}
+
+
+def test_token_holder_cannot_approve_own_request(awaiting, engineer, role_groups, token_for, api):
+    engineer.groups.add(role_groups[roles.APPROVER])
+    response = api(token_for(engineer, "read", "approve"))("post", f"approvals/{awaiting.pk}/approve", json={})
+    assert response.status_code == 403
+    assert "someone else must approve" in response.json()["detail"]
+    assert ApprovalRequest.objects.get(pk=awaiting.pk).status == A.PENDING
+
+
+def test_deploy_scoped_token_cannot_approve(awaiting, approver, token_for, api):
+    response = api(token_for(approver, "read", "deploy"))("post", f"approvals/{awaiting.pk}/approve", json={})
+    assert response.status_code == 403 and "approve scope" in response.json()["detail"]
+    assert ApprovalRequest.objects.get(pk=awaiting.pk).status == A.PENDING
+
+
+def test_approver_with_approve_scope_approves_and_the_run_is_queued(awaiting, approver, token_for, api):
+    call = api(token_for(approver, "read", "approve"))
+    inbox = call("get", "approvals?pending=true").json()
+    assert [a["id"] for a in inbox["items"]] == [awaiting.pk]
+    response = call("post", f"approvals/{awaiting.pk}/approve", json={"comment": "ok"})
+    assert response.status_code == 200 and response.json()["status"] == A.APPROVED
+    assert Deployment.objects.get(pk=awaiting.deployment_id).status == S.QUEUED
+    assert AuditEvent.objects.filter(action="approval.approved", actor=approver).exists()
+
+
+def test_rejection_needs_a_comment(awaiting, approver, token_for, api):
+    call = api(token_for(approver, "approve"))
+    response = call("post", f"approvals/{awaiting.pk}/reject", json={"comment": " "})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "comment"
+    assert call("post", f"approvals/{awaiting.pk}/reject", json={"comment": "not today"}).json()["status"] == A.REJECTED
+
+
+def test_confirm_twice_is_a_conflict(awaiting, engineer, token_for, api):
+    response = api(token_for(engineer, "deploy"))("post", f"deployments/{awaiting.deployment_id}/confirm")
+    assert response.status_code == 409 and response["Content-Type"] == "application/problem+json"
+
+
+def test_log_lines_after_a_sequence_number(staging, engineer, token_for, api):
+    call = api(token_for(engineer, "read", "deploy"))
+    pk = request_deployment(call, env="staging").json()["id"]
+    services.deployment_preview_run(deployment_id=pk)
+    everything = call("get", f"deployments/{pk}/log").json()
+    seqs = [line["seq"] for line in everything["lines"]]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 3
+    later = call("get", f"deployments/{pk}/log?after=2").json()
+    assert [line["seq"] for line in later["lines"]] == seqs[2:]
+    assert later["after"] == seqs[-1] and later["finished"] is False
+    preview = call("get", f"deployments/{pk}/preview").json()
+    assert preview["ready"] is True and preview["groups"]
+
+
+def test_cancel_and_retry(staging, engineer, token_for, api):
+    call = api(token_for(engineer, "read", "deploy"))
+    pk = request_deployment(call, env="staging").json()["id"]
+    cancelled = call("post", f"deployments/{pk}/cancel")
+    assert cancelled.status_code == 202 and cancelled.json()["status"] == S.CANCELLED
+    retried = call("post", f"deployments/{pk}/retry")
+    assert retried.status_code == 202
+    assert retried.json()["retry_of"] == pk and retried["Location"] == retried.json()["url"] != cancelled.json()["url"]
+
+
+def test_lists_are_paginated(staging, engineer, token_for, api):
+    call = api(token_for(engineer, "read", "deploy"))
+    for template in ("agent", "static-web-app", "role-assignment"):
+        Deployment.objects.create(environment=staging, template=template, requested_by=engineer)
+    first = call("get", "deployments?page_size=2").json()
+    assert first["count"] == 3 and len(first["items"]) == 2 and first["next_page"] == 2
+    second = call("get", "deployments?page_size=2&page=2").json()
+    assert len(second["items"]) == 1 and second["next_page"] is None
+    assert {d["template"] for d in first["items"] + second["items"]} == {"agent", "static-web-app", "role-assignment"}
+
+
+def test_template_parameters_as_json_schema(engineer, token_for, api):
+    body = api(token_for(engineer, "read"))("get", "templates/agent").json()
+    schema = body["parameters_schema"]
+    assert schema["type"] == "object" and "agentName" in schema["required"]
+    assert schema["properties"]["redisDatabase"]["type"] == "integer"
+    assert schema["properties"]["redisDatabase"] == {
+        "type": "integer", "minimum": 0, "maximum": 63,
+        "description": "Database number on the shared Redis cache for the agent's hot memory (0 is the CRUD "
+                       "service's)."}
