@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAGES = ["/", "/agents/", "/agents/new/", "/deployments/", "/deployments/new/", "/deployments/approvals/", "/health/",
          "/access/", "/costs/", "/costs/showback/", "/audit/", "/system/", "/environments/dev/",
-         "/environments/dev/edit/", "/costs/environments/dev/budget/"]
+         "/environments/dev/edit/", "/costs/environments/dev/budget/", "/api/v1/docs"]
 
 
 def test_the_top_level_pages_run_under_the_policy_without_a_violation(live_server, page, login, demo):
