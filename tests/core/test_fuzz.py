@@ -40,6 +40,12 @@ HOSTILE = [
 ]
 
 
+SHORT_HOSTILE = [  # the values most likely to break something, for the longer loops
+    "\x00", "x" * 10_000, "💥\u202e\u200b", "9999-12", "0001-01", "-1", "99999999999999999999", "1e309",
+    "NaN", "2026-02-30", "١٢٣", "", nested_json(3_000), "[" * 3_000 + "]" * 3_000, nested_json(40),
+]
+
+
 def routes():
     """(pattern string, route name with namespace, converters) for every URL the resolver knows."""
     found = []
@@ -68,7 +74,7 @@ def world(platform, viewer, engineer, approver, platform_admin):
     valid = {
         "name": "dev", "slug": "ecommerce-catalog-search", "pk": str(deployment.pk), "placement_id":
         str(Placement.objects.get().pk), "action": "restart", "service": "Azure Kubernetes Service",
-        "role": "7f951dda-4ed3-4680-a7ca-43fe172d538d", "field": "slug",
+        "role": "7f951dda-4ed3-4680-a7ca-43fe172d538d", "field": "slug", "environment": "dev",
     }
     EnvironmentSync.objects.create(environment=platform)
     clients = {}
@@ -152,7 +158,7 @@ def test_every_hostile_value_in_every_query_of_every_route(world):
     path parameter its converter lets through."""
     failures = []
     client = world["clients"]["admin"]
-    for (pattern, name, converters), hostile in itertools.product(ROUTES, HOSTILE):
+    for (pattern, name, converters), hostile in itertools.product(ROUTES, SHORT_HOSTILE):
         path = build_path(pattern, path_values(converters, world["valid"], hostile))
         response = client.get(path, {field: hostile for field in world["fields"]})
         if response.status_code >= 500:
@@ -202,9 +208,6 @@ FORM_PAGES = ["/environments/dev/edit/", "/costs/environments/dev/budget/", "/ag
               "/deployments/new/?template=shared-infrastructure&environment=dev",
               "/deployments/new/?template=agent&environment=dev", "/agents/ecommerce-catalog-search/",
               "/deployments/RUN/", "/environments/dev/", "/access/dev/"]
-FORM_HOSTILE = ["\x00", "x" * 10_000, "💥\u202e\u200b", "9999-12", "0001-01", "-1", "99999999999999999999", "1e309",
-                "NaN", "2026-02-30", "١٢٣", "", nested_json(3_000), "[" * 3_000 + "]" * 3_000, nested_json(40)]
-
 
 def test_each_form_field_alone_with_each_hostile_value(world):
     """The forms as a Platform admin fills them in, one field at a time replaced by each hostile value, so the value
@@ -220,7 +223,7 @@ def test_each_form_field_alone_with_each_hostile_value(world):
                 continue
             action = form["action"] or url
             values = {k: v for k, v in form["values"].items() if k != "csrfmiddlewaretoken"}
-            for field, hostile in itertools.product(values, FORM_HOSTILE):
+            for field, hostile in itertools.product(values, SHORT_HOSTILE):
                 response = client.post(action, {**values, field: hostile})
                 sent += 1
                 if response.status_code >= 500:
