@@ -20,7 +20,7 @@ UV ?= $(shell command -v uv 2>/dev/null || { [ -x $(TOOLS)/bin/uv ] && echo $(TO
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: run test install lock clean oidc-deps bench
+.PHONY: run test test-clock install lock clean oidc-deps bench
 
 $(VENV)/.installed: pyproject.toml $(LOCK) $(DEV_LOCK)
 	@if [ -z "$(PYTHON)" ]; then \
@@ -71,6 +71,11 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/seed.py --reset --agents $(BENCH_AGENTS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py --duration $(BENCH_DURATION) $(BENCH_ARGS)
+
+# The suite with every test's clock moved (tests/conftest.py): CLOCK=month-end, month-start or an ISO date-time.
+CLOCK ?= month-end
+test-clock: install oidc-deps
+	PORTAL_TEST_CLOCK=$(CLOCK) $(PY) -m pytest $(PYTEST_ARGS)
 
 # Re-lock after changing pyproject.toml: production first, then dev on top of it (same versions),
 # both with hashes for every platform. Keeps the pinned versions it can; UPGRADE=1 takes the newest.

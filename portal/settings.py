@@ -470,3 +470,52 @@ if PRODUCTION:
 PORTAL_SYNC_HISTORY_DAYS = int(os.environ.get("PORTAL_SYNC_HISTORY_DAYS", "7"))
 PORTAL_PAGE_SIZE = int(os.environ.get("PORTAL_PAGE_SIZE", "50"))
 PORTAL_LOG_PAGE_LINES = int(os.environ.get("PORTAL_LOG_PAGE_LINES", "500"))
+# Issue 8 (production mode that holds, branch i8b): trusted proxies, login throttling, CSP.
+# The client IP comes from X-Forwarded-For only through these proxies: '' (none: REMOTE_ADDR), a count
+# ("1": one gateway in front), or comma-separated networks ("10.0.0.0/8,fd00::/8").
+from portal.core.client_ip import parse_trusted_proxies  # noqa: E402
+
+PORTAL_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("PORTAL_TRUSTED_PROXIES", ""))
+
+# Login throttling (django-axes): after PORTAL_LOGIN_FAILURE_LIMIT failed sign-ins for one username, or from one
+# client IP (through the trusted proxies above: behind a gateway set PORTAL_TRUSTED_PROXIES, or every client shares
+# the gateway's address), sign-in is refused for PORTAL_LOGIN_COOLOFF_MINUTES. Failures and lockouts are audited.
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]  # axes first
+AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("PORTAL_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "portal.core.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off is what the page says, not more
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts are warnings; every successful sign-in is not news
+
+# Content-Security-Policy (Django's own middleware): scripts and styles from the portal only, each tag with the
+# request's nonce; no inline handlers, styles or javascript: URLs anywhere (tests/core/test_csp.py).
+from django.utils.csp import CSP  # noqa: E402
+
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "django.middleware.csp.ContentSecurityPolicyMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+
+# Bad input is a 4xx, never a 500 (tests/core/test_fuzz.py): NUL characters and ids past any row's are refused early.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "portal.core.middleware.BadInputMiddleware")

@@ -1,9 +1,11 @@
 """Shared fixtures: role users (the permission matrix), a demo platform, a browser launcher."""
 
+import datetime
 import os
 import shutil
 
 import pytest
+import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
@@ -28,6 +30,37 @@ def remove_test_broker_file():
 
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+def clock_from(value: str, *, now: datetime.datetime) -> datetime.datetime | None:
+    """PORTAL_TEST_CLOCK: an ISO date-time, or `month-end` (the last day of this month, 22:30 UTC: late evening,
+    with time left before midnight for the suite to finish) or `month-start` (the 1st of next month, 00:05 UTC)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    first_of_next = (now.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    if value == "month-end":
+        return datetime.datetime.combine(first_of_next - datetime.timedelta(days=1), datetime.time(22, 30),
+                                         tzinfo=datetime.UTC)
+    if value == "month-start":
+        return datetime.datetime.combine(first_of_next, datetime.time(0, 5), tzinfo=datetime.UTC)
+    moment = datetime.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+TEST_CLOCK = clock_from(os.environ.get("PORTAL_TEST_CLOCK", ""), now=datetime.datetime.now(datetime.UTC))
+
+
+@pytest.fixture(autouse=True)
+def test_clock(request):
+    """CI's second pass runs every test with the clock at PORTAL_TEST_CLOCK (time-machine, ticking), e.g. the last
+    day of a month late in the evening, so no test can depend on the day it happens to run. Tests marked
+    `real_clock` start processes of their own, which cannot share a moved clock, and keep the real one."""
+    if TEST_CLOCK is None or request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(TEST_CLOCK, tick=True):
+        yield TEST_CLOCK
+
 
 ROLE_USERS = {
     "viewer": roles.VIEWER,
@@ -138,6 +171,44 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+CSP_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def _is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation") or "Content Security Policy" in text
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request):
+    """Every browser context a browser test opens reports Content-Security-Policy violations here (Chromium's own
+    console message and the page's securitypolicyviolation event); the test fails on any."""
+    if request.node.get_closest_marker("browser") is None:
+        yield []
+        return
+    browser = request.getfixturevalue("browser")
+    violations: list[str] = []
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        context.add_init_script(CSP_VIOLATION_LISTENER)
+        context.on("console", lambda message: violations.append(f"{message.page.url if message.page else ''}: "
+                                                                 f"{message.text}")
+                   if _is_csp_violation(message.text) else None)
+        return context
+
+    browser.new_context = new_context
+    try:
+        yield violations
+    finally:
+        browser.new_context = original
+    assert violations == [], "a page reported Content-Security-Policy violations"
 
 
 @pytest.fixture

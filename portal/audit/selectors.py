@@ -23,3 +23,9 @@ def audit_filter_choices() -> dict[str, list[str]]:
         "actions": sorted(events.values_list("action", flat=True).distinct()),
         "object_types": sorted(events.values_list("object_type", flat=True).distinct()),
     }
+
+
+def audit_changes_since(*, obj, actions, version: int) -> list[AuditEvent]:
+    """The audited edits of `obj` that raised its version past `version`, oldest first (for a stale edit form)."""
+    return list(AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk), action__in=actions,
+                                          details__version__gt=version).order_by("at", "pk"))

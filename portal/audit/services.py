@@ -1,17 +1,12 @@
 from portal.audit.models import AuditEvent
+from portal.core.client_ip import client_ip
 
 SECRET_HINTS = ("password", "secret", "token", "key")
 
 
-def _client_ip(request):
-    if request is None:
-        return None
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")) or None
-
-
 def audit_record(*, action: str, obj=None, actor=None, request=None, object_type: str = "",
-                 object_id: str = "", object_repr: str = "", details: dict | None = None) -> AuditEvent:
+                 object_id: str = "", object_repr: str = "", details: dict | None = None,
+                 actor_name: str = "") -> AuditEvent:
     """Append one audit event. Call it inside the service's transaction, so it commits with the change."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
@@ -22,12 +17,12 @@ def audit_record(*, action: str, obj=None, actor=None, request=None, object_type
     clean = {k: v for k, v in (details or {}).items() if not any(h in k.lower() for h in SECRET_HINTS)}
     return AuditEvent.objects.create(
         actor=actor,
-        actor_name=actor.get_username() if actor is not None else "system",
+        actor_name=actor.get_username() if actor is not None else (actor_name or "system"),
         action=action,
         object_type=object_type,
         object_id=object_id,
         object_repr=object_repr,
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request) if request is not None else None,
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:255] if request is not None else ""),
         details=clean,
     )

@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from portal.audit.admin_audit import AuditedAdminMixin
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
+from portal.catalog.services import ENVIRONMENT_EDITABLE
 
 
 class NodePoolInline(admin.TabularInline):
@@ -9,25 +11,32 @@ class NodePoolInline(admin.TabularInline):
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Settings and approval policy are read-only here: they change on the portal's own Edit settings page,
+    which refuses stale saves. Every other change made here is audited."""
+
     list_display = ("name", "tier", "region", "redis_sku", "monthly_budget", "approvals_required")
     inlines = [NodePoolInline]
+    audit_name = "environment"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ENVIRONMENT_EDITABLE if obj is not None else ()
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "name", "email")
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("slug", "domain", "owner_team")
     list_filter = ("domain", "owner_team")
     search_fields = ("slug", "display_name")
 
 
 @admin.register(Placement)
-class PlacementAdmin(admin.ModelAdmin):
+class PlacementAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("agent", "environment", "redis_db", "status")
     list_filter = ("environment", "status")
     list_select_related = ("agent", "environment")

@@ -6,6 +6,7 @@ from portal.catalog.choices import APPROVAL_OPERATIONS
 
 from portal.catalog.models import Environment
 from portal.catalog.services import ENVIRONMENT_EDITABLE
+from portal.core.forms import VersionedFormMixin
 
 
 class AgentFilterForm(forms.Form):
@@ -27,7 +28,7 @@ class AgentFilterForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v and k not in self.errors}
 
 
-class EnvironmentForm(forms.ModelForm):
+class EnvironmentForm(VersionedFormMixin, forms.ModelForm):
     # Issue #9: the environment's scope and which operations its approval policy covers.
     resource_groups = forms.CharField(required=False, label="Other resource groups",
                                       help_text="Comma-separated; besides the main resource group above.")
@@ -55,3 +56,7 @@ class EnvironmentForm(forms.ModelForm):
         model = Environment
         fields = ENVIRONMENT_EDITABLE
         widgets = {"subscription_id": forms.TextInput(attrs={"placeholder": "00000000-0000-0000-0000-000000000000"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_version_field(self.instance.version)

@@ -65,6 +65,8 @@ class Environment(models.Model):
     approval_operations = models.JSONField(default=approval_operations_default, blank=True,
                                            help_text="Which operations need approval when approvals are required: "
                                                      "any of template, apply, scale, restart, retire.")
+    version = models.PositiveIntegerField(default=1, editable=False,
+                                          help_text="Raised by every saved edit; a stale edit form is refused.")
 
     class Meta:
         ordering = ["position", "name"]

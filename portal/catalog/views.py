@@ -7,7 +7,7 @@ from portal.accounts.decorators import require_perm
 from portal.catalog import onboarding, selectors, services
 from portal.catalog.forms import AgentFilterForm, EnvironmentForm
 from portal.catalog.models import Agent, Environment, EnvironmentSync
-from portal.core.errors import DomainError
+from portal.core.errors import DomainError, StaleEdit
 from portal.core.http import htmx_vary, stop_polling_if
 from portal.core.pagination import page_of
 
@@ -36,17 +36,23 @@ def environment_detail(request, name):
 def environment_edit(request, name):
     environment = _environment_or_404(name)
     form = EnvironmentForm(request.POST or None, instance=Environment.objects.get(pk=environment.pk))
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.environment_update(environment=environment, data=form.cleaned_data, user=request.user,
-                                        request=request)
+            services.environment_update(environment=environment, data=form.cleaned_data,
+                                        version=form.cleaned_data["version"], user=request.user, request=request)
+        except StaleEdit as exc:
+            conflict = exc
+            form.stale(exc)
         except DomainError as exc:
             form.add_error(exc.field, exc.message)
         else:
             messages.success(request, f"{environment.name} saved.")
             return redirect(environment)
-    return render(request, "catalog/environment_edit.html", {"environment": environment, "form": form},
-                  status=400 if form.errors else 200)
+    status = 409 if conflict else 400 if form.errors else 200
+    return render(request, "catalog/environment_edit.html",
+                  {"environment": conflict.current if conflict else environment, "form": form, "conflict": conflict},
+                  status=status)
 
 
 @require_POST

@@ -1,3 +1,4 @@
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 
 from portal.core.errors import DomainError
@@ -101,3 +102,41 @@ def _tell_queued(request, response) -> None:
         from django_htmx.http import trigger_client_event
 
         trigger_client_event(response, "portal:queued", {"message": QUEUED_MESSAGE})
+
+
+# --- Issue #8: input no page can use ------------------------------------------------------------
+
+MAX_ID = 2**63 - 1  # the largest primary key a row can have (64-bit)
+
+
+class BadInputMiddleware:
+    """Input no page can use is refused with a 4xx before it reaches a view or the database: a NUL character in the
+    path, a query or form value (PostgreSQL refuses it in text), and an id in the URL past any row's (the database
+    overflows)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            return HttpResponseBadRequest("Bad request: the request contains a NUL character.",
+                                          content_type="text/plain")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        if "\x00" in request.path_info:
+            return True
+        for data in (request.GET, request.POST if request.method == "POST" else None):
+            if data is None:
+                continue
+            for key, values in data.lists():
+                if "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values):
+                    return True
+        return False
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        for value in (*view_args, *view_kwargs.values()):
+            if isinstance(value, int) and not 0 <= value <= MAX_ID:
+                raise Http404("No such object.")
+        return None

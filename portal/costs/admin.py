@@ -42,7 +42,12 @@ class BudgetAlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BudgetPolicy)
-class BudgetPolicyAdmin(admin.ModelAdmin):
+class BudgetPolicyAdmin(ReadOnlyAdmin):
+    """Changed on the portal's Edit budget alerts page (versioned and audited), never here."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     list_display = ("environment", "actual_thresholds", "forecast_thresholds", "updated_at")
 
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from portal.core.forms import VersionedFormMixin
 from portal.costs.choices import DEFAULT_THRESHOLDS
 
 
@@ -33,7 +34,7 @@ def parse_thresholds(text: str) -> list[int]:
     return numbers
 
 
-class BudgetPolicyForm(forms.Form):
+class BudgetPolicyForm(VersionedFormMixin, forms.Form):
     actual_thresholds = forms.CharField(
         label="Thresholds on actual cost", max_length=200,
         help_text="Percent of the monthly budget, separated by commas. Empty: no alerts on actual cost.",
@@ -42,6 +43,10 @@ class BudgetPolicyForm(forms.Form):
         label="Thresholds on the forecast", max_length=200,
         help_text="Percent of the monthly budget the forecast to month end may reach. Empty: none.",
         required=False, initial=", ".join(map(str, DEFAULT_THRESHOLDS)))
+
+    def __init__(self, *args, version: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_version_field(version)
 
     def clean_actual_thresholds(self):
         return parse_thresholds(self.cleaned_data["actual_thresholds"])

@@ -115,6 +115,8 @@ class BudgetPolicy(models.Model):
     actual_thresholds = models.JSONField(default=_default_thresholds)
     forecast_thresholds = models.JSONField(default=_default_thresholds)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=0, editable=False,
+                                          help_text="Raised by every saved edit; a stale edit form is refused.")
 
     class Meta:
         verbose_name_plural = "budget policies"

@@ -58,10 +58,15 @@ class Period:
         return months
 
 
+MONTH_YEARS = range(1970, 3000)  # a page of months outside these (9999-12, 0001-01) would step past date's range
+
+
 def period_for(value: str | None, *, today: date) -> Period:
-    """`?month=2026-11` as a Period; anything else (missing, malformed) is the current month."""
+    """`?month=2026-11` as a Period; anything else (missing, malformed, out of range) is the current month."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
+        if year not in MONTH_YEARS:
+            raise ValueError(year)
         chosen = date(year, month, 1)
     except ValueError:
         chosen = month_start(today)
@@ -276,7 +281,7 @@ def _days(period: Period, entries: QuerySet[CostEntry], forecasts: list[CostFore
         in_data = last_actual is not None and day <= last_actual
         if in_data:
             running += actual.get(day) or ZERO
-        if projected:
+        if forecasts:  # on the month's last day nothing is left to project: the forecast to month end is the actual
             if in_data:
                 forecast_running = running if day == last_actual else None
             else:

@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.roles import PLATFORM_ADMIN
+from portal.audit.selectors import audit_changes_since
 from portal.audit.services import audit_record
 from portal.catalog.models import Environment
+from portal.core.errors import StaleEdit
 from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 from portal.costs import backends, selectors
@@ -304,16 +306,35 @@ def _announce(environment: Environment, month: date, alerts: list[BudgetAlert], 
                  details={"month": f"{month:%Y-%m}", "thresholds": [f"{a.basis}:{a.threshold}" for a in alerts]})
 
 
+BUDGET_POLICY_EDIT_ACTIONS = ("cost.budget_policy_changed",)
+
+
 @transaction.atomic
 def budget_policy_update(*, environment: Environment, actual_thresholds: list[int], forecast_thresholds: list[int],
-                         user=None, request=None) -> BudgetPolicy:
-    policy, _ = BudgetPolicy.objects.select_for_update().get_or_create(environment=environment)
+                         version: int | None = None, user=None, request=None) -> BudgetPolicy:
+    """Save an environment's alert thresholds. `version` is the policy's version the form was filled in from (0:
+    no policy yet); when someone has saved since, the edit is refused (StaleEdit)."""
+    Environment.objects.select_for_update().filter(pk=environment.pk).first()  # one edit of a policy at a time
+    policy = BudgetPolicy.objects.filter(environment=environment).first()
+    if policy is None:
+        policy = BudgetPolicy(environment=environment, version=0)
+    if version is not None and version != policy.version:
+        raise StaleEdit(
+            f"Someone else saved the budget alerts of {environment.name} while you were editing them. Their "
+            "changes are shown below and the form keeps what you typed: check it against theirs and save again.",
+            current=policy,
+            changes=audit_changes_since(obj=environment, actions=BUDGET_POLICY_EDIT_ACTIONS, version=version),
+        )
     before = {"actual": policy.actual_thresholds, "forecast": policy.forecast_thresholds}
     policy.actual_thresholds, policy.forecast_thresholds = list(actual_thresholds), list(forecast_thresholds)
+    policy.version += 1
     policy.save()
+    after = {"actual": policy.actual_thresholds, "forecast": policy.forecast_thresholds}
     audit_record(action="cost.budget_policy_changed", obj=environment, actor=user, request=request,
-                 details={"before": before, "after": {"actual": policy.actual_thresholds,
-                                                      "forecast": policy.forecast_thresholds}})
+                 details={"before": before, "after": after, "version": policy.version,
+                          "changes": {f"{basis}_thresholds": [", ".join(map(str, before[basis])),
+                                                              ", ".join(map(str, after[basis]))]
+                                      for basis in ("actual", "forecast") if before[basis] != after[basis]}})
     return policy
 
 

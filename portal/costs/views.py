@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.accounts.decorators import require_perm
 from portal.catalog.models import Environment
+from portal.core.errors import StaleEdit
 from portal.core.http import htmx_vary
 from portal.costs import charts, exports, selectors, services
 from portal.costs.forms import BudgetPolicyForm, CostFilterForm
@@ -125,12 +126,19 @@ def budget(request, name):
     if policy is not None:
         initial = {"actual_thresholds": ", ".join(map(str, policy.actual_thresholds)),
                    "forecast_thresholds": ", ".join(map(str, policy.forecast_thresholds))}
-    form = BudgetPolicyForm(request.POST or None, initial=initial)
+    form = BudgetPolicyForm(request.POST or None, initial=initial, version=policy.version if policy else 0)
+    conflict = None
     if request.method == "POST" and form.is_valid():
-        services.budget_policy_update(environment=env, actual_thresholds=form.cleaned_data["actual_thresholds"],
-                                      forecast_thresholds=form.cleaned_data["forecast_thresholds"],
-                                      user=request.user, request=request)
-        messages.success(request, f"Budget alerts of {env.name} saved.")
-        return redirect("costs:environment", name=env.name)
-    return render(request, "costs/budget.html", {"environment": env, "form": form},
-                  status=400 if form.errors else 200)
+        try:
+            services.budget_policy_update(environment=env, actual_thresholds=form.cleaned_data["actual_thresholds"],
+                                          forecast_thresholds=form.cleaned_data["forecast_thresholds"],
+                                          version=form.cleaned_data["version"], user=request.user, request=request)
+        except StaleEdit as exc:
+            conflict = exc
+            form.stale(exc)
+        else:
+            messages.success(request, f"Budget alerts of {env.name} saved.")
+            return redirect("costs:environment", name=env.name)
+    status = 409 if conflict else 400 if form.errors else 200
+    return render(request, "costs/budget.html", {"environment": env, "form": form, "conflict": conflict},
+                  status=status)

@@ -211,6 +211,11 @@ class _JSONParameterField(forms.JSONField):
                     "Must be valid JSON (%(error)s at line %(line)s, column %(column)s).", code="invalid",
                     params={"error": exc.msg, "line": exc.lineno, "column": exc.colno},
                 ) from exc
+            except RecursionError:  # nested past the parser's own limit
+                converted = TOO_DEEP
+            if converted is TOO_DEEP or _json_depth(converted) > MAX_JSON_DEPTH:
+                raise ValidationError("Nested too deeply (at most %(limit)s levels).", code="too_deep",
+                                      params={"limit": MAX_JSON_DEPTH})
         expected = dict if self.kind == "object" else list
         if not isinstance(converted, expected):
             raise ValidationError("Must be a JSON %(kind)s, written %(example)s (it is %(actual)s).",
@@ -237,6 +242,21 @@ class _JSONParameterField(forms.JSONField):
 
 def _items(count: int) -> str:
     return f"{count} item" if count == 1 else f"{count} items"
+
+
+MAX_JSON_DEPTH = 32
+TOO_DEEP = object()
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (without recursing, so any depth is safe to measure)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _json_kind(value: Any) -> str:

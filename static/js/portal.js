@@ -91,3 +91,17 @@
     setTimeout(function () { toast.remove(); }, 8000);
   });
 })();
+
+// No inline handlers (the Content-Security-Policy forbids them): dismiss buttons and "Go back" links.
+document.addEventListener("click", function (event) {
+  var dismiss = event.target.closest("[data-dismiss]");
+  if (dismiss) {
+    dismiss.parentElement.remove();
+    return;
+  }
+  var back = event.target.closest("[data-history-back]");
+  if (back && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+});

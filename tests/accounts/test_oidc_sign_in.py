@@ -11,7 +11,8 @@ from portal.accounts.models import EntraIdentity
 from portal.audit.models import AuditEvent
 from tests.oidc.provider import USERS, oidc_provider, point_settings_at
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# real_clock: the OpenID Connect provider (node) signs tokens with the real clock.
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

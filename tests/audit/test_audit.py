@@ -20,7 +20,8 @@ def test_audit_events_are_append_only(platform, engineer):
     assert AuditEvent.objects.get(pk=event.pk).action == "environment.sync_requested"
 
 
-def test_audit_record_keeps_who_what_and_where_from(platform, engineer):
+def test_audit_record_keeps_who_what_and_where_from(platform, engineer, settings):
+    settings.PORTAL_TRUSTED_PROXIES = 2  # the gateway and an ingress in front: the client is two from the right
     request = RequestFactory().post("/", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.1", HTTP_USER_AGENT="pytest")
     request.user = engineer
     event = audit_record(action="environment.updated", obj=platform, request=request,

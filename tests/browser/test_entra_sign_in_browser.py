@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from tests.oidc.provider import oidc_provider, point_settings_at
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# real_clock: the OpenID Connect provider (node) signs tokens with the real clock.
+pytestmark = [pytest.mark.browser, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def test_environment_edit_shows_a_domain_error_on_the_form(db, client_for, platf
     PlacementFactory(environment=env, redis_db=20)
     response = client_for(platform_admin).post(reverse("catalog:environment_edit", args=["big"]), {
         "region": "eastus", "resource_group": "rg", "aks_cluster": "aks", "redis_sku": "P1",
-        "monthly_budget": "100", "approvals_required": "0", "approval_timeout_hours": "24"})
+        "monthly_budget": "100", "approvals_required": "0", "approval_timeout_hours": "24", "version": "1"})
     assert response.status_code == 400
     assert "Redis database 20" in response.content.decode()
     assert Environment.objects.get(name="big").redis_sku == "P2"
@@ -65,7 +65,8 @@ def test_environment_edit_shows_a_domain_error_on_the_form(db, client_for, platf
 def test_environment_edit_saves_and_redirects(platform, client_for, platform_admin):
     response = client_for(platform_admin).post(reverse("catalog:environment_edit", args=["dev"]), {
         "region": "westeurope", "resource_group": "holidaypeakhub-dev-rg", "aks_cluster": "holidaypeakhub-dev-aks",
-        "redis_sku": "P2", "monthly_budget": "650", "approvals_required": "1", "approval_timeout_hours": "12"})
+        "redis_sku": "P2", "monthly_budget": "650", "approvals_required": "1", "approval_timeout_hours": "12",
+        "version": "1"})
     assert response.status_code == 302
     env = Environment.objects.get(name="dev")
     assert (env.region, env.redis_sku, env.approvals_required) == ("westeurope", "P2", 1)

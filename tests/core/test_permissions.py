@@ -137,7 +137,8 @@ def test_permission_matrix(platform, users, client_for, role, name, url_name, kw
     data = {}
     if url_name == "catalog:environment_edit" and method == "post":
         data = {"region": "westeurope", "resource_group": "holidaypeakhub-dev-rg", "aks_cluster": "holidaypeakhub-dev-aks",
-                "redis_sku": "P1", "monthly_budget": "650", "approvals_required": "0", "approval_timeout_hours": "24"}
+                "redis_sku": "P1", "monthly_budget": "650", "approvals_required": "0", "approval_timeout_hours": "24",
+                "version": "1"}
     if url_name == "deployments:redeploy":
         data = {"environment": "dev", "template": "agent"}
     with django_capture_on_commit_callbacks(execute=False):

@@ -144,7 +144,7 @@ def test_a_platform_admin_changes_the_thresholds(dev, admins, client_for):
     bad = client.post(url, {"actual_thresholds": "50, lots", "forecast_thresholds": "90"})
     assert bad.status_code == 400 and "whole percents" in bad.content.decode()
 
-    response = client.post(url, {"actual_thresholds": "90%, 60", "forecast_thresholds": ""})
+    response = client.post(url, {"actual_thresholds": "90%, 60", "forecast_thresholds": "", "version": "0"})
     assert response.status_code == 302
     policy = BudgetPolicy.objects.get(environment=dev)
     assert (policy.actual_thresholds, policy.forecast_thresholds) == ([60, 90], [])

@@ -21,7 +21,7 @@ from tests.conftest import all_queues
 from tests.factories import EnvironmentFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 LEASE = 2
 
 
