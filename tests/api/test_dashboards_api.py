@@ -8,6 +8,7 @@ import time_machine
 
 from portal.access.models import RbacAudit, RbacFinding
 from portal.costs.models import CostEntry
+from portal.costs.services import cost_month_refresh
 from portal.health.models import HealthCheck
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,8 @@ def test_costs_by_month_per_environment_service_and_agent(platform, read):
                                  resource_group="holidaypeakhub-dev-rg", agent=agent, cost=Decimal(cost))
     CostEntry.objects.create(environment=platform, date=date(2026, 10, 30), service="Storage",
                              resource_group="holidaypeakhub-dev-rg", cost=Decimal("99"))
+    for month in (date(2026, 10, 1), date(2026, 11, 1)):   # what the ingest does after storing days (#11)
+        cost_month_refresh(environment=platform, month=month)
     body = read("get", "costs").json()
     assert body["month"] == "2026-11-01"
     assert [(e["environment"], Decimal(e["actual"])) for e in body["environments"]] == [("dev", Decimal("17.25"))]

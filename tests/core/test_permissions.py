@@ -74,7 +74,8 @@ MATRIX = [
 # (anyone else's is a 404: tests/api/test_tokens.py).
 # readyz is the load balancer's probe (tests/core/test_outbox.py); a source's webhook is authenticated by its
 # shared secret, not a session (tests/sources/test_git_sources.py).
-NOT_IN_MATRIX = {"login", "logout", "healthz", "readyz", "sources:webhook", "favicon", "entra_no_access", "oidc_authentication_init",
+# metrics is Prometheus's, behind its own bearer token (tests/observability/).
+NOT_IN_MATRIX = {"login", "logout", "healthz", "readyz", "metrics", "sources:webhook", "favicon", "entra_no_access", "oidc_authentication_init",
                  "oidc_authentication_callback", "oidc_logout", "api_tokens:revoke"}
 # The token-authenticated API checks scopes and roles of its own: tests/api/.
 NAMESPACES_ELSEWHERE = {"api-v1"}
@@ -100,25 +101,18 @@ def test_every_route_of_the_portal_is_in_the_permission_matrix():
     assert len(routes) > 30  # the resolver was read, not an empty list
 
 
-@pytest.fixture
-def users(viewer, engineer, approver, platform_admin):
-    return {"anonymous": None, "viewer": viewer, "engineer": engineer, "approver": approver, "admin": platform_admin}
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("name,url_name,kwargs,method,allowed", MATRIX, ids=[row[0] for row in MATRIX])
-def test_permission_matrix(platform, users, client_for, role, name, url_name, kwargs, method, allowed,
-                           django_capture_on_commit_callbacks):
+def concrete_kwargs(kwargs: dict, *, platform, requester) -> dict:
+    """The matrix's placeholders (RUN, APPROVAL, PLACEMENT, SYNC, SOURCE, GITSOURCE) made into real rows."""
     if kwargs.get("pk") == "RUN":
         # The matrix's engineer requested it: who else may act on a run is tests/deployments/test_ownership.py.
         kwargs = {**kwargs, "pk": Deployment.objects.create(environment=platform, template="agent",
-                                                            requested_by=users["engineer"],
+                                                            requested_by=requester,
                                                             status=DeploymentStatus.PREVIEWED).pk}
     if kwargs.get("pk") == "APPROVAL":
-        run = Deployment.objects.create(environment=platform, template="agent", requested_by=users["engineer"],
+        run = Deployment.objects.create(environment=platform, template="agent", requested_by=requester,
                                         status=DeploymentStatus.AWAITING_APPROVAL)
         kwargs = {**kwargs, "pk": ApprovalRequest.objects.create(
-            deployment=run, template_hash="t", parameters_hash="p", requested_by=users["engineer"],
+            deployment=run, template_hash="t", parameters_hash="p", requested_by=requester,
             expires_at=timezone.now() + timedelta(hours=1)).pk}
     if kwargs.get("placement_id") == "PLACEMENT":
         kwargs = {**kwargs, "placement_id": Placement.objects.get().pk}
@@ -132,6 +126,19 @@ def test_permission_matrix(platform, users, client_for, role, name, url_name, kw
         from portal.sources.models import TemplateSource
 
         kwargs = {**kwargs, "pk": TemplateSource.objects.create(name="team", url="https://git.example/infra.git").pk}
+    return kwargs
+
+
+@pytest.fixture
+def users(viewer, engineer, approver, platform_admin):
+    return {"anonymous": None, "viewer": viewer, "engineer": engineer, "approver": approver, "admin": platform_admin}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name,url_name,kwargs,method,allowed", MATRIX, ids=[row[0] for row in MATRIX])
+def test_permission_matrix(platform, users, client_for, role, name, url_name, kwargs, method, allowed,
+                           django_capture_on_commit_callbacks):
+    kwargs = concrete_kwargs(kwargs, platform=platform, requester=users["engineer"])
     url = reverse(url_name, kwargs=kwargs)
     client = client_for(users[role])
     data = {}

@@ -16,7 +16,7 @@ import pytest
 
 from tests.integration.stack import Stack, deployment_id, missing_tools, post_forms, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.worker]
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.real_clock]
 TERMINAL = ("succeeded", "failed", "cancelled")
 SWEEP = 3  # PORTAL_OUTBOX_SWEEP_SECONDS in the stack
 LEASE = 60  # PORTAL_DEPLOYMENT_LEASE_SECONDS (the default)

@@ -40,13 +40,17 @@ def json_lines():
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.addHandler(handler)
+    # django.request has its own handler in the settings (it does not propagate: one line per 403, issue #9).
+    loggers = [root, logging.getLogger("django.request")]
+    for logger in loggers:
+        logger.addHandler(handler)
     old_level = root.level
     root.setLevel(logging.INFO)
     try:
         yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
     finally:
-        root.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
         root.setLevel(old_level)
 
 
