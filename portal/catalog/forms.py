@@ -40,6 +40,7 @@ class EnvironmentForm(VersionedFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["resource_groups"] = ", ".join(self.instance.resource_groups or [])
+        self.add_version_field(self.instance.version)
 
     def clean_resource_groups(self):
         return [g.strip() for g in self.cleaned_data["resource_groups"].split(",") if g.strip()]
@@ -56,7 +57,3 @@ class EnvironmentForm(VersionedFormMixin, forms.ModelForm):
         model = Environment
         fields = ENVIRONMENT_EDITABLE
         widgets = {"subscription_id": forms.TextInput(attrs={"placeholder": "00000000-0000-0000-0000-000000000000"})}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.add_version_field(self.instance.version)

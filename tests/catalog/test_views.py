@@ -104,3 +104,12 @@ def test_sync_without_javascript_redirects_back_to_the_environment(platform, cli
     with django_capture_on_commit_callbacks(execute=False):
         response = client_for(engineer).post(reverse("catalog:environment_sync", args=["dev"]))
     assert response.status_code == 302 and response["Location"] == "/environments/dev/"
+
+
+def test_the_edit_form_shows_the_environments_other_resource_groups_and_its_version(platform, client_for,
+                                                                                     platform_admin):
+    platform.resource_groups = ["peakportal-dev-rg", "shared-dev-rg"]
+    platform.save(update_fields=["resource_groups"])
+    html = client_for(platform_admin).get(reverse("catalog:environment_edit", args=["dev"])).content.decode()
+    assert 'value="peakportal-dev-rg, shared-dev-rg"' in html     # saving the form keeps them
+    assert f'name="version" value="{platform.version}"' in html

@@ -7,7 +7,6 @@ check shared their queue it could not run at all: it must finish within its beat
 are still in flight."""
 
 import contextlib
-import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -21,20 +20,11 @@ from portal.deployments.models import Deployment
 from portal.health.choices import CheckKind
 from portal.health.models import HealthResult
 from tests.factories import EnvironmentFactory
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 AGENT_PARAMS = {"agentName": "ecommerce-catalog-search", "environment": "dev"}
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout}s")
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The Celery wiring end to end: a real worker (not eager mode) runs the sync task against the test
 database, started the way the page starts it: service -> on_commit -> broker -> worker -> row."""
 
-import time
 
 import pytest
 from django.urls import reverse
@@ -9,18 +8,9 @@ from django.urls import reverse
 from portal.catalog.choices import SyncStatus
 from portal.catalog.models import EnvironmentSync
 from portal.catalog.services import environment_sync_request
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not true within {timeout}s")
 
 
 def test_worker_runs_the_sync_and_the_page_shows_its_result(celery_worker, platform, engineer, client_for):

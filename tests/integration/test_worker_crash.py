@@ -19,6 +19,7 @@ from portal.deployments.choices import DeploymentStatus as S
 from portal.deployments.models import Deployment, DeploymentOperation
 from tests.conftest import all_queues
 from tests.factories import EnvironmentFactory
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
@@ -44,16 +45,6 @@ def start_worker(tmp_path, name):
                              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h",
                              "--queues", ",".join(all_queues())],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout}s")
 
 
 def test_killed_worker_is_followed_by_one_that_resumes_the_same_deployment(tmp_path, settings, engineer):
