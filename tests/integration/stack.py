@@ -195,8 +195,9 @@ class Stack:
 
     def start_worker(self, name="w1"):
         seen = len(self.log("worker"))
+        # Both queues (CELERY_TASK_ROUTES sends previews and runs to "deployments"), as the README's production does.
         self._spawn("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "-c", "2",
-                               "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"])
+                               "-Q", "celery,deployments", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"])
         wait_for(lambda: "ready." in self.log("worker")[seen:], timeout=60, what="worker ready")
 
     def ensure_worker(self):
