@@ -52,7 +52,7 @@ def test_readme_pipeline_script_deploys_the_agent_to_staging(script, live_server
     assert deployment.requested_by == engineer and deployment.reason == "Release 1.5 from CI"
     out = result.stdout
     assert f"Deployment #{deployment.pk}: {live_server.url}/deployments/{deployment.pk}/" in out
-    assert "INFO Requested by erin: agent to staging." in out
+    assert f"INFO Requested by erin: agent {deployment.parameters['agentName']} to staging." in out   # names it
     assert out.rstrip().endswith("Deployment finished: succeeded")
     # Every log line printed once, in order.
     printed = [line for line in out.splitlines() if re.match(r"^\d{4}-\d\d-\d\dT", line)]

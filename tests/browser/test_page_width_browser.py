@@ -35,7 +35,12 @@ def _urls():
                                               requested_by=engineer, expires_at=timezone.now() + timedelta(hours=1))
     sync = EnvironmentSync.objects.create(environment=Environment.objects.get(name="dev"))
     placement = Placement.objects.filter(environment__name="dev").first()
-    fill = {"RUN": agent_run.pk, "APPROVAL": approval.pk, "SYNC": sync.pk, "PLACEMENT": placement.pk}
+    from portal.sources.models import TemplateSource
+    from portal.sources.services import builtin_source
+
+    git_source = TemplateSource.objects.create(name="team", url="https://git.example/infra.git")
+    fill = {"RUN": agent_run.pk, "APPROVAL": approval.pk, "SYNC": sync.pk, "PLACEMENT": placement.pk,
+            "SOURCE": builtin_source().pk, "GITSOURCE": git_source.pk}
     pages = []
     for name, url_name, kwargs, method, allowed in MATRIX:
         if method != "get" or url_name in FRAGMENTS:

@@ -29,7 +29,11 @@ SYNC = "portal.catalog.tasks.sync_environment"
 @pytest.fixture
 def broker_down():
     """The task queue cannot be reached (nothing listens on the port)."""
-    down = Celery("broker-down", broker=f"redis://127.0.0.1:{free_port()}/0", task_cls="portal.core.outbox:PortalTask")
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    down = Celery("broker-down", broker=url, task_cls="portal.core.outbox:PortalTask")
+    # Celery prefers the CELERY_BROKER_URL environment variable (CI sets it) to `broker=`; the read and write
+    # URLs win over both, so this app really talks to the dead port.
+    down.conf.broker_read_url = down.conf.broker_write_url = url
     down.conf.broker_connection_timeout = 1
     down.set_current()
     try:

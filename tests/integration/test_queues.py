@@ -6,10 +6,13 @@ The deployments here never end by themselves (the sandbox takes days per resourc
 check shared their queue it could not run at all: it must finish within its beat interval while all 20
 are still in flight."""
 
-import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from portal.celery import app as celery_app
@@ -22,25 +25,54 @@ from portal.health.models import HealthResult
 from tests.factories import EnvironmentFactory
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 
 AGENT_PARAMS = {"agentName": "ecommerce-catalog-search", "environment": "dev"}
 
 
 @pytest.fixture
-def portal_workers(django_db_blocker, settings):
-    """The workers `make run` starts, one per PORTAL_WORKERS entry, each on its own queues."""
-    settings.PORTAL_SANDBOX_SPEED = 1e6            # a resource takes days: a run polls until it is stopped
-    settings.PORTAL_DEPLOYMENT_POLL_SECONDS = 0.5
-    with django_db_blocker.unblock(), contextlib.ExitStack() as stack:
-        celery_app.control.purge()
+def portal_workers(settings, tmp_path):
+    """The workers `make run` starts, one per PORTAL_WORKERS entry, each on its own queues: real worker
+    processes (two in-process workers on one app were seen to hang on Redis now and then)."""
+    from tests.integration.test_worker_crash import database_url
+
+    purge_every_queue(settings.PORTAL_WORKERS)
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update({"DATABASE_URL": database_url(), "CELERY_BROKER_URL": celery_app.conf.broker_url,
+                "PORTAL_VAR_DIR": str(settings.VAR_DIR),
+                "PORTAL_SANDBOX_SPEED": "1e6",            # a resource takes days: a run polls until it is stopped
+                "PORTAL_DEPLOYMENT_POLL_SECONDS": "0.5"})
+    procs = []
+    try:
         for name, spec in settings.PORTAL_WORKERS.items():
-            stack.enter_context(start_worker(
-                celery_app, pool="threads", concurrency=spec["concurrency"], queues=spec["queues"],
-                hostname=f"{name}@test", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30))
+            log = (tmp_path / f"{name}.log").open("w")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "threads",
+                 "--concurrency", str(spec["concurrency"]), "--queues", ",".join(spec["queues"]),
+                 "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        for name in settings.PORTAL_WORKERS:
+            wait_for(lambda name=name: "ready." in (tmp_path / f"{name}.log").read_text(), timeout=60,
+                     what=f"worker {name} ready")
         yield settings.PORTAL_WORKERS
+    finally:
         Deployment.objects.exclude(status__in=TERMINAL).update(status=S.CANCELLED)   # lets the runs return
-    celery_app.control.purge()
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        purge_every_queue(settings.PORTAL_WORKERS)
+
+
+def purge_every_queue(workers):
+    """Messages other tests left on any queue (control.purge() empties only the default one) are not ours."""
+    queues = {queue for spec in workers.values() for queue in spec["queues"]}
+    with celery_app.connection_for_write() as connection:
+        for queue in sorted(queues):
+            try:
+                connection.default_channel.queue_purge(queue)
+            except Exception:  # noqa: BLE001 - a queue never declared on this broker holds nothing
+                pass
 
 
 def test_twenty_long_deployments_do_not_delay_a_health_check_beyond_its_interval(
