@@ -199,7 +199,9 @@ def cluster_operation(request, placement_id, action):
 @require_perm("deployments.view_deployment")
 def my_requests(request):
     """The signed-in person's runs and their approval requests still waiting (issue #9)."""
-    return render(request, "deployments/my_requests.html", selectors.my_requests(user=request.user))
+    context = selectors.my_requests(user=request.user)
+    context["runs"] = page_of(request, context["runs"])  # paged, not cut at 50
+    return render(request, "deployments/my_requests.html", context)
 
 
 @require_GET
