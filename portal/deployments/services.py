@@ -352,7 +352,9 @@ def deployment_retry(*, deployment: Deployment, user=None, request=None, reason:
     return deployment_request(environment=deployment.environment, template=deployment.template,
                               parameters=deployment.parameters, sealed_secure=deployment.secure_parameters,
                               secure_names=deployment.secure_parameter_names, user=user, request=request,
-                              reason=reason, agent=deployment.agent, retry_of=deployment)
+                              reason=reason, agent=deployment.agent, retry_of=deployment,
+                              # an onboarding or promotion chain stays one: its workload follows the retry
+                              then_apply_workload=deployment.then_apply_workload)
 
 
 def deployment_redeploy(*, environment, template: str, user=None, request=None, reason: str = "",
