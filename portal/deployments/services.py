@@ -34,6 +34,7 @@ from portal.deployments.secrets import seal, unseal
 from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
 from provisioning.bicep import BicepError
 from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
+from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
 S = DeploymentStatus
@@ -89,7 +90,7 @@ def deployment_log(deployment_id: int, lines: list[tuple[str, str]]) -> None:
     with transaction.atomic():
         start = Deployment.objects.select_for_update().values_list("log_seq", flat=True).get(pk=deployment_id)
         DeploymentLogLine.objects.bulk_create(
-            DeploymentLogLine(deployment_id=deployment_id, seq=start + i, level=level, message=message[:4000])
+            DeploymentLogLine(deployment_id=deployment_id, seq=start + i, level=level, message=shorten(message, 4000))
             for i, (level, message) in enumerate(lines, start=1)
         )
         Deployment.objects.filter(pk=deployment_id).update(log_seq=start + len(lines))

@@ -28,7 +28,8 @@ def _deployment_or_404(pk):
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_list(request):
-    filters = {key: request.GET.get(key, "").strip()[:50] for key in ("environment", "status", "template")}
+    # Exact matches: a value longer than any name matches nothing, never a shortened other one.
+    filters = {key: request.GET.get(key, "").strip() for key in ("environment", "status", "template")}
     context = {
         "running": selectors.deployment_running_now(),
         "deployments": page_of(request, selectors.deployment_list(**filters)),
