@@ -120,6 +120,7 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     """Record a template deployment and queue its preview (compile + what-if). With auto_confirm the run
     goes on after the preview by itself (to approval where the environment needs one)."""
     info = templates.template_get(template)
+    _check_reason(reason)  # over its limit: refused naming it, never cut
     if environment.needs_approval_for("template") and not reason.strip():
         raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}

@@ -189,7 +189,8 @@ def cluster_operation(request, placement_id, action):
     except DomainError as exc:
         if exc.field == "reason":
             # Approval or a scale to zero in prod: ask why on a page of its own, then send it again.
-            context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message}
+            context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message,
+                       "reason": reason}  # kept as typed (a reason over its limit is refused, never cut)
             return render(request, "deployments/cluster_reason.html", context, status=400)
         messages.error(request, exc.message)
         return redirect(placement.agent)

@@ -101,3 +101,36 @@ def test_a_deployment_filter_is_matched_whole_never_shortened(db, client_for, pl
     html = client_for(platform_admin).get(reverse("deployments:list"), {"template": long_name}).content.decode()
     rows = html.split('id="deployment-results"', 1)[1]
     assert long_name in rows and f">{'t' * 50}<" not in rows.replace(long_name, "")
+
+
+def test_an_error_shortened_for_display_says_so_and_keeps_the_whole_a_hover_away():
+    from django.template import Context, Template
+
+    render = Template("{% load text_limits %}{{ text|shortened:60 }}").render
+    error = "QuotaExceeded: " + "the subscription cannot take more " * 5
+    html = render(Context({"text": error}))
+    assert f'title="{error}"' in html and "characters more)</span>" in html
+    assert render(Context({"text": "short <b>"})) == "short &lt;b&gt;"
+
+
+def test_a_cluster_reason_over_its_limit_is_refused_naming_it_and_kept_as_typed(role_groups, engineer, client_for):
+    from tests.factories import AgentFactory, PlacementFactory
+
+    prod = EnvironmentFactory(name="prod", tier="production", approvals_required=1,
+                              approver_group=role_groups["Approver"], approval_operations=["scale"])
+    placement = PlacementFactory(agent=AgentFactory(slug="crm-a"), environment=prod, replicas=2)
+    typed = "Quiet season, " * 40  # 560 characters
+    response = client_for(engineer).post(reverse("deployments:cluster", args=[placement.pk, "scale"]),
+                                         {"replicas": "0", "reason": typed})
+    html = response.content.decode()
+    assert response.status_code == 400 and "keep it to 500" in html
+    assert f'value="{typed.strip()}"' in html and 'maxlength="500"' not in html
+    assert not Deployment.objects.exists()
+
+
+def test_a_deployment_reason_over_its_limit_is_refused_by_the_service_too(db):
+    dev = EnvironmentFactory(name="dev")
+    with pytest.raises(DomainError, match="501 characters; keep it to 500") as refused:
+        services.deployment_request(environment=dev, template="agent", parameters={"agentName": "crm-a"},
+                                    reason="r" * 501)
+    assert refused.value.field == "reason" and not Deployment.objects.exists()
