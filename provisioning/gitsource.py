@@ -16,6 +16,8 @@ from dulwich.object_store import iter_tree_contents
 from dulwich.objects import Commit, Tag
 from dulwich.repo import Repo
 
+from provisioning.text import shorten
+
 
 class SourceUnavailable(Exception):
     """The repository cannot be read now (unreachable, refused, no such branch): keep the last sync."""
@@ -110,4 +112,4 @@ def _export(repo: Repo, tree: bytes, target: Path) -> None:
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+    return shorten(text.splitlines()[0], 300)

@@ -42,6 +42,7 @@ from provisioning.rbac import (
     scope_covers,
 )
 from provisioning.rbac.expected import ENVIRONMENTS, discovered_platform
+from provisioning.text import shorten
 
 # The discovered resources an expected assignment is on (provisioning.discovery's keys).
 RBAC_SCOPE_KINDS = ("acr", "eventhubs", "keyvault", "storage", "cosmos")
@@ -99,7 +100,7 @@ def _audit_store(*, environment, report: AuditReport | None, error: str, princip
     previous = RbacAudit.objects.filter(environment=environment).first()
     audit = RbacAudit.objects.create(
         environment=environment, outcome=AuditOutcome.READ if report is not None else AuditOutcome.FAILED,
-        backend=backend_kind, ran_at=ran_at, error=error[:4000], kubelet_principal_id=principal[:36],
+        backend=backend_kind, ran_at=ran_at, error=shorten(error, 4000), kubelet_principal_id=principal[:36],
         present_count=len(report.present) if report else 0, missing_count=len(report.missing) if report else 0,
         unexpected_count=len(report.unexpected) if report else 0, requested_by=user,
     )
@@ -111,7 +112,7 @@ def _audit_store(*, environment, report: AuditReport | None, error: str, princip
         audit_record(action="rbac.audited" if report is not None else "rbac.audit_failed", obj=audit, actor=user,
                      details={"environment": environment.name, "present": audit.present_count,
                               "missing": audit.missing_count, "unexpected": audit.unexpected_count,
-                              "error": error[:500]})
+                              "error": shorten(error, 500)})
     _prune(environment)
     return audit
 

@@ -1,4 +1,5 @@
 from portal.audit.services import audit_record
+from provisioning.text import shorten
 
 
 def signed_in(sender, request, user, **kwargs):
@@ -13,5 +14,5 @@ def signed_out(sender, request, user, **kwargs):
 
 def sign_in_failed(sender, credentials, request=None, **kwargs):
     audit_record(action="auth.refused", object_type="auth.user", object_id="", request=request,
-                 object_repr=str(credentials.get("username", ""))[:200], details={"why": "bad credentials",
+                 object_repr=shorten(str(credentials.get("username", "")), 200), details={"why": "bad credentials",
                                                                                     "via": "password"})

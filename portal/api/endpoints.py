@@ -51,6 +51,7 @@ from portal.deployments.forms import DecisionForm, RequestDetailsForm
 from portal.deployments.models import ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
 from portal.health import selectors as health_selectors
+from provisioning.text import shorten
 
 router = Router()
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem}
@@ -66,7 +67,7 @@ def allow(request, scope: str, *perms: str) -> Any:
         refusal = "Your role does not allow this."
     if refusal:
         audit_record(action="api.forbidden", actor=principal.user, request=request, object_type="api",
-                     details={"path": request.path[:200], "method": request.method, "scope": scope, "why": refusal})
+                     details={"path": shorten(request.path, 200), "method": request.method, "scope": scope, "why": refusal})
         raise ProblemError(403, refusal, kind="forbidden")
     return principal.user
 

@@ -12,6 +12,9 @@ from portal.api.choices import TokenScope
 from portal.api.models import ApiToken
 from portal.audit.services import audit_record
 from portal.core.errors import DomainError
+from provisioning.text import shorten, too_long
+
+TOKEN_NAME_MAX = 100  # ApiToken.name
 
 TOKEN_PREFIX = "pp_"
 MAX_TOKEN_DAYS = 365
@@ -46,6 +49,8 @@ def token_create(*, user, name: str, scopes: list[str], days: int, request=None,
     name = (name or "").strip()
     if not name:
         raise DomainError("Give the token a name saying what it is for.", field="name")
+    if len(name) > TOKEN_NAME_MAX:  # refused, never cut
+        raise DomainError(too_long(name, TOKEN_NAME_MAX, what="The name"), field="name")
     chosen = sorted(set(scopes))
     unknown = [s for s in chosen if s not in TokenScope.values]
     if unknown or not chosen:
@@ -54,7 +59,7 @@ def token_create(*, user, name: str, scopes: list[str], days: int, request=None,
         raise DomainError(f"A token expires within 1 to {MAX_TOKEN_DAYS} days.", field="days")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = now or timezone.now()
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:10], digest=token_digest(raw),
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], digest=token_digest(raw),
                                     scopes=chosen, expires_at=now + timedelta(days=int(days)))
     audit_record(action="api_token.created", obj=token, actor=user, request=request,
                  details={"scopes": chosen, "expires_at": token.expires_at.isoformat()})
@@ -86,7 +91,7 @@ def token_authenticate(*, raw: str, request=None) -> Principal:
         refusal = "token expired"
     elif not token.user.is_active:
         refusal = "user inactive"
-    details = {"method": request.method, "path": request.path[:200]} if request is not None else {}
+    details = {"method": request.method, "path": shorten(request.path, 200)} if request is not None else {}
     with transaction.atomic():
         if refusal:
             audit_record(action="api.refused", object_type="api.apitoken",

@@ -35,6 +35,8 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from provisioning.text import shorten
+
 log = logging.getLogger(__name__)
 
 DB_ERRORS = (OperationalError, InterfaceError)
@@ -226,18 +228,18 @@ class PortalTask(Task):
             due = when if hasattr(when, "tzinfo") else timezone.now() + timedelta(seconds=float(when or 0))
             # Back to pending; the retry message (same id) takes it again, or the sweep after `due`.
             _settle(pk, celery_id, state=OutboxState.PENDING, due_at=due, dispatched_at=due,
-                    last_error=str(retry.exc or retry)[:2000])
+                    last_error=shorten(str(retry.exc or retry), 2000))
             raise
         except DB_ERRORS as exc:
             raise self._db_retry(exc)  # the row stays ours (same message id); the retry takes it back
         except Reject as exc:
             # Celery could not publish the task's retry (the broker is down): the sweep publishes the row.
             _settle(pk, celery_id, state=OutboxState.PENDING, due_at=timezone.now(), dispatched_at=None,
-                    last_error=f"retry not published: {exc}"[:2000])
+                    last_error=shorten(f"retry not published: {exc}", 2000))
             raise
         except Exception as exc:
             _settle(pk, celery_id, state=OutboxState.FAILED, finished_at=timezone.now(),
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000])
+                    last_error=shorten(f"{type(exc).__name__}: {exc}", 2000))
             raise
         _settle(pk, celery_id, state=OutboxState.DONE, finished_at=timezone.now(), lease_expires_at=None)
         return result

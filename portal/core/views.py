@@ -13,6 +13,7 @@ from portal.core.middleware import database_unavailable
 from portal.core.outbox import DB_ERRORS, close_connections, queue_reachable
 from portal.core.system import system_status
 from portal.deployments.templates import template_catalog
+from provisioning.text import shorten
 
 
 @require_GET
@@ -50,13 +51,13 @@ def readyz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DB_ERRORS as exc:
-        checks["database"] = f"{type(exc).__name__}: {exc}".strip()[:300]
+        checks["database"] = shorten(f"{type(exc).__name__}: {exc}".strip(), 300)
     finally:
         if checks["database"] != "ok":
             close_connections()
     reachable, why = queue_reachable(timeout=1.0)
     if not reachable:
-        checks["broker"] = why[:300]
+        checks["broker"] = shorten(why, 300)
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ready" if ready else "unavailable", **checks}, status=200 if ready else 503)
 

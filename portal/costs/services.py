@@ -42,6 +42,7 @@ from portal.deployments.notifications import absolute, notification_queue
 from provisioning.cost import CostBackend, CostError, CostRow, Forecast
 from provisioning.cost.base import month_end, month_start
 from provisioning.cost.catalogue import DEFAULT_CATALOGUE, fetch_json, refresh_from_retail_prices, retail_queries
+from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
 PLACES = Decimal("0.000001")
@@ -109,7 +110,7 @@ def cost_ingest_run(*, environment_id: int, today: date | None = None, backend: 
         else:
             cost_forecast_store(environment=environment, today=today, forecast=forecast)
     except CostError as exc:
-        cost_ingest_transition(run, IngestStatus.FAILED, finished_at=timezone.now(), error_code=exc.code[:100],
+        cost_ingest_transition(run, IngestStatus.FAILED, finished_at=timezone.now(), error_code=shorten(exc.code, 100),
                                error=exc.message)
         log.warning("cost ingest of %s failed: %s", environment.name, exc)
         if exc.transient:

@@ -26,6 +26,9 @@ from portal.deployments.choices import (
     LogLevel,
 )
 from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
+from provisioning.text import shorten, too_long
+
+COMMENT_MAX = 300  # DecisionForm's; with "Rejected by <name>: " it fits the outcome note (500)
 
 A = ApprovalStatus
 
@@ -86,6 +89,8 @@ def approval_decide(*, approval: ApprovalRequest, user, decision: str, comment: 
         raise DomainError("Choose approve or reject.")
     if decision == Decision.REJECT and not comment.strip():
         raise DomainError("A rejection needs a comment saying why.", field="comment")
+    if len(comment) > COMMENT_MAX:  # refused, never cut: it goes whole into the outcome note
+        raise DomainError(too_long(comment, COMMENT_MAX, what="The comment"), field="comment")
     with transaction.atomic():
         approval = (ApprovalRequest.objects.select_for_update(of=("self",))
                     .select_related("deployment__environment", "approver_group").get(pk=approval.pk))
@@ -140,7 +145,7 @@ def _stale_reason(approval: ApprovalRequest) -> str | None:
 
 def _close(approval: ApprovalRequest, outcome: str, *, note: str) -> ApprovalRequest:
     """Record the outcome and move the deployment on: queued when approved, cancelled otherwise."""
-    closed = approval_transition(approval, outcome, decided_at=timezone.now(), outcome_note=note[:500])
+    closed = approval_transition(approval, outcome, decided_at=timezone.now(), outcome_note=shorten(note, 500))
     deployment = Deployment.objects.select_related("environment").get(pk=approval.deployment_id)
     if outcome != A.REJECTED:
         audit_record(action=f"approval.{outcome}", obj=closed, details={"deployment": deployment.pk, "note": note})

@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 
 from portal.audit.services import audit_record
 from portal.core.outbox import enqueue
+from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -65,7 +66,7 @@ def notification_deliver(*, subject: str, body: str, recipients: list[str], webh
 def notification_audit(*, subject: str, recipients: list[str], outcome: dict, about: str = "", **_) -> None:
     failed = any(v and v.startswith("failed") for v in outcome.values())
     audit_record(action="notification.failed" if failed else "notification.sent", object_type="notification",
-                 object_repr=subject[:200], details={"about": about, "recipients": recipients, **outcome})
+                 object_repr=shorten(subject, 200), details={"about": about, "recipients": recipients, **outcome})
     return outcome
 
 

@@ -64,10 +64,11 @@ def deployment_last_succeeded(*, environment, template: str, agent_id: int | Non
 
 
 def my_requests(*, user) -> dict:
-    """The signed-in person's runs and their approval requests still waiting."""
+    """The signed-in person's runs (a queryset the view pages) and their approval requests still waiting."""
     return {
-        "runs": (Deployment.objects.filter(requested_by=user).select_related("environment", "agent", "approval")
-                 .order_by("-created_at", "-pk")[:50]),
+        "runs": (Deployment.objects.filter(requested_by=user)
+                 .select_related("environment", "agent", "requested_by")
+                 .order_by("-created_at", "-pk")),
         "pending": (ApprovalRequest.objects.filter(requested_by=user, status="pending")
                     .select_related("deployment__environment", "deployment__agent").order_by("expires_at", "pk")),
     }

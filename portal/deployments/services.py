@@ -34,6 +34,7 @@ from portal.deployments.secrets import seal, unseal
 from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
 from provisioning.bicep import BicepError
 from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
+from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
 S = DeploymentStatus
@@ -89,7 +90,7 @@ def deployment_log(deployment_id: int, lines: list[tuple[str, str]]) -> None:
     with transaction.atomic():
         start = Deployment.objects.select_for_update().values_list("log_seq", flat=True).get(pk=deployment_id)
         DeploymentLogLine.objects.bulk_create(
-            DeploymentLogLine(deployment_id=deployment_id, seq=start + i, level=level, message=message[:4000])
+            DeploymentLogLine(deployment_id=deployment_id, seq=start + i, level=level, message=shorten(message, 4000))
             for i, (level, message) in enumerate(lines, start=1)
         )
         Deployment.objects.filter(pk=deployment_id).update(log_seq=start + len(lines))
@@ -119,6 +120,7 @@ def deployment_request(*, environment, template: str, parameters: dict, secure_p
     """Record a template deployment and queue its preview (compile + what-if). With auto_confirm the run
     goes on after the preview by itself (to approval where the environment needs one)."""
     info = templates.template_get(template)
+    _check_reason(reason)  # over its limit: refused naming it, never cut
     if environment.needs_approval_for("template") and not reason.strip():
         raise DomainError(f"Deployments to {environment.name} need approval: say why in the reason.", field="reason")
     secure_parameters = secure_parameters or {}
@@ -352,7 +354,9 @@ def deployment_retry(*, deployment: Deployment, user=None, request=None, reason:
     return deployment_request(environment=deployment.environment, template=deployment.template,
                               parameters=deployment.parameters, sealed_secure=deployment.secure_parameters,
                               secure_names=deployment.secure_parameter_names, user=user, request=request,
-                              reason=reason, agent=deployment.agent, retry_of=deployment)
+                              reason=reason, agent=deployment.agent, retry_of=deployment,
+                              # an onboarding or promotion chain stays one: its workload follows the retry
+                              then_apply_workload=deployment.then_apply_workload)
 
 
 def deployment_redeploy(*, environment, template: str, user=None, request=None, reason: str = "",

@@ -23,6 +23,7 @@ from provisioning.bicep import (
     load_template,
 )
 from provisioning.bicep import effective_parameters as bicep_effective_parameters
+from provisioning.text import shorten
 
 
 class UnknownTemplate(DomainError):
@@ -98,7 +99,7 @@ def compile_to_arm(path: Path, compiler: str) -> dict:
         command = [compiler, "build", str(path), "--stdout"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
-        raise BicepError(path, f"the Bicep compiler failed: {result.stderr.strip()[:2000]}")
+        raise BicepError(path, f"the Bicep compiler failed: {shorten(result.stderr.strip(), 2000)}")
     return json.loads(result.stdout)
 
 

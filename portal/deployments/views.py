@@ -28,7 +28,8 @@ def _deployment_or_404(pk):
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_list(request):
-    filters = {key: request.GET.get(key, "").strip()[:50] for key in ("environment", "status", "template")}
+    # Exact matches: a value longer than any name matches nothing, never a shortened other one.
+    filters = {key: request.GET.get(key, "").strip() for key in ("environment", "status", "template")}
     context = {
         "running": selectors.deployment_running_now(),
         "deployments": page_of(request, selectors.deployment_list(**filters)),
@@ -188,7 +189,8 @@ def cluster_operation(request, placement_id, action):
     except DomainError as exc:
         if exc.field == "reason":
             # Approval or a scale to zero in prod: ask why on a page of its own, then send it again.
-            context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message}
+            context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message,
+                       "reason": reason}  # kept as typed (a reason over its limit is refused, never cut)
             return render(request, "deployments/cluster_reason.html", context, status=400)
         messages.error(request, exc.message)
         return redirect(placement.agent)
@@ -199,7 +201,9 @@ def cluster_operation(request, placement_id, action):
 @require_perm("deployments.view_deployment")
 def my_requests(request):
     """The signed-in person's runs and their approval requests still waiting (issue #9)."""
-    return render(request, "deployments/my_requests.html", selectors.my_requests(user=request.user))
+    context = selectors.my_requests(user=request.user)
+    context["runs"] = page_of(request, context["runs"])  # paged, not cut at 50
+    return render(request, "deployments/my_requests.html", context)
 
 
 @require_GET

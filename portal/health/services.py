@@ -46,6 +46,7 @@ from provisioning.health import (
     worst_state,
 )
 from provisioning.health.base import unknown
+from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ def health_result_record(*, environment, observation: Observation, at=None) -> H
         fields.update(last_known_state=result.state, last_known_summary=result.summary, last_known_at=at)
     HealthCheck.objects.filter(pk=check.pk).update(**fields)
     restarts = result.details.get("restarts") if result.key == CheckKind.WORKLOAD else None
-    HealthResult.objects.create(health_check=check, state=result.state, summary=result.summary[:500],
+    HealthResult.objects.create(health_check=check, state=result.state, summary=shorten(result.summary, 500),
                                 restarts=restarts if isinstance(restarts, int) else None, checked_at=at)
     return HealthCheck.objects.get(pk=check.pk)
 

@@ -19,6 +19,7 @@ from portal.sources.choices import FileKind, FileStatus, SourceKind
 from portal.sources.models import BUILTIN, TemplateFile, TemplateSource
 from provisioning.bicep.catalog import KIND_PARAMETERS, FileResult, read_template_files, scan_folder
 from provisioning.gitsource import SourceUnavailable, fetch_checkout
+from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def _store(source: TemplateSource, results: list[FileResult], commit: str, start
     for result in results:
         seen.add(result.path)
         fields = dict(
-            name=result.name[:100], kind=FileKind.PARAMETERS if result.kind == KIND_PARAMETERS else FileKind.TEMPLATE,
+            name=shorten(result.name, 100), kind=FileKind.PARAMETERS if result.kind == KIND_PARAMETERS else FileKind.TEMPLATE,
             status=FileStatus.OK if result.ok else FileStatus.ERROR, error=result.error, line=result.line,
             column=result.column, content_hash=result.content_hash, commit=commit, target_scope=result.target_scope,
             description=result.description, parameters=result.parameters,

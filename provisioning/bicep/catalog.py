@@ -36,6 +36,7 @@ from provisioning.bicep.outline import (
     read_outline,
     tokenize,
 )
+from provisioning.text import shorten
 
 PARSE_SECONDS = 5.0            # a file that takes longer is listed with an error
 MAX_BYTES = 2_000_000           # larger files are not read at all
@@ -163,7 +164,7 @@ def read_template_file(path: Path, *, name: str, relative: str | None = None,
     except RecursionError:
         result.error = "the file nests too deeply to be read"
     except Exception as exc:  # noqa: BLE001 - one file must never stop a sync; the error is shown on the file
-        result.error = f"the portal's reader failed on this file ({type(exc).__name__}: {str(exc)[:200]})"
+        result.error = f"the portal's reader failed on this file ({type(exc).__name__}: {shorten(str(exc), 200)})"
     if result.ok is False and not result.error:
         result.error = "the file could not be read"
     return result
@@ -276,7 +277,7 @@ def _read_bicepparam(result: FileResult, path: Path, text: str) -> None:
         try:
             values[name] = literal(tokens)
         except NotLiteral:
-            result.warnings.append(f"{name} is an expression ({outline.source(tokens)[:80]}); it is left out")
+            result.warnings.append(f"{name} is an expression ({shorten(outline.source(tokens), 80)}); it is left out")
     result.values = values
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioning.bicep.model import BicepError, ParamSpec
+from provisioning.text import shorten
 
 _DIAGNOSTIC = re.compile(r"\((?P<line>\d+),(?P<column>\d+)\)\s*:\s*Error\s+(?P<code>BCP\d+|\w+):\s*(?P<message>.*)")
 
@@ -41,7 +42,7 @@ def run_cli(compiler: str, verb: str, path: Path, *, timeout: float = 120) -> di
             if match:
                 raise BicepError(path, f"{match['code']}: {match['message'].strip()}", line=int(match["line"]),
                                  column=int(match["column"]))
-        raise BicepError(path, f"the Bicep CLI failed: {result.stderr.strip()[:500] or result.returncode}")
+        raise BicepError(path, f"the Bicep CLI failed: {shorten(result.stderr.strip(), 500) or result.returncode}")
     try:
         return json.loads(result.stdout)
     except json.JSONDecodeError as exc:

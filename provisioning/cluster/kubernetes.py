@@ -37,6 +37,7 @@ from .base import (
     selector_labels,
     workload_labels,
 )
+from provisioning.text import shorten
 
 T = TypeVar("T")
 
@@ -387,7 +388,7 @@ def _from_api_exception(exc: ApiException) -> ClusterError:
         try:
             body = json.loads(exc.body)
         except (TypeError, ValueError):
-            message = str(exc.body)[:500]
+            message = shorten(str(exc.body), 500)
         else:
             if isinstance(body, dict):
                 code = body.get("reason") or code

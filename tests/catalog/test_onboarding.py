@@ -609,3 +609,17 @@ def test_the_memory_tiers_chosen_decide_the_containers_the_agent_module_creates(
     if "Microsoft.Storage/storageAccounts/blobServices/containers" in made:
         kinds.add("blobServices/containers")
     assert kinds == expected
+
+
+def test_a_promotion_reason_over_its_limit_is_refused_naming_it_and_kept_as_typed(onboarded, envs, client_for,
+                                                                                  engineer):
+    """Issue #9: no maxlength cuts a pasted reason in the browser; the server refuses it and keeps it."""
+    PlacementFactory(agent=onboarded, environment=envs["staging"], redis_db=1)
+    _run(onboarded, envs["staging"], status=DeploymentStatus.SUCCEEDED,
+         parameters={**DEV_PARAMETERS, "environment": "staging"})
+    typed = "Release for the holiday sale. " * 20  # 600 characters
+    response = _promote(client_for(engineer), onboarded, "prod", reason=typed)
+    html = page(response)
+    assert response.status_code == 400 and "at most 500 characters" in html
+    assert f'value="{typed}"' in html and 'maxlength="500"' not in html
+    assert not Deployment.objects.filter(environment=envs["prod"]).exists()

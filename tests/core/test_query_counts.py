@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.access.models import RbacAudit, RbacFinding
+from portal.accounts import roles
 from portal.audit.services import audit_record
+from portal.catalog.models import Environment
 from portal.deployments.choices import DeploymentStatus
 from portal.deployments.models import Deployment
 from portal.health.models import HealthCheck, HealthResult
@@ -92,3 +94,41 @@ def test_query_count_is_pinned_and_does_not_grow_with_agents(add_agents, client_
     with_200 = count(client, url)
     assert with_5 == with_200, f"{page}: {with_5} queries with 5 agents, {with_200} with 200"
     assert with_5 == PINNED[page], f"{page}: pinned {PINNED[page]}, now {with_5}"
+
+
+
+# My requests (issue #9): the signed-in person's runs (paged) and pending approvals.
+PINNED_MY_REQUESTS = 8
+
+
+def test_my_requests_query_count_is_pinned_and_does_not_grow_with_runs(add_agents, client_for, make_user):
+    from portal.deployments.models import ApprovalRequest
+
+    user = make_user("asker", roles.ENGINEER)
+    client = client_for(user)
+    add_agents(1)
+    envs = list(Environment.objects.order_by("position"))
+    serial = itertools.count()
+    pinned_now = timezone.now()
+
+    def add_runs(n):
+        for _ in range(n):
+            i = next(serial)
+            agent = AgentFactory(slug=f"mine-{i}")
+            waiting = i % 2 == 1
+            run = Deployment.objects.create(
+                environment=envs[i % 3], template="agent", agent=agent, requested_by=user,
+                status=DeploymentStatus.AWAITING_APPROVAL if waiting else DeploymentStatus.SUCCEEDED)
+            if waiting:
+                ApprovalRequest.objects.create(deployment=run, requested_by=user, expires_at=pinned_now,
+                                               template_hash="t", parameters_hash="p")
+
+    add_runs(2)
+    with_2 = count(client, reverse("deployments:mine"))
+    add_runs(60)
+    with_62 = count(client, reverse("deployments:mine"))
+    html = client.get(reverse("deployments:mine")).content.decode()
+    assert "agent mine-61" in html and "agent mine-1<" in html  # the newest run and the oldest pending approval
+    assert "of 62)" in html and 'rel="next"' in html  # every run reachable through pages, none cut off
+    assert with_2 == with_62, f"my requests: {with_2} queries with 2 runs, {with_62} with 62"
+    assert with_2 == PINNED_MY_REQUESTS, f"my requests: pinned {PINNED_MY_REQUESTS}, now {with_2}"

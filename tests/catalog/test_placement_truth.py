@@ -1,0 +1,103 @@
+"""Issue #9, item 6: the agent page's Placements table and its onboarding checklist agree, on the demo,
+after onboarding (resources, then the workload) and after a promotion."""
+
+import re
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from portal.catalog import onboarding
+from portal.catalog.choices import PlacementStatus
+from portal.catalog.models import Agent
+from portal.deployments.choices import DeploymentKind, DeploymentStatus
+from portal.deployments.models import Deployment
+from portal.deployments.services import deployment_execute, deployment_preview_run
+
+SLUG = "ecommerce-gift-finder"
+IDENTITY = {"slug": SLUG, "display_name": "Gift Finder", "domain": "ecommerce", "owner_team": "ecommerce",
+            "description": "Suggests gifts."}
+RESOURCES = {"image": f"holidaypeakhubacr.azurecr.io/agents/{SLUG}", "image_tag": "1.0.0", "replicas": "2",
+             "health_path": "/health", "memory_tiers": ["hot", "warm", "cold"],
+             "warm_container": f"warm-{SLUG}-chat-memory", "cold_container": f"cold-{SLUG}-chat-memory",
+             "redis_mode": "share", "redis_share_db": "1", "names_for": SLUG}
+
+
+def _placements_shown(html: str) -> dict[str, str]:
+    """{environment: status} as the Placements table shows it."""
+    table = html.split('id="where-h"', 1)[1].split("</table>", 1)[0]
+    return dict(re.findall(r'<a href="[^"]*">([a-z]+)</a></th>\s*<td><span class="status status-[a-z]+">([A-Za-z]+)',
+                           table))
+
+
+def _run_all(agent, environment, django_capture_on_commit_callbacks, *, preview=True):
+    """Preview and run the agent module there, then the workload its success asks for, as the worker would."""
+    resources_run = Deployment.objects.filter(agent=agent, environment__name=environment,
+                                              kind=DeploymentKind.TEMPLATE).latest("pk")
+    with django_capture_on_commit_callbacks(execute=False):
+        if preview:
+            deployment_preview_run(deployment_id=resources_run.pk)
+        assert deployment_execute(deployment_id=resources_run.pk).status == DeploymentStatus.SUCCEEDED
+    workload_run = Deployment.objects.filter(agent=agent, environment__name=environment,
+                                             kind=DeploymentKind.CLUSTER).latest("pk")
+    with django_capture_on_commit_callbacks(execute=False):
+        assert deployment_execute(deployment_id=workload_run.pk).status == DeploymentStatus.SUCCEEDED
+
+
+def test_after_onboarding_and_promotion_the_placements_agree_with_the_checklist(
+        demo, client_for, engineer, django_capture_on_commit_callbacks):
+    client = client_for(engineer)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("catalog:agent_onboard"), {"step": "3", "register": "1", **IDENTITY,
+                                                                  **RESOURCES})
+    assert response.status_code == 302, unescape(response.content.decode())[:3000]
+    agent = Agent.objects.get(slug=SLUG)
+    assert _placements_shown(unescape(client.get(agent.get_absolute_url()).content.decode())) == \
+        {"dev": "Provisioning"}
+
+    _run_all(agent, "dev", django_capture_on_commit_callbacks)
+    html = unescape(client.get(agent.get_absolute_url()).content.decode())
+    steps = {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}
+    assert steps["resources"] == steps["workload"] == "done"
+    assert _placements_shown(html) == {"dev": "Running"}
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("catalog:agent_promote", args=[SLUG]), {"environment": "staging"})
+    assert response.status_code in (200, 302)
+    _run_all(agent, "staging", django_capture_on_commit_callbacks)
+    html = unescape(client.get(agent.get_absolute_url()).content.decode())
+    checklist = onboarding.agent_checklist(agent=agent)
+    assert checklist.environment.name == "staging"
+    assert {s.key: s.state for s in checklist.steps}["workload"] == "done"
+    assert _placements_shown(html) == {"dev": "Running", "staging": "Running"}
+    assert agent.placements.get(environment__name="staging").status == PlacementStatus.RUNNING
+
+
+def test_a_retried_onboarding_still_brings_the_workload_and_the_placement_runs(
+        demo, client_for, engineer, django_capture_on_commit_callbacks):
+    """The onboarding's resources fail once (a sandbox fault) and are retried: the retry is still the chain of
+    resources then workload, so the placement ends Running, as the checklist says, instead of Provisioning
+    under a checklist that waits for a workload nothing will start."""
+    from portal.deployments.models import SandboxFault
+    from portal.deployments.services import deployment_confirm, deployment_retry
+
+    fault = SandboxFault.objects.create(match=f"cold-{SLUG}-chat-memory", code="InternalServerError")
+    client = client_for(engineer)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("catalog:agent_onboard"), {"step": "3", "register": "1", **IDENTITY, **RESOURCES})
+    agent = Agent.objects.get(slug=SLUG)
+    first = Deployment.objects.get(agent=agent)
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=first.pk)
+        assert deployment_execute(deployment_id=first.pk).status == DeploymentStatus.FAILED
+    fault.delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        retry = deployment_retry(deployment=Deployment.objects.get(pk=first.pk), user=engineer)
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=retry.pk)
+        deployment_confirm(deployment=retry, user=engineer)
+    _run_all(agent, "dev", django_capture_on_commit_callbacks, preview=False)
+    steps = {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}
+    assert steps["resources"] == steps["workload"] == "done"
+    html = unescape(client.get(agent.get_absolute_url()).content.decode())
+    assert _placements_shown(html) == {"dev": "Running"}
