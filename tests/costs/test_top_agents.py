@@ -57,7 +57,7 @@ def test_showback_shows_the_top_agents_then_the_rest_summed(thirty_agents, clien
 
 def test_the_agents_csv_still_has_every_row_with_its_team(thirty_agents, client_for, viewer):
     response = client_for(viewer).get(reverse("costs:dashboard") + MONTH + "&format=csv&table=agents")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert len(rows) == 30 > TOP_AGENTS
     assert {row["team"] for row in rows} == {"Many"}
     assert sorted(row["agent"] for row in rows) == [f"costly-{i:02d}" for i in range(30)]
