@@ -159,18 +159,19 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
 
 
 def showback_tables(period: Period, environment: str) -> dict[str, Callable[[], Table]]:
-    from portal.costs.showback import cost_showback
+    from portal.costs import showback
 
     def agents():
-        s = cost_showback(period=period, environment=environment)
+        rows = showback.showback_agent_rows(period=period, environment=environment)
         return (["month", "environment", "agent", "team", "replicas", "direct", "shared", "total"],
-                [[period.param, r.environment, r.slug, r.team, r.replicas, amount(r.direct),
-                  amount(r.shared), amount(r.total)] for r in s.agents])
+                ([period.param, r.environment, r.slug, team, r.replicas, amount(r.direct), amount(r.shared),
+                  amount(r.total)] for r, team in rows))
 
     def teams():
-        s = cost_showback(period=period, environment=environment)
-        return (["month", "team", "agents", *s.columns, "total"],
-                [[period.param, t.team, t.agents, *map(amount, t.amounts), amount(t.total)] for t in s.teams])
+        summaries = showback.showback_environments(period=period, environment=environment)
+        rows = showback.showback_teams(period=period, environments=summaries)
+        return (["month", "team", "agents", *[e.environment.name for e in summaries], "total"],
+                [[period.param, t.team, t.agents, *map(amount, t.amounts), amount(t.total)] for t in rows])
 
     return {"agents": agents, "teams": teams}
 

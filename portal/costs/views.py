@@ -111,7 +111,7 @@ def showback(request):
     chosen = form.value("environment")
     if _wants_csv(request):
         return _csv(request, exports.showback_tables(period, chosen or ""), prefix=f"showback-{period.param}")
-    data = cost_showback(period=period, environment=chosen)
+    data = cost_showback(period=period, environment=chosen, page=request.GET.get("page"))
     context = {"form": form, "period": period, "showback": data, "shared_services": SHARED_SERVICES,
                "charts": {"teams": charts.team_bars(data.teams, data.columns, title="Cost per team")},
                "keep": f"&{urlencode({'environment': chosen})}" if chosen else ""}
