@@ -157,9 +157,10 @@ def agent_rows(*, period: Period, environments: list[EnvironmentShowback]) -> Qu
 
     replicas = Coalesce(Subquery(Placement.objects.filter(status__in=RUNNING_PLACEMENTS,
                                                           environment=OuterRef("environment_id"),
-                                                          agent__slug=OuterRef("agent")).values("replicas")[:1]),
+                                                          agent__slug=OuterRef("agent")).order_by()
+                                 .values("replicas")[:1]),
                         Value(0), output_field=IntegerField())
-    team = Subquery(Agent.objects.filter(slug=OuterRef("agent")).values("owner_team__name")[:1])
+    team = Subquery(Agent.objects.filter(slug=OuterRef("agent")).order_by().values("owner_team__name")[:1])
     tagged = (month.exclude(agent="").values("environment_id", "agent")
               .annotate(replicas_=replicas, env_name=env_name, team=team)
               .annotate(direct=Round(Sum("cost"), 2, output_field=MONEY), shared=shared(F("replicas_")))
