@@ -148,12 +148,16 @@ def agent_rows(*, period: Period, environments: list[EnvironmentShowback]) -> Qu
                     default=Value(""))
 
     def shared(replicas):
-        """The untagged cost of the shared services x the agent's replicas / all running replicas there."""
-        split = [When(environment_id=e.environment.pk,
-                      then=Value(e.shared_pool, output_field=MONEY) * replicas / Value(e.replicas))
-                 for e in environments if e.replicas]
-        return Round(Case(*split, default=Value(ZERO), output_field=MONEY), 2, output_field=MONEY) if split \
-            else Value(ZERO, output_field=MONEY)
+        """The untagged cost of the shared services x the agent's replicas / all running replicas there (the
+        agent's replicas appear once: each copy of a subquery is evaluated on its own)."""
+        split = [e for e in environments if e.replicas]
+        if not split:
+            return Value(ZERO, output_field=MONEY)
+        pool = Case(*[When(environment_id=e.environment.pk, then=Value(e.shared_pool)) for e in split],
+                    default=Value(ZERO), output_field=MONEY)
+        all_replicas = Case(*[When(environment_id=e.environment.pk, then=Value(e.replicas)) for e in split],
+                            default=Value(1), output_field=IntegerField())
+        return Round(pool * replicas / all_replicas, 2, output_field=MONEY)
 
     replicas = Coalesce(Subquery(Placement.objects.filter(status__in=RUNNING_PLACEMENTS,
                                                           environment=OuterRef("environment_id"),
