@@ -18,8 +18,7 @@ from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, DecimalField, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Round
+from django.db.models import DecimalField, Sum
 
 from portal.catalog.models import Agent, Environment, Placement
 from portal.costs.backends import RUNNING_PLACEMENTS
@@ -107,12 +106,13 @@ def cost_showback(*, period: Period, environment: str = "", page: int | str | No
     one page of agents (the largest first), the agents after it summed, the teams and the environments. A
     fixed number of queries however many agents there are."""
     summaries = _environment_summaries(period, _environments(environment))
-    rows = agent_rows(period=period, environments=summaries)
-    shown = Paginator(rows, per_page).get_page(page)
-    agents = _agents(list(shown.object_list))
-    count, total = _summed(rows[shown.end_index():])           # always run: the count is the same on any page
-    return Showback(period=period, environments=summaries, agents=agents, teams=_teams(rows, summaries), page=shown,
-                    rest=Rest(count=count, total=total) if count else None)
+    rows = AgentRows(period, summaries)
+    count, _ = rows.summed(after=0)
+    shown = Paginator(range(count), per_page).get_page(page)              # numbers only: the rows come below
+    agents = _agents(rows.fetch(limit=per_page, offset=shown.start_index() - 1 if count else 0))
+    rest_count, rest_total = rows.summed(after=shown.end_index())
+    return Showback(period=period, environments=summaries, agents=agents, teams=rows.teams(), page=shown,
+                    rest=Rest(count=rest_count, total=rest_total) if rest_count else None)
 
 
 def _environment_summaries(period: Period, envs: list[Environment]) -> list[EnvironmentShowback]:
@@ -136,65 +136,80 @@ def _environments(name: str) -> list[Environment]:
     return list(envs.filter(name=name) if name else envs)
 
 
-def agent_rows(*, period: Period, environments: list[EnvironmentShowback]) -> QuerySet:
-    """Every (environment, agent) with a cost or a running placement, as rows of environment_id, slug,
-    replicas, direct, shared, total, env_name, team: largest total first, summed and sorted by the database.
-    Two branches of one query: the agent tags with a cost (with their replicas where the agent runs), and
-    the running agents without a cost of their own. The environments' pools and replicas are constants."""
-    ids = [e.environment.pk for e in environments]
-    month = CostMonth.objects.filter(month=period.month, environment_id__in=ids).order_by()
-    running = Placement.objects.filter(status__in=RUNNING_PLACEMENTS, environment_id__in=ids).order_by()
-    env_name = Case(*[When(environment_id=e.environment.pk, then=Value(e.environment.name)) for e in environments],
-                    default=Value(""))
+class AgentRows:
+    """Every (environment, agent) with a cost or a running placement, as rows of environment_id, agent,
+    replicas_, env_name, team, direct, shared, total, the largest total first: one SQL statement of joins
+    (the month's tagged cost per agent, full-joined to the running placements), which the page, the rest,
+    the teams and the CSV each read in one query. The environments' pools and replicas are constants."""
 
-    def shared(replicas):
-        """The untagged cost of the shared services x the agent's replicas / all running replicas there (the
-        agent's replicas appear once: each copy of a subquery is evaluated on its own)."""
+    COLUMNS = ("environment_id", "agent", "replicas_", "env_name", "team", "direct", "shared", "total")
+
+    def __init__(self, period: Period, environments: list[EnvironmentShowback]):
+        self.environments = environments
+        qn = connection.ops.quote_name
+        ids = [int(e.environment.pk) for e in environments] or [0]
+        in_ids = ", ".join(map(str, ids))
+        t_month, t_placement = CostMonth._meta.db_table, Placement._meta.db_table
+        t_agent, t_team = Agent._meta.db_table, Agent._meta.get_field("owner_team").related_model._meta.db_table
         split = [e for e in environments if e.replicas]
-        if not split:
-            return Value(ZERO, output_field=MONEY)
-        pool = Case(*[When(environment_id=e.environment.pk, then=Value(e.shared_pool)) for e in split],
-                    default=Value(ZERO), output_field=MONEY)
-        all_replicas = Case(*[When(environment_id=e.environment.pk, then=Value(e.replicas)) for e in split],
-                            default=Value(1), output_field=IntegerField())
-        return Round(pool * replicas / all_replicas, 2, output_field=MONEY)
+        pool = " ".join(f"WHEN {int(e.environment.pk)} THEN CAST(%s AS NUMERIC) * 1.0" for e in split)
+        replicas = " ".join(f"WHEN {int(e.environment.pk)} THEN {int(e.replicas)}" for e in split)
+        shared = (f"ROUND((CASE k.environment_id {pool} ELSE 0 END) * k.replicas_ / "
+                  f"(CASE k.environment_id {replicas} ELSE 1 END), 2)") if split else "0"
+        names = " ".join(f"WHEN {int(e.environment.pk)} THEN %s" for e in environments)
+        running = ", ".join("%s" for _ in RUNNING_PLACEMENTS)
+        self.sql = f"""
+            WITH d AS (SELECT environment_id, agent, ROUND(SUM(cost), 2) AS direct FROM {qn(t_month)}
+                       WHERE month = %s AND environment_id IN ({in_ids}) AND agent <> '' GROUP BY environment_id, agent),
+                 r AS (SELECT p.environment_id, a.slug AS agent, p.replicas FROM {qn(t_placement)} p
+                       JOIN {qn(t_agent)} a ON a.id = p.agent_id
+                       WHERE p.status IN ({running}) AND p.environment_id IN ({in_ids})),
+                 k AS (SELECT d.environment_id, d.agent, COALESCE(r.replicas, 0) AS replicas_, d.direct FROM d
+                       LEFT JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent
+                       UNION ALL
+                       SELECT r.environment_id, r.agent, r.replicas, 0 FROM r
+                       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.environment_id = r.environment_id AND d.agent = r.agent))
+            SELECT k.environment_id, k.agent, k.replicas_, (CASE k.environment_id {names} ELSE '' END) AS env_name,
+                   tm.name AS team, k.direct, {shared} AS shared, k.direct + {shared} AS total
+            FROM k LEFT JOIN {qn(t_agent)} ag ON ag.slug = k.agent LEFT JOIN {qn(t_team)} tm ON tm.id = ag.owner_team_id"""
+        self.params = [period.month, *RUNNING_PLACEMENTS, *[e.environment.name for e in environments],
+                       *[str(e.shared_pool) for e in split] * 2]
+        self.order = " ORDER BY total DESC, env_name, agent"
 
-    replicas = Coalesce(Subquery(Placement.objects.filter(status__in=RUNNING_PLACEMENTS,
-                                                          environment=OuterRef("environment_id"),
-                                                          agent__slug=OuterRef("agent")).order_by()
-                                 .values("replicas")[:1]),
-                        Value(0), output_field=IntegerField())
-    team = Subquery(Agent.objects.filter(slug=OuterRef("agent")).order_by().values("owner_team__name")[:1])
-    tagged = (month.exclude(agent="").values("environment_id", "agent")
-              .annotate(replicas_=replicas, env_name=env_name, team=team)
-              .annotate(direct=Round(Sum("cost"), 2, output_field=MONEY), shared=shared(F("replicas_")))
-              .annotate(total=F("direct") + F("shared")))
+    def _query(self, select: str, suffix: str = "", params=()) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{select.format(rows=f'({self.sql}) rows_')}{suffix}", [*self.params, *params])
+            return cursor.fetchall()
 
-    has_cost = month.filter(environment=OuterRef("environment_id"), agent=OuterRef("agent__slug"))
-    idle = (running.exclude(Exists(has_cost)).values("environment_id", "agent__slug")
-            .annotate(replicas_=F("replicas"), env_name=env_name, team=F("agent__owner_team__name"))
-            .annotate(direct=Value(ZERO, output_field=MONEY), shared=shared(F("replicas")))
-            .annotate(total=F("direct") + F("shared")))
-    return tagged.union(idle, all=True).order_by("-total", "env_name", "agent")
+    def fetch(self, *, limit: int, offset: int) -> list[dict]:
+        rows = self._query("SELECT * FROM {rows}", f"{self.order} LIMIT %s OFFSET %s", [limit, offset])
+        return [dict(zip(self.COLUMNS, row)) for row in rows]
 
+    def summed(self, *, after: int) -> tuple[int, Decimal]:
+        """How many rows come after the first `after`, and their total."""
+        count, total = self._query("SELECT COUNT(*), SUM(total) FROM (SELECT total, ROW_NUMBER() OVER ("
+                                   f"{self.order}) AS n FROM {{rows}}) numbered_", " WHERE n > %s", [after])[0]
+        return count, _money(total)
 
-def _wrapped(rows: QuerySet, select: str, group_by: str = "") -> list[tuple]:
-    """`select` over the rows of `rows` (a combined query, which .aggregate() cannot read): one query."""
-    sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM ({sql}) showback_rows{f' GROUP BY {group_by}' if group_by else ''}",
-                       params)
-        return cursor.fetchall()
+    def teams(self) -> list[TeamShowback]:
+        """Each team's agents and their cost per environment: one query grouping the rows by team."""
+        columns = "".join(f", SUM(CASE WHEN environment_id = {int(e.environment.pk)} THEN total ELSE 0 END)"
+                          for e in self.environments)
+        teams = [TeamShowback(team=team or NO_TEAM, agents=agents, amounts=[_money(a) for a in amounts])
+                 for team, agents, *amounts in self._query(f"SELECT team, COUNT(DISTINCT agent){columns} FROM {{rows}}",
+                                                           " GROUP BY team")]
+        return sorted(teams, key=lambda t: (-t.total, t.team))
+
+    def stream(self, chunk: int = 2000):
+        """Every row, largest first, read in chunks (a server-side cursor on PostgreSQL)."""
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({self.sql}) rows_{self.order}", self.params)
+            while batch := cursor.fetchmany(chunk):
+                yield from (dict(zip(self.COLUMNS, row)) for row in batch)
 
 
 def _money(value) -> Decimal:
     return ZERO if value is None else Decimal(str(value)).quantize(CENT)
-
-
-def _summed(rows: QuerySet) -> tuple[int, Decimal]:
-    """How many rows, and their total."""
-    count, total = _wrapped(rows, "COUNT(*), SUM(total)")[0]
-    return count, _money(total)
 
 
 def _agents(rows: list[dict]) -> list[AgentShowback]:
@@ -205,28 +220,16 @@ def _agents(rows: list[dict]) -> list[AgentShowback]:
             for r in rows]
 
 
-def _teams(rows: QuerySet, environments: list[EnvironmentShowback]) -> list[TeamShowback]:
-    """Each team's agents and their cost per environment: one query grouping the rows by team."""
-    qn = connection.ops.quote_name
-    columns = ", ".join(f"SUM(CASE WHEN {qn('environment_id')} = {int(e.environment.pk)} THEN total ELSE 0 END)"
-                        for e in environments)
-    teams = [TeamShowback(team=team or NO_TEAM, agents=agents, amounts=[_money(a) for a in amounts])
-             for team, agents, *amounts in _wrapped(rows.order_by(), f"team, COUNT(DISTINCT agent)"
-                                                                     f"{', ' if columns else ''}{columns}", "team")]
-    return sorted(teams, key=lambda t: (-t.total, t.team))
-
-
 def showback_environments(*, period: Period, environment: str = "") -> list[EnvironmentShowback]:
     return _environment_summaries(period, _environments(environment))
 
 
 def showback_teams(*, period: Period, environments: list[EnvironmentShowback]) -> list[TeamShowback]:
-    return _teams(agent_rows(period=period, environments=environments), environments)
+    return AgentRows(period, environments).teams()
 
 
 def showback_agent_rows(*, period: Period, environment: str = ""):
     """Every agent row with its team's name, for the CSV: streamed, largest first."""
-    summaries = showback_environments(period=period, environment=environment)
-    for r in agent_rows(period=period, environments=summaries).iterator(chunk_size=2000):
+    for r in AgentRows(period, showback_environments(period=period, environment=environment)).stream():
         yield AgentShowback(environment=r["env_name"], slug=r["agent"], agent=None, replicas=r["replicas_"],
                             direct=_money(r["direct"]), shared=_money(r["shared"])), r["team"] or NO_TEAM
