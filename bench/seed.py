@@ -46,7 +46,8 @@ from portal.deployments.models import (  # noqa: E402
     DeploymentLogLine,
     DeploymentOperation,
 )
-from portal.health.models import HealthCheck, HealthResult  # noqa: E402
+from portal.health.models import HealthCheck, HealthDay, HealthResult  # noqa: E402
+from portal.health.services import health_days_rebuild  # noqa: E402
 
 BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-2026-portal"
@@ -101,7 +102,7 @@ def reset_sequences(*models):
 
 def reset():
     for model in (DeploymentLogLine, DeploymentOperation, ApprovalRequest, CostEntry, CostForecast, CostIngestRun,
-                  HealthResult, HealthCheck, RbacFinding, RbacAudit, EnvironmentSync):
+                  HealthDay, HealthResult, HealthCheck, RbacFinding, RbacAudit, EnvironmentSync):
         model.objects.all()._raw_delete(connection.alias)
     Deployment.objects.all()._raw_delete(connection.alias)
     AuditEvent.objects.all()._raw_delete(connection.alias)
@@ -244,6 +245,7 @@ def seed(*, agents: int, log_lines: int, today: date, results_per_check: int = R
         (first_check + c, check_states[(c + r) % 20], "1/1 replicas available",
          now - timedelta(minutes=r * (8 * 1440 // results_per_check)))
         for c in range(agents * len(envs)) for r in range(results_per_check))))
+    step("health days", lambda: health_days_rebuild())      # the rollup the checks keep, recounted after COPY
 
     first_audit = next_id(RbacAudit)
     step("rbac audits", lambda: insert(RbacAudit, ["id", "environment_id", "outcome", "backend", "ran_at",

@@ -1,93 +1,179 @@
-"""CSV exports: the tables of a page, with the page's filters, one table a file."""
+"""CSV exports: the tables of a page, with the page's filters, one table a file.
+
+Issue #11: a table's CSV runs only that table's queries (not the page's), and streams: the agent tables
+are summed and sorted by the database and read with a server-side cursor, so every row is in the file
+and the memory does not grow with them."""
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.http import Http404, HttpResponse
+from django.db.models import Sum
+from django.http import Http404, StreamingHttpResponse
 
-from portal.costs.selectors import Dashboard, EnvironmentDetail, ServiceDetail, _with_agents
-from portal.costs.showback import Showback
+from portal.catalog.models import Environment
+from portal.costs import selectors
+from portal.costs.models import CostForecast, CostMonth
+from portal.costs.selectors import ZERO, Period, _days, _entries, _environment_costs, _pivot, _trend, agent_totals
 
 Table = tuple[Sequence[str], Iterable[Sequence]]
+CHUNK_ROWS = 500        # rows per chunk written to the client
 
 
 def amount(value: Decimal | None) -> str:
     return "" if value is None else str(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+def _lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    for n, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if n % CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def export(tables: dict[str, Callable[[], Table]], table: str, *, prefix: str) -> HttpResponse:
+def export(tables: dict[str, Callable[[], Table]], table: str, *, prefix: str) -> StreamingHttpResponse:
     if table not in tables:
         raise Http404(f"No table {table!r} here: {', '.join(tables)}.")
     header, rows = tables[table]()
     return csv_response(f"{prefix}-{table}.csv", header, rows)
 
 
-def dashboard_tables(d: Dashboard) -> dict[str, Callable[[], Table]]:
-    columns = d.columns
-    return {
-        "environments": lambda: (
-            ["month", "environment", "actual", "budget", "percent_of_budget", "forecast", "forecast_percent",
-             "currency", "data_as_of"],
-            [[d.period.param, e.name, amount(e.actual), amount(e.budget), e.percent or "", amount(e.forecast),
-              e.forecast_percent or "", d.currency, e.data_at.isoformat() if e.data_at else ""]
-             for e in d.environments]),
-        "services": lambda: (["month", "service", *columns, "total"],
-                             [[d.period.param, r.key, *map(amount, r.amounts), amount(r.total)] for r in d.services]),
-        "agents": lambda: (["month", "agent", "team", *columns, "total"],
-                           [[d.period.param, r.key, r.team, *map(amount, r.amounts), amount(r.total)]
-                            for r in _with_agents(d.agents, top=None)]),
-        "trend": lambda: (["month", *columns, "total"],
-                          [[r.key, *map(amount, r.amounts), amount(r.total)] for r in d.trend]),
-        "days": lambda: _days_table(d.days),
-    }
+def _environment(name: str) -> Environment:
+    try:
+        return Environment.objects.get(name=name)
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
 
 
-def environment_tables(d: EnvironmentDetail) -> dict[str, Callable[[], Table]]:
-    env = d.environment.name
-    return {
-        "services": lambda: (["month", "environment", "service", "cost", "percent"],
-                             [[d.period.param, env, r.key, amount(r.total), r.share or ""] for r in d.services]),
-        "agents": lambda: (["month", "environment", "agent", "team", "cost"],
-                           [[d.period.param, env, r.key, r.team, amount(r.total)] for r in _with_agents(d.agents, top=None)]),
-        "trend": lambda: (["month", "environment", "cost", "budget"],
-                          [[r.key, env, amount(r.total), amount(d.environment.monthly_budget)] for r in d.trend]),
-        "days": lambda: _days_table(d.days),
-    }
+def _agent_rows(entries, columns: list[int]) -> Iterator[tuple[str, str, list[Decimal], Decimal]]:
+    """(agent tag, team, cost per column, total) for every agent tag, largest first, streamed."""
+    for row in agent_totals(entries, columns).iterator(chunk_size=2000):
+        yield row["agent"], row["team"] or "", [row[f"c{i}"] or ZERO for i in range(len(columns))], row["total"]
 
 
-def service_tables(d: ServiceDetail) -> dict[str, Callable[[], Table]]:
-    env, service, group = d.environment.name, d.service, d.resource_group
-    return {
-        "resource_groups": lambda: (["month", "environment", "service", "resource_group", "cost"],
-                                    [[d.period.param, env, service, r.key, amount(r.total)]
-                                     for r in d.resource_groups if not group or r.key == group]),
-        "agents": lambda: (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
-                           [[d.period.param, env, service, group, r.key or "(untagged)", r.team, amount(r.total)]
-                            for r in _with_agents(d.agents, top=None)]),
-        "days": lambda: _days_table(d.days),
-    }
+def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
+    def environments():
+        rows = _environment_costs(period)
+        return (["month", "environment", "actual", "budget", "percent_of_budget", "forecast", "forecast_percent",
+                 "currency", "data_as_of"],
+                [[period.param, e.name, amount(e.actual), amount(e.budget), e.percent or "", amount(e.forecast),
+                  e.forecast_percent or "", "USD", e.data_at.isoformat() if e.data_at else ""] for e in rows])
+
+    def services():
+        pks, names = _columns()
+        rows = _pivot(_entries(period, monthly=True).values("service", "environment_id").annotate(total=Sum("cost")),
+                      "service", pks, "environment_id", names)
+        return ["month", "service", *names, "total"], [[period.param, r.key, *map(amount, r.amounts),
+                                                        amount(r.total)] for r in rows]
+
+    def agents():
+        pks, names = _columns()
+        rows = _agent_rows(_entries(period, monthly=True).exclude(agent=""), pks)
+        return ["month", "agent", "team", *names, "total"], (
+            [period.param, agent, team, *map(amount, amounts), amount(total)] for agent, team, amounts, total in rows)
+
+    def trend():
+        pks, names = _columns()
+        months = period.trend_months()
+        rows = _trend(CostMonth.objects.filter(month__range=(months[0], period.month)), months, pks, names)
+        return ["month", *names, "total"], [[r.key, *map(amount, r.amounts), amount(r.total)] for r in rows]
+
+    def days():
+        return _days_table(_days(period, _entries(period), list(CostForecast.objects.filter(month=period.month))))
+
+    return {"environments": environments, "services": services, "agents": agents, "trend": trend, "days": days}
 
 
-def showback_tables(s: Showback) -> dict[str, Callable[[], Table]]:
-    columns = s.columns
-    return {
-        "agents": lambda: (["month", "environment", "agent", "team", "replicas", "direct", "shared", "total"],
-                           [[s.period.param, r.environment, r.slug, r.team, r.replicas, amount(r.direct),
-                             amount(r.shared), amount(r.total)] for r in s.agents]),
-        "teams": lambda: (["month", "team", "agents", *columns, "total"],
-                          [[s.period.param, t.team, t.agents, *map(amount, t.amounts), amount(t.total)]
-                           for t in s.teams]),
-    }
+def _columns() -> tuple[list[int], list[str]]:
+    columns = selectors.environment_columns()
+    return [pk for pk, _ in columns], [name for _, name in columns]
+
+
+def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Table]]:
+    def services():
+        env = _environment(name)
+        rows = _pivot(_entries(period, environment=env, monthly=True).values("service", "environment_id")
+                      .annotate(total=Sum("cost")), "service", [env.pk], "environment_id")
+        return (["month", "environment", "service", "cost", "percent"],
+                [[period.param, name, r.key, amount(r.total), r.share or ""] for r in rows])
+
+    def agents():
+        env = _environment(name)
+        rows = _agent_rows(_entries(period, environment=env, monthly=True).exclude(agent=""), [env.pk])
+        return (["month", "environment", "agent", "team", "cost"],
+                ([period.param, name, agent, team, amount(total)] for agent, team, _, total in rows))
+
+    def trend():
+        env = _environment(name)
+        months = period.trend_months()
+        rows = _trend(CostMonth.objects.filter(environment=env, month__range=(months[0], period.month)), months,
+                      [env.pk], [name])
+        return (["month", "environment", "cost", "budget"],
+                [[r.key, name, amount(r.total), amount(env.monthly_budget)] for r in rows])
+
+    def days():
+        env = _environment(name)
+        forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
+        return _days_table(_days(period, _entries(period, environment=env), forecasts))
+
+    return {"services": services, "agents": agents, "trend": trend, "days": days}
+
+
+def service_tables(period: Period, name: str, service: str, resource_group: str) -> dict[str, Callable[[], Table]]:
+    group = resource_group.lower()
+
+    def resource_groups():
+        env = _environment(name)
+        rows = _pivot(_entries(period, environment=env, service=service, monthly=True)
+                      .values("resource_group", "environment_id").annotate(total=Sum("cost")),
+                      "resource_group", [env.pk], "environment_id")
+        return (["month", "environment", "service", "resource_group", "cost"],
+                [[period.param, name, service, r.key, amount(r.total)] for r in rows if not group or r.key == group])
+
+    def agents():
+        env = _environment(name)
+        rows = _agent_rows(_entries(period, environment=env, service=service, resource_group=group, monthly=True),
+                           [env.pk])
+        return (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
+                ([period.param, name, service, group, agent or "(untagged)", team, amount(total)]
+                 for agent, team, _, total in rows))
+
+    def days():
+        env = _environment(name)
+        return _days_table(_days(period, _entries(period, environment=env, service=service, resource_group=group), []))
+
+    return {"resource_groups": resource_groups, "agents": agents, "days": days}
+
+
+def showback_tables(period: Period, environment: str) -> dict[str, Callable[[], Table]]:
+    from portal.costs import showback
+
+    def agents():
+        rows = showback.showback_agent_rows(period=period, environment=environment)
+        return (["month", "environment", "agent", "team", "replicas", "direct", "shared", "total"],
+                ([period.param, r.environment, r.slug, team, r.replicas, amount(r.direct), amount(r.shared),
+                  amount(r.total)] for r, team in rows))
+
+    def teams():
+        summaries = showback.showback_environments(period=period, environment=environment)
+        rows = showback.showback_teams(period=period, environments=summaries)
+        return (["month", "team", "agents", *[e.environment.name for e in summaries], "total"],
+                [[period.param, t.team, t.agents, *map(amount, t.amounts), amount(t.total)] for t in rows])
+
+    return {"agents": agents, "teams": teams}
 
 
 def _days_table(days) -> Table:

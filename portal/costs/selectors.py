@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from portal.catalog.models import Agent, Environment
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
@@ -237,6 +237,21 @@ def _with_agents(rows: list[Row], *, top: int | None = TOP_AGENTS) -> list[Row]:
     for row in rows:
         row.agent = agents.get(row.key)
     return rows
+
+
+def agent_totals(entries: QuerySet, columns: list[int]) -> QuerySet:
+    """One row per agent tag of `entries` (CostMonth): its cost in each environment of `columns` (c0, c1,
+    ...; None where nothing), its total and its owner team's name, largest first. The database sums and
+    sorts, so a caller reads a slice or streams every row with .iterator(): one query either way."""
+    team = Agent.objects.filter(slug=OuterRef("agent")).values("owner_team__name")[:1]
+    per_column = {f"c{i}": Sum("cost", filter=Q(environment_id=pk)) for i, pk in enumerate(columns)}
+    return (entries.filter(environment_id__in=columns).order_by().values("agent")
+            .annotate(**per_column, total=Sum("cost"), team=Subquery(team)).order_by("-total", "agent"))
+
+
+def environment_columns() -> list[tuple[int, str]]:
+    """The environments as the cost tables' columns, in the pages' order: (pk, name)."""
+    return list(Environment.objects.order_by("position", "name").values_list("pk", "name"))
 
 
 def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,

@@ -13,19 +13,22 @@ The rule (shown on the page too):
    cost no agent is charged; it is listed as such, so the page adds up to the environment's total.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import DecimalField, Sum
 
 from portal.catalog.models import Agent, Environment, Placement
 from portal.costs.backends import RUNNING_PLACEMENTS
 from portal.costs.models import CostMonth
-from portal.costs.selectors import ZERO, Period, TopAgents
+from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
 CENT = Decimal("0.01")
+NO_TEAM = "(no team: tag names no agent)"
+MONEY = DecimalField(max_digits=18, decimal_places=6)
 
 
 @dataclass
@@ -43,7 +46,7 @@ class AgentShowback:
 
     @property
     def team(self) -> str:
-        return self.agent.owner_team.name if self.agent is not None else "(no team: tag names no agent)"
+        return self.agent.owner_team.name if self.agent is not None else NO_TEAM
 
 
 @dataclass
@@ -75,60 +78,158 @@ class EnvironmentShowback:
 
 
 @dataclass
-class Showback(TopAgents):
+class Showback:
     period: Period
     environments: list[EnvironmentShowback]
-    agents: list[AgentShowback]
+    agents: list[AgentShowback]      # one page of agents, the largest first
     teams: list[TeamShowback] = field(default_factory=list)
     shared_services: tuple[str, ...] = SHARED_SERVICES
+    page: Page | None = None
+    rest: Rest | None = None         # the agents after this page, summed
 
     @property
     def columns(self) -> list[str]:
         return [e.environment.name for e in self.environments]
 
+    @property
+    def agents_top(self) -> list[AgentShowback]:
+        return self.agents
 
-def cost_showback(*, period: Period, environment: str = "") -> Showback:
-    """Each agent's direct and shared cost in each environment for the month; five queries."""
-    envs = list(Environment.objects.order_by("position", "name"))
-    if environment:
-        envs = [e for e in envs if e.name == environment]
+    @property
+    def agents_rest(self) -> Rest | None:
+        return self.rest
+
+
+def cost_showback(*, period: Period, environment: str = "", page: int | str | None = None,
+                  per_page: int = TOP_AGENTS) -> Showback:
+    """Each agent's direct and shared cost in each environment for the month, worked out by the database:
+    one page of agents (the largest first), the agents after it summed, the teams and the environments. A
+    fixed number of queries however many agents there are."""
+    summaries = _environment_summaries(period, _environments(environment))
+    rows = AgentRows(period, summaries)
+    count, _ = rows.summed(after=0)
+    shown = Paginator(range(count), per_page).get_page(page)              # numbers only: the rows come below
+    agents = _agents(rows.fetch(limit=per_page, offset=shown.start_index() - 1 if count else 0))
+    rest_count, rest_total = rows.summed(after=shown.end_index())
+    return Showback(period=period, environments=summaries, agents=agents, teams=rows.teams(), page=shown,
+                    rest=Rest(count=rest_count, total=rest_total) if rest_count else None)
+
+
+def _environment_summaries(period: Period, envs: list[Environment]) -> list[EnvironmentShowback]:
+    """Each environment's month: its total, its agents' direct cost, its shared pool, its running replicas."""
     ids = [e.pk for e in envs]
     entries = CostMonth.objects.filter(month=period.month, environment_id__in=ids).order_by()  # the rollup
     totals = dict(entries.values("environment_id").annotate(total=Sum("cost")).values_list("environment_id", "total"))
-    direct = {(item["environment_id"], item["agent"]): item["total"]
-              for item in entries.exclude(agent="").values("environment_id", "agent").annotate(total=Sum("cost"))}
+    direct = dict(entries.exclude(agent="").values("environment_id").annotate(total=Sum("cost"))
+                  .values_list("environment_id", "total"))
     pools = dict(entries.filter(agent="", service__in=SHARED_SERVICES).values("environment_id")
                  .annotate(total=Sum("cost")).values_list("environment_id", "total"))
-    replicas: dict[tuple[int, str], int] = {}
-    for env_id, slug, count in (Placement.objects.filter(environment_id__in=ids, status__in=RUNNING_PLACEMENTS)
-                                .values_list("environment_id", "agent__slug", "replicas")):
-        replicas[(env_id, slug)] = count
-    slugs = {slug for _, slug in direct} | {slug for _, slug in replicas}
-    agents = {a.slug: a for a in Agent.objects.filter(slug__in=slugs).select_related("owner_team")}
-
-    rows: list[AgentShowback] = []
-    summaries: list[EnvironmentShowback] = []
-    for env in envs:
-        env_replicas = sum(n for (env_id, _), n in replicas.items() if env_id == env.pk)
-        pool = pools.get(env.pk) or ZERO
-        env_slugs = sorted({slug for env_id, slug in [*direct, *replicas] if env_id == env.pk})
-        for slug in env_slugs:
-            count = replicas.get((env.pk, slug), 0)
-            shared = (pool * count / env_replicas).quantize(CENT) if env_replicas else ZERO
-            rows.append(AgentShowback(environment=env.name, slug=slug, agent=agents.get(slug), replicas=count,
-                                      direct=(direct.get((env.pk, slug)) or ZERO).quantize(CENT), shared=shared))
-        summaries.append(EnvironmentShowback(
-            environment=env, total=totals.get(env.pk) or ZERO, replicas=env_replicas, shared_pool=pool,
-            direct=sum((amount for (env_id, _), amount in direct.items() if env_id == env.pk), ZERO)))
-    rows.sort(key=lambda r: (-r.total, r.environment, r.slug))
-    return Showback(period=period, environments=summaries, agents=rows, teams=_teams(rows, [e.name for e in envs]))
+    replicas = dict(Placement.objects.filter(environment_id__in=ids, status__in=RUNNING_PLACEMENTS).order_by()
+                    .values("environment_id").annotate(n=Sum("replicas")).values_list("environment_id", "n"))
+    return [EnvironmentShowback(environment=env, total=totals.get(env.pk) or ZERO, direct=direct.get(env.pk) or ZERO,
+                                shared_pool=pools.get(env.pk) or ZERO, replicas=replicas.get(env.pk) or 0)
+            for env in envs]
 
 
-def _teams(rows: list[AgentShowback], columns: list[str]) -> list[TeamShowback]:
-    amounts: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO] * len(columns))
-    members: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        amounts[row.team][columns.index(row.environment)] += row.total
-        members[row.team].add(row.slug)
-    teams = [TeamShowback(team=team, amounts=values, agents=len(members[team])) for team, values in amounts.items()]
-    return sorted(teams, key=lambda t: (-t.total, t.team))
+def _environments(name: str) -> list[Environment]:
+    envs = Environment.objects.order_by("position", "name")
+    return list(envs.filter(name=name) if name else envs)
+
+
+class AgentRows:
+    """Every (environment, agent) with a cost or a running placement, as rows of environment_id, agent,
+    replicas_, env_name, team, direct, shared, total, the largest total first: one SQL statement of joins
+    (the month's tagged cost per agent, full-joined to the running placements), which the page, the rest,
+    the teams and the CSV each read in one query. The environments' pools and replicas are constants."""
+
+    COLUMNS = ("environment_id", "agent", "replicas_", "env_name", "team", "direct", "shared", "total")
+
+    def __init__(self, period: Period, environments: list[EnvironmentShowback]):
+        self.environments = environments
+        qn = connection.ops.quote_name
+        ids = [int(e.environment.pk) for e in environments] or [0]
+        in_ids = ", ".join(map(str, ids))
+        t_month, t_placement = CostMonth._meta.db_table, Placement._meta.db_table
+        t_agent, t_team = Agent._meta.db_table, Agent._meta.get_field("owner_team").related_model._meta.db_table
+        split = [e for e in environments if e.replicas]
+        pool = " ".join(f"WHEN {int(e.environment.pk)} THEN CAST(%s AS NUMERIC) * 1.0" for e in split)
+        replicas = " ".join(f"WHEN {int(e.environment.pk)} THEN {int(e.replicas)}" for e in split)
+        shared = (f"ROUND((CASE k.environment_id {pool} ELSE 0 END) * k.replicas_ / "
+                  f"(CASE k.environment_id {replicas} ELSE 1 END), 2)") if split else "0"
+        names = " ".join(f"WHEN {int(e.environment.pk)} THEN %s" for e in environments)
+        running = ", ".join("%s" for _ in RUNNING_PLACEMENTS)
+        self.sql = f"""
+            WITH d AS (SELECT environment_id, agent, ROUND(SUM(cost), 2) AS direct FROM {qn(t_month)}
+                       WHERE month = %s AND environment_id IN ({in_ids}) AND agent <> '' GROUP BY environment_id, agent),
+                 r AS (SELECT p.environment_id, a.slug AS agent, p.replicas FROM {qn(t_placement)} p
+                       JOIN {qn(t_agent)} a ON a.id = p.agent_id
+                       WHERE p.status IN ({running}) AND p.environment_id IN ({in_ids})),
+                 k AS (SELECT d.environment_id, d.agent, COALESCE(r.replicas, 0) AS replicas_, d.direct FROM d
+                       LEFT JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent
+                       UNION ALL
+                       SELECT r.environment_id, r.agent, r.replicas, 0 FROM r
+                       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.environment_id = r.environment_id AND d.agent = r.agent))
+            SELECT k.environment_id, k.agent, k.replicas_, (CASE k.environment_id {names} ELSE '' END) AS env_name,
+                   tm.name AS team, k.direct, {shared} AS shared, k.direct + {shared} AS total
+            FROM k LEFT JOIN {qn(t_agent)} ag ON ag.slug = k.agent LEFT JOIN {qn(t_team)} tm ON tm.id = ag.owner_team_id"""
+        self.params = [period.month, *RUNNING_PLACEMENTS, *[e.environment.name for e in environments],
+                       *[str(e.shared_pool) for e in split] * 2]
+        self.order = " ORDER BY total DESC, env_name, agent"
+
+    def _query(self, select: str, suffix: str = "", params=()) -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{select.format(rows=f'({self.sql}) rows_')}{suffix}", [*self.params, *params])
+            return cursor.fetchall()
+
+    def fetch(self, *, limit: int, offset: int) -> list[dict]:
+        rows = self._query("SELECT * FROM {rows}", f"{self.order} LIMIT %s OFFSET %s", [limit, offset])
+        return [dict(zip(self.COLUMNS, row)) for row in rows]
+
+    def summed(self, *, after: int) -> tuple[int, Decimal]:
+        """How many rows come after the first `after`, and their total."""
+        count, total = self._query("SELECT COUNT(*), SUM(total) FROM (SELECT total, ROW_NUMBER() OVER ("
+                                   f"{self.order}) AS n FROM {{rows}}) numbered_", " WHERE n > %s", [after])[0]
+        return count, _money(total)
+
+    def teams(self) -> list[TeamShowback]:
+        """Each team's agents and their cost per environment: one query grouping the rows by team."""
+        columns = "".join(f", SUM(CASE WHEN environment_id = {int(e.environment.pk)} THEN total ELSE 0 END)"
+                          for e in self.environments)
+        teams = [TeamShowback(team=team or NO_TEAM, agents=agents, amounts=[_money(a) for a in amounts])
+                 for team, agents, *amounts in self._query(f"SELECT team, COUNT(DISTINCT agent){columns} FROM {{rows}}",
+                                                           " GROUP BY team")]
+        return sorted(teams, key=lambda t: (-t.total, t.team))
+
+    def stream(self, chunk: int = 2000):
+        """Every row, largest first, read in chunks (a server-side cursor on PostgreSQL)."""
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({self.sql}) rows_{self.order}", self.params)
+            while batch := cursor.fetchmany(chunk):
+                yield from (dict(zip(self.COLUMNS, row)) for row in batch)
+
+
+def _money(value) -> Decimal:
+    return ZERO if value is None else Decimal(str(value)).quantize(CENT)
+
+
+def _agents(rows: list[dict]) -> list[AgentShowback]:
+    """The page's rows, each with the catalog's agent (and its team): one query."""
+    agents = {a.slug: a for a in Agent.objects.filter(slug__in={r["agent"] for r in rows}).select_related("owner_team")}
+    return [AgentShowback(environment=r["env_name"], slug=r["agent"], agent=agents.get(r["agent"]),
+                          replicas=r["replicas_"], direct=_money(r["direct"]), shared=_money(r["shared"]))
+            for r in rows]
+
+
+def showback_environments(*, period: Period, environment: str = "") -> list[EnvironmentShowback]:
+    return _environment_summaries(period, _environments(environment))
+
+
+def showback_teams(*, period: Period, environments: list[EnvironmentShowback]) -> list[TeamShowback]:
+    return AgentRows(period, environments).teams()
+
+
+def showback_agent_rows(*, period: Period, environment: str = ""):
+    """Every agent row with its team's name, for the CSV: streamed, largest first."""
+    for r in AgentRows(period, showback_environments(period=period, environment=environment)).stream():
+        yield AgentShowback(environment=r["env_name"], slug=r["agent"], agent=None, replicas=r["replicas_"],
+                            direct=_money(r["direct"]), shared=_money(r["shared"])), r["team"] or NO_TEAM

@@ -23,10 +23,17 @@ def _filters(request, environments=()) -> CostFilterForm:
     return form
 
 
-def _page(request, template, context, *, tables, prefix):
-    """The page, its results fragment for htmx, or one of its tables as CSV (?format=csv&table=...)."""
-    if request.GET.get("format") == "csv":
-        return exports.export(tables, request.GET.get("table") or next(iter(tables)), prefix=prefix)
+def _csv(request, tables, *, prefix):
+    """One of the page's tables as CSV (?format=csv&table=...): only that table's queries, streamed."""
+    return exports.export(tables, request.GET.get("table") or next(iter(tables)), prefix=prefix)
+
+
+def _wants_csv(request) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def _page(request, template, context):
+    """The page, or its results fragment for htmx."""
     if request.htmx and not request.htmx.boosted:
         template = f"{template}#results"
     return htmx_vary(render(request, template, context))
@@ -37,6 +44,8 @@ def _page(request, template, context, *, tables, prefix):
 def dashboard(request):
     form = _filters(request)
     period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    if _wants_csv(request):
+        return _csv(request, exports.dashboard_tables(period), prefix=f"costs-{period.param}")
     data = selectors.cost_dashboard(period=period)
     context = {
         "form": form, "period": period, "dashboard": data,
@@ -46,8 +55,7 @@ def dashboard(request):
             "trend": charts.trend(data.trend, data.columns, data.total_budget, title="The last six months"),
         },
     }
-    return _page(request, "costs/dashboard.html", context, tables=exports.dashboard_tables(data),
-                 prefix=f"costs-{period.param}")
+    return _page(request, "costs/dashboard.html", context)
 
 
 @require_GET
@@ -55,6 +63,8 @@ def dashboard(request):
 def environment(request, name):
     form = _filters(request)
     period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    if _wants_csv(request):
+        return _csv(request, exports.environment_tables(period, name), prefix=f"costs-{name}-{period.param}")
     try:
         data = selectors.environment_cost_detail(name=name, period=period)
     except Environment.DoesNotExist:
@@ -68,8 +78,7 @@ def environment(request, name):
             "trend": charts.trend(data.trend, [name], budget, title=f"{name}: the last six months"),
         },
     }
-    return _page(request, "costs/environment.html", context, tables=exports.environment_tables(data),
-                 prefix=f"costs-{name}-{period.param}")
+    return _page(request, "costs/environment.html", context)
 
 
 @require_GET
@@ -77,6 +86,10 @@ def environment(request, name):
 def service(request, name, service):
     form = _filters(request)
     period = selectors.period_for(form.value("month"), today=timezone.localdate())
+    slug = "".join(c if c.isalnum() else "-" for c in service.lower())
+    if _wants_csv(request):
+        return _csv(request, exports.service_tables(period, name, service, form.value("resource_group") or ""),
+                    prefix=f"costs-{name}-{slug}-{period.param}")
     try:
         data = selectors.service_cost_detail(name=name, service=service, period=period,
                                              resource_group=form.value("resource_group"))
@@ -87,9 +100,7 @@ def service(request, name, service):
         "keep": f"&{urlencode({'resource_group': data.resource_group})}" if data.resource_group else "",
         "charts": {"month": charts.month_line(data.days, None, title=f"{service} in {name}, day by day")},
     }
-    slug = "".join(c if c.isalnum() else "-" for c in service.lower())
-    return _page(request, "costs/service.html", context, tables=exports.service_tables(data),
-                 prefix=f"costs-{name}-{slug}-{period.param}")
+    return _page(request, "costs/service.html", context)
 
 
 @require_GET
@@ -97,13 +108,14 @@ def service(request, name, service):
 def showback(request):
     form = _filters(request, environments=selectors.environment_names())
     period = selectors.period_for(form.value("month"), today=timezone.localdate())
-    data = cost_showback(period=period, environment=form.value("environment"))
     chosen = form.value("environment")
+    if _wants_csv(request):
+        return _csv(request, exports.showback_tables(period, chosen or ""), prefix=f"showback-{period.param}")
+    data = cost_showback(period=period, environment=chosen, page=request.GET.get("page"))
     context = {"form": form, "period": period, "showback": data, "shared_services": SHARED_SERVICES,
                "charts": {"teams": charts.team_bars(data.teams, data.columns, title="Cost per team")},
                "keep": f"&{urlencode({'environment': chosen})}" if chosen else ""}
-    return _page(request, "costs/showback.html", context, tables=exports.showback_tables(data),
-                 prefix=f"showback-{period.param}")
+    return _page(request, "costs/showback.html", context)
 
 
 @require_POST

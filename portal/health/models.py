@@ -68,3 +68,22 @@ class HealthResult(models.Model):
 
     def __str__(self):
         return f"{self.health_check_id} {self.state} {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class HealthDay(models.Model):
+    """Issue #11: a check's results per day (in TIME_ZONE), written with each result by
+    health_result_record and pruned with them, so uptime reads a few rows per check instead of the
+    raw history. Always equal to counting the day's HealthResult rows."""
+
+    health_check = models.ForeignKey(HealthCheck, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    total = models.PositiveIntegerField(default=0)
+    green = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["health_check", "day"]
+        constraints = [models.UniqueConstraint(fields=["health_check", "day"], name="healthday_unique")]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self):
+        return f"{self.health_check_id} {self.day} {self.green}/{self.total}"

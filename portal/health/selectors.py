@@ -3,13 +3,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
-from portal.health.models import HealthCheck, HealthResult
+from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
 
 
@@ -107,13 +107,11 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
 
 def agent_uptime(*, environment: Environment, now=None, agent_ids=None) -> dict[int, float]:
     """Per agent (all, or those of `agent_ids`): the share of its check results (workload and HTTP) that
-    were green in the last 7 days."""
-    since = (now or timezone.now()) - UPTIME_WINDOW
-    results = HealthResult.objects.filter(health_check__environment=environment, health_check__kind__in=AGENT_KINDS,
-                                          health_check__agent__isnull=False, checked_at__gte=since)
+    were green in the last 7 days (whole days, today included), read from the daily rollup."""
+    since = timezone.localdate(now or timezone.now()) - UPTIME_WINDOW
+    days = HealthDay.objects.filter(health_check__environment=environment, health_check__kind__in=AGENT_KINDS,
+                                    health_check__agent__isnull=False, day__gte=since)
     if agent_ids is not None:
-        results = results.filter(health_check__agent_id__in=agent_ids)
-    rows = (results
-            .order_by().values("health_check__agent_id")
-            .annotate(total=Count("pk"), green=Count("pk", filter=Q(state=HealthState.GREEN))))
+        days = days.filter(health_check__agent_id__in=agent_ids)
+    rows = days.order_by().values("health_check__agent_id").annotate(total=Sum("total"), green=Sum("green"))
     return {row["health_check__agent_id"]: 100.0 * row["green"] / row["total"] for row in rows if row["total"]}

@@ -15,10 +15,12 @@ tells the owner team once, and again when it recovers (health_alerts_evaluate).
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,7 +34,7 @@ from portal.deployments import backends as deployment_backends
 from portal.deployments import notifications
 from portal.health import backends
 from portal.health.choices import ALERT_TRANSITIONS, OBSERVED, RECOVERED, AlertStatus, CheckKind, HealthState
-from portal.health.models import HealthCheck, HealthResult
+from portal.health.models import HealthCheck, HealthDay, HealthResult
 from provisioning.cluster.base import ClusterError
 from provisioning.health import (
     AMBER,
@@ -235,7 +237,34 @@ def health_result_record(*, environment, observation: Observation, at=None) -> H
     restarts = result.details.get("restarts") if result.key == CheckKind.WORKLOAD else None
     HealthResult.objects.create(health_check=check, state=result.state, summary=shorten(result.summary, 500),
                                 restarts=restarts if isinstance(restarts, int) else None, checked_at=at)
+    _count_in_day(check, at, green=result.state == HealthState.GREEN)
     return HealthCheck.objects.get(pk=check.pk)
+
+
+def _count_in_day(check: HealthCheck, at, *, green: bool) -> None:
+    """Add one result to its day's rollup. The check's row is locked (select_for_update above), so
+    two results of one check never race for the day's row."""
+    day = timezone.localdate(at)
+    if not HealthDay.objects.filter(health_check=check, day=day).update(total=F("total") + 1,
+                                                                         green=F("green") + int(green)):
+        HealthDay.objects.create(health_check=check, day=day, total=1, green=int(green))
+
+
+def health_days_rebuild(*, days=None) -> int:
+    """Recount the rollup from the raw results: every day, or those in `days`. For the history kept
+    before the rollup existed, results stored around the service (the bench's COPY) and the day the
+    prune cuts through. Returns the rows written."""
+    results = HealthResult.objects.order_by().annotate(day=TruncDate("checked_at"))
+    stale = HealthDay.objects.all()
+    if days is not None:
+        start, end = (timezone.make_aware(datetime.combine(d, time.min)) for d in (min(days), max(days) + timedelta(1)))
+        results = results.filter(checked_at__gte=start, checked_at__lt=end, day__in=days)
+        stale = stale.filter(day__in=days)
+    rows = (results.values("health_check_id", "day")
+            .annotate(total=Count("pk"), green=Count("pk", filter=Q(state=HealthState.GREEN))))
+    with transaction.atomic():
+        stale.delete()
+        return len(HealthDay.objects.bulk_create((HealthDay(**row) for row in rows.iterator()), batch_size=5000))
 
 
 def _retire(environment, kind: str, *, keep: set[str]) -> None:
@@ -327,6 +356,10 @@ def health_history_prune(*, now=None) -> int:
     """Scheduled: drop results older than PORTAL_HEALTH_HISTORY_DAYS (uptime needs the last 7)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.PORTAL_HEALTH_HISTORY_DAYS)
     deleted, _ = HealthResult.objects.filter(checked_at__lt=cutoff).delete()
+    # The rollup goes with them: days before the cutoff's day, and that day recounted from what is left.
+    first_day = timezone.localdate(cutoff)
+    HealthDay.objects.filter(day__lt=first_day).delete()
+    health_days_rebuild(days=[first_day])
     return deleted
 
 

@@ -67,6 +67,6 @@ def test_the_showback_page_documents_the_rule_and_exports_its_tables(dev_costs, 
     assert "untagged cost × the agent's replicas ÷ all running agents' replicas" in html
 
     teams = client.get(reverse("costs:showback"), {"month": "2026-11", "environment": "dev", "format": "csv",
-                                                   "table": "teams"}).content.decode().splitlines()
+                                                   "table": "teams"}).getvalue().decode().splitlines()
     assert teams[0] == "month,team,agents,dev,total"
     assert teams[1] == "2026-11,E-commerce team,2,290.00,290.00"

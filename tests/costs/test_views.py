@@ -19,7 +19,7 @@ NOV = "2026-11"
 
 def rows_of(response) -> list[list[str]]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(response.getvalue().decode())))   # streamed
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.urls import reverse
 from portal.health.choices import CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthResult
 from portal.health.selectors import agent_uptime, health_board
+from portal.health.services import health_days_rebuild
 from tests.factories import AgentFactory, EnvironmentFactory
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=dt_timezone.utc)
@@ -27,6 +28,7 @@ def dev_with_agents(db):
                                                       checked_at=NOW - timedelta(hours=h)) for h in range(8))
     HealthCheck.objects.create(environment=dev, kind=CheckKind.NODE_POOL, target="agents", label="agents",
                                state=HealthState.GREEN, checked_at=NOW)
+    health_days_rebuild()                # stored around health_result_record, which keeps the rollup
     return dev
 
 
