@@ -121,7 +121,7 @@ def test_the_entrypoint_migrates_then_serves_with_gunicorn_and_json_logs(tmp_pat
     assert (tmp_path / "var" / "portal.sqlite3").exists()  # production keeps nothing else there
 
     port = free_port()
-    log = (tmp_path / "web.log").open("w+")
+    log = (tmp_path / "web.log").open("a+")  # O_APPEND: the server writes at the end whatever the test reads
     proc = subprocess.Popen([str(ROOT / "deploy" / "entrypoint.sh"), "web"], env={**env, "PORT": str(port)},
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
