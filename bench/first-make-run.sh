@@ -20,5 +20,5 @@ for _ in $(seq 1 3000); do
   fi
   sleep 0.1
 done
-kill -INT -- "-$leader" 2>/dev/null || true
+kill -TERM -- "-$leader" 2>/dev/null || true
 wait "$leader" 2>/dev/null || true
