@@ -194,6 +194,13 @@ class Placement(models.Model):
             models.UniqueConstraint(fields=["environment", "blob_container"], condition=~Q(blob_container=""),
                                     name="placement_unique_blob_container"),
         ]
+        # #11: the home page counts an environment's placements by status and its Redis databases in use;
+        # these let PostgreSQL count from the index alone (no visit to the rows).
+        indexes = [
+            models.Index(fields=["environment", "status"], name="placement_env_status"),
+            models.Index(fields=["environment", "redis_db"], condition=Q(redis_db__isnull=False),
+                         name="placement_env_redis_db"),
+        ]
 
     def __str__(self):
         return f"{self.agent.slug} in {self.environment.name}"

@@ -1,4 +1,4 @@
-from django.db.models import Count, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -12,7 +12,8 @@ from provisioning.cost.base import month_start
 
 def _count(queryset) -> Coalesce:
     """COUNT(*) of a correlated queryset as one scalar subquery (0 when it has no rows)."""
-    return Coalesce(Subquery(queryset.order_by().annotate(n=Func(F("pk"), function="COUNT"))
+    # COUNT(*), not COUNT(id): with an index on the filtered columns PostgreSQL counts from the index alone.
+    return Coalesce(Subquery(queryset.order_by().annotate(n=Func(template="COUNT(*)", output_field=IntegerField()))
                              .values("n")[:1]), Value(0))
 
 
@@ -63,9 +64,16 @@ def environment_sync_get(*, pk: int) -> EnvironmentSync:
     return EnvironmentSync.objects.select_related("environment", "requested_by").get(pk=pk)
 
 
+# An agent list's placements need their environment's name, not its JSON settings: decoding those for
+# each of a page's 150 placements was a third of the agent list's time at 10,000 agents (#11).
+ENVIRONMENT_JSON_FIELDS = ("discovered_resources", "cosmos_containers", "event_hub_topics", "resource_groups",
+                           "approval_operations")
+
+
 def agent_list(*, q: str = "", domain: str = "", team: str = "", environment: str = "") -> QuerySet[Agent]:
     qs = Agent.objects.select_related("owner_team").prefetch_related(
         Prefetch("placements", queryset=Placement.objects.select_related("environment")
+                 .defer(*(f"environment__{name}" for name in ENVIRONMENT_JSON_FIELDS))
                  .order_by("environment__position"))
     )
     if q:

@@ -88,7 +88,11 @@ def agent_list(request):
     form = AgentFilterForm(request.GET or None, choices=choices)
     filters = form.filters() if request.GET else {}
     page = page_of(request, selectors.agent_list(**filters))
-    context = {"form": form, "agents": page, "page": page, "filters": filters, "environments": choices["environments"]}
+    environments = choices["environments"]
+    for agent in page:   # one cell per environment column, worked out here rather than by nested template loops
+        placed = {p.environment.name: p for p in agent.placements.all()}
+        agent.cells = [placed.get(name) for name in environments]
+    context = {"form": form, "agents": page, "page": page, "filters": filters, "environments": environments}
     template = "catalog/agent_list.html#results" if request.htmx and not request.htmx.boosted else \
         "catalog/agent_list.html"
     return htmx_vary(render(request, template, context))

@@ -8,3 +8,21 @@ def page_of(request, object_list, *, per_page: int | None = None, param: str = "
     """The page `?page=` asks for (the last one when past the end, the first when malformed): one COUNT
     and one query for the rows, however long the list."""
     return Paginator(object_list, per_page or settings.PORTAL_PAGE_SIZE).get_page(request.GET.get(param))
+
+
+class Counted:
+    """A queryset whose length is already known (or cheaper to count another way): the Paginator asks it for
+    `count()` and slices it for the page, so the page's rows stay one query and the count is the caller's."""
+
+    def __init__(self, queryset, count: int):
+        self.queryset, self._count = queryset, count
+        self.ordered = getattr(queryset, "ordered", True)
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key):
+        return self.queryset[key]

@@ -30,7 +30,10 @@ class HealthCheck(models.Model):
     class Meta:
         ordering = ["environment__position", "kind", "label"]
         constraints = [models.UniqueConstraint(fields=["environment", "kind", "target"], name="healthcheck_unique")]
-        indexes = [models.Index(fields=["state", "alert_status"])]
+        indexes = [models.Index(fields=["state", "alert_status"]),
+                   # #11: the home page's counts by state and last check time, from the index alone
+                   models.Index(fields=["environment", "active", "state"], name="healthcheck_env_state"),
+                   models.Index(fields=["environment", "active", "checked_at"], name="healthcheck_env_checked")]
 
     def __str__(self):
         return f"{self.environment.name} {self.kind} {self.label}"

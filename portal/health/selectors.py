@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
+from portal.core.pagination import Counted
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
@@ -19,7 +20,8 @@ def health_summary_annotations() -> dict:
     active = HealthCheck.objects.filter(environment=OuterRef("pk"), active=True).order_by().values("environment")
 
     def count(**filters):
-        return Coalesce(Subquery(active.filter(**filters).annotate(n=Count("pk")).values("n")[:1]), Value(0))
+        # COUNT(*): counted from the (environment, active, state) index alone
+        return Coalesce(Subquery(active.filter(**filters).annotate(n=Count("*")).values("n")[:1]), Value(0))
 
     return {
         "health_total": count(),
@@ -86,9 +88,12 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
     for check in active.exclude(kind__in=AGENT_KINDS).order_by("kind", "label"):
         (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
 
-    targets = (active.filter(kind__in=AGENT_KINDS).order_by().values("target")
-               .annotate(rank=Min(SEVERITY)).order_by("rank", "target"))
-    board.page = Paginator(targets, per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
+    agent_checks = active.filter(kind__in=AGENT_KINDS)
+    targets = agent_checks.order_by().values("target").annotate(rank=Min(SEVERITY)).order_by("rank", "target")
+    # The pager's count is the number of agents, read from the index: counting the ranked, ordered groups
+    # took twice as long as ranking the page itself at 10,000 agents (#11).
+    count = agent_checks.order_by().aggregate(n=Count("target", distinct=True))["n"]
+    board.page = Paginator(Counted(targets, count), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
     slugs = [row["target"] for row in board.page]
     rows = {slug: AgentRow(slug, None, None) for slug in slugs}
     for check in (active.filter(kind__in=AGENT_KINDS, target__in=slugs)
