@@ -1,6 +1,10 @@
 """Ask a run what this person may do to it, in templates as in views (issue #9)."""
 
+from html import escape
+
 from django import template
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -38,3 +42,15 @@ def duration(start, end) -> str:
         return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@register.filter
+def log_items(lines) -> str:
+    """A run's log lines as `<li>` items, built in one pass: a page of 500 lines through the template
+    language's `date` filter and autoescaping took ~80% of a long run's page (#11). Same markup, escaped."""
+    items = []
+    for line in lines:
+        at = timezone.localtime(line.at)
+        items.append(f'<li class="log-{escape(line.level)}" data-seq="{line.seq:d}"><time datetime="{at.isoformat()}">'
+                     f'{at:%H:%M:%S}</time> {escape(line.message)}</li>')
+    return mark_safe("".join(items))  # noqa: S308 - every value above is escaped or a number
