@@ -1,4 +1,4 @@
-from django.db.models import Count, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -83,7 +83,8 @@ def agent_list(*, q: str = "", domain: str = "", team: str = "", environment: st
     if team:
         qs = qs.filter(owner_team__slug=team)
     if environment:
-        qs = qs.filter(placements__environment__name=environment).distinct()
+        # EXISTS, not a join and DISTINCT over every column: 27 ms -> a few at 10,000 agents (#11)
+        qs = qs.filter(Exists(Placement.objects.filter(agent=OuterRef("pk"), environment__name=environment)))
     return qs.order_by("slug")
 
 
