@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
 
 from portal.audit.models import AuditEvent
+from portal.core.errors import StaleEdit
 
 
 def audit_event_list(*, actor: str = "", action: str = "", object_type: str = "", q: str = "") -> QuerySet:
@@ -29,3 +30,11 @@ def audit_changes_since(*, obj, actions, version: int) -> list[AuditEvent]:
     """The audited edits of `obj` that raised its version past `version`, oldest first (for a stale edit form)."""
     return list(AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk), action__in=actions,
                                           details__version__gt=version).order_by("at", "pk"))
+
+
+def refuse_stale(*, version: int | None, current, current_version: int, obj, actions, message: str) -> None:
+    """Raise StaleEdit when an edit form's `version` is not the saved one (`current_version`): someone saved
+    since. The error carries the saved object and the audited edits of `obj` since the form's version."""
+    if version is not None and version != current_version:
+        raise StaleEdit(message, current=current,
+                        changes=audit_changes_since(obj=obj, actions=actions, version=version))

@@ -5,12 +5,12 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from portal.audit.selectors import audit_changes_since
+from portal.audit.selectors import refuse_stale
 from portal.audit.services import audit_record
 from portal.catalog import selectors
 from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SYNC_TERMINAL, SyncStatus
 from portal.catalog.models import Environment, EnvironmentSync, Placement
-from portal.core.errors import ConflictError, DomainError, StaleEdit
+from portal.core.errors import ConflictError, DomainError
 from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 
@@ -97,13 +97,10 @@ def environment_update(*, environment: Environment, data: dict, version: int | N
     """Save an edit of the environment's settings and policy. `version` is the one the edit form was filled in
     from: when someone has saved since, the edit is refused (StaleEdit) rather than silently reverting theirs."""
     environment = Environment.objects.select_for_update().get(pk=environment.pk)
-    if version is not None and version != environment.version:
-        raise StaleEdit(
-            f"Someone else saved {environment.name} while you were editing it. Their changes are shown below "
-            "and the form keeps what you typed: check it against theirs and save again.",
-            current=environment,
-            changes=audit_changes_since(obj=environment, actions=ENVIRONMENT_EDIT_ACTIONS, version=version),
-        )
+    refuse_stale(version=version, current=environment, current_version=environment.version, obj=environment,
+                 actions=ENVIRONMENT_EDIT_ACTIONS,
+                 message=f"Someone else saved {environment.name} while you were editing it. Their changes are shown "
+                         "below and the form keeps what you typed: check it against theirs and save again.")
     changes = {}
     for field in ENVIRONMENT_EDITABLE:
         if field in data and getattr(environment, field) != data[field]:

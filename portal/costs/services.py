@@ -20,10 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.roles import PLATFORM_ADMIN
-from portal.audit.selectors import audit_changes_since
+from portal.audit.selectors import refuse_stale
 from portal.audit.services import audit_record
 from portal.catalog.models import Environment
-from portal.core.errors import StaleEdit
 from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 from portal.costs import backends, selectors
@@ -319,13 +318,11 @@ def budget_policy_update(*, environment: Environment, actual_thresholds: list[in
     policy = BudgetPolicy.objects.filter(environment=environment).first()
     if policy is None:
         policy = BudgetPolicy(environment=environment, version=0)
-    if version is not None and version != policy.version:
-        raise StaleEdit(
-            f"Someone else saved the budget alerts of {environment.name} while you were editing them. Their "
-            "changes are shown below and the form keeps what you typed: check it against theirs and save again.",
-            current=policy,
-            changes=audit_changes_since(obj=environment, actions=BUDGET_POLICY_EDIT_ACTIONS, version=version),
-        )
+    refuse_stale(version=version, current=policy, current_version=policy.version, obj=environment,
+                 actions=BUDGET_POLICY_EDIT_ACTIONS,
+                 message=f"Someone else saved the budget alerts of {environment.name} while you were editing them. "
+                         "Their changes are shown below and the form keeps what you typed: check it against theirs "
+                         "and save again.")
     before = {"actual": policy.actual_thresholds, "forecast": policy.forecast_thresholds}
     policy.actual_thresholds, policy.forecast_thresholds = list(actual_thresholds), list(forecast_thresholds)
     policy.version += 1
