@@ -213,7 +213,8 @@ class SandboxRecord(models.Model):
 
 
 class SandboxFault(models.Model):
-    """A fault the sandbox cloud injects, so failures can be shown and tested (edit in the admin)."""
+    """A fault the sandbox cloud injects, so failures can be shown and tested (edit in the admin). A failing
+    one whose glob matches an agent's workload (its slug, or apps/v1/Deployment) refuses writes to it too."""
 
     match = models.CharField(max_length=200, help_text="Resource name or type glob, e.g. cold-*-chat-memory.")
     kind = models.CharField(max_length=10, choices=FaultKind.choices, default=FaultKind.FAIL)

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus, Tier
+from portal.catalog.services import placement_transition
 from portal.core import backends as registry
-from portal.core.errors import ConflictError, DomainError, NotAllowed
+from portal.core.errors import ConflictError, DomainError, InvalidTransition, NotAllowed
 from portal.core.outbox import DB_ERRORS, enqueue, outbox_tracks
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, scope, templates
@@ -33,7 +34,7 @@ from portal.deployments.models import Deployment, DeploymentLogLine, DeploymentO
 from portal.deployments.secrets import seal, unseal
 from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
 from provisioning.bicep import BicepError
-from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
+from provisioning.cluster.base import WORKLOAD_TYPE, AgentWorkloadSpec, ClusterError
 from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
@@ -596,17 +597,42 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
         if exc.transient:
             raise
         deployment_log(deployment.pk, [(LogLevel.ERROR, f"{exc.code}: {exc.message}")])
-        return deployment_transition(deployment, S.FAILED, error={"code": exc.code, "message": exc.message,
-                                                                  "details": []})
-    if deployment.cluster_action == ClusterAction.APPLY:
-        type(placement).objects.filter(pk=placement.pk).update(status=PlacementStatus.RUNNING, status_detail="")
+        with transaction.atomic():
+            if deployment.cluster_action == ClusterAction.APPLY:
+                _placement_after_workload(placement, deployment, ok=False, error=f"{exc.code}: {exc.message}")
+            return deployment_transition(deployment, S.FAILED, error={"code": exc.code, "message": exc.message,
+                                                                      "details": []})
     DeploymentOperation.objects.update_or_create(
         deployment=deployment, operation_id=f"deployment/{name}",
-        defaults={"resource_type": "apps/v1/Deployment", "resource_name": name, "state": ProvisioningState.SUCCEEDED,
+        defaults={"resource_type": WORKLOAD_TYPE, "resource_name": name, "state": ProvisioningState.SUCCEEDED,
                   "status_code": "OK"})
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Deployment/{name}: {state.available_replicas}/"
                                                    f"{state.desired_replicas} replicas available, image {state.image}.")])
-    return deployment_transition(deployment, S.SUCCEEDED)
+    with transaction.atomic():
+        if deployment.cluster_action == ClusterAction.APPLY:
+            _placement_after_workload(placement, deployment, ok=True)
+        return deployment_transition(deployment, S.SUCCEEDED)
+
+
+def _placement_after_workload(placement, deployment: Deployment, *, ok: bool, error: str = "") -> None:
+    """A workload deploy decides its placement: Running when it worked; Failed, saying why, when it failed on a
+    placement still being provisioned (one already running keeps running its previous workload). A placement
+    the state machine does not let go there (a retired one) stays as it is, and the log says so."""
+    new = PlacementStatus.RUNNING if ok else PlacementStatus.FAILED
+    if placement.status == new or (not ok and placement.status != PlacementStatus.PROVISIONING):
+        return
+    detail = "" if ok else f"Workload deploy #{deployment.pk} failed: {error}"
+    try:
+        placement_transition(placement, new, detail=detail, user=deployment.requested_by,
+                             details={"deployment": deployment.pk})
+    except InvalidTransition:  # retired meanwhile, or a state it cannot leave for this one
+        current = type(placement).objects.get(pk=placement.pk)
+        deployment_log(deployment.pk, [(LogLevel.WARNING, f"Placement {placement} stays "
+                                                          f"{current.get_status_display()}: it cannot become "
+                                                          f"{new.label}.")])
+        return
+    deployment_log(deployment.pk, [(LogLevel.INFO if ok else LogLevel.ERROR,
+                                    f"Placement {placement}: {new.label}.")])
 
 
 def deployment_resume_orphans() -> list[int]:

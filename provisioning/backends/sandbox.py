@@ -113,11 +113,15 @@ class Fault:
             raise ValueError(f"Fault factor must be > 0, got {self.factor}")
 
     def matches(self, spec: ResourceSpec) -> bool:
+        return self.matches_name(spec.name, spec.type)
+
+    def matches_name(self, name: str, type_: str) -> bool:
+        """Whether the glob matches this name or type (the sandbox cluster asks about its workloads so)."""
         pattern = self.match.lower()
-        name = spec.name.lower()
+        name = name.lower()
         # A child's full name is "account/db/container"; a pattern may name just the last segment.
         return any(fnmatch.fnmatchcase(candidate, pattern)
-                   for candidate in (name, name.rsplit("/", 1)[-1], spec.type.lower()))
+                   for candidate in (name, name.rsplit("/", 1)[-1], type_.lower()))
 
 
 class SandboxCloud:
