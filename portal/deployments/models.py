@@ -41,6 +41,9 @@ class Deployment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     arm_deployment_name = models.CharField(max_length=64, blank=True)
+    # Where the ARM deployment is: "" at subscription scope, else the resource group a template whose
+    # targetScope is 'resourceGroup' deploys into (decided by its preview, kept for the run and its resumes).
+    arm_resource_group = models.CharField(max_length=90, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True)
     continuation_token = models.TextField(blank=True)
     what_if = models.JSONField(null=True, blank=True)
