@@ -190,6 +190,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms render without maxlength: the server refuses text over a limit, the browser never cuts it (issue #9).
+FORM_RENDERER = "portal.core.forms.PortalFormRenderer"
+
 # Database: DATABASE_URL, or a SQLite file under var/ in WAL mode with a busy timeout, so the web
 # server, the worker and the scheduler can share it.
 SQLITE_OPTIONS = {

@@ -47,6 +47,18 @@ class PlacementStatus(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+_P = PlacementStatus
+PLACEMENT_ALLOWED_TRANSITIONS = {
+    _P.PLANNED: {_P.BLOCKED, _P.PROVISIONING, _P.RUNNING, _P.FAILED, _P.RETIRED},
+    _P.BLOCKED: {_P.PLANNED, _P.PROVISIONING, _P.RUNNING, _P.RETIRED},
+    _P.PROVISIONING: {_P.RUNNING, _P.FAILED, _P.RETIRED},
+    _P.RUNNING: {_P.DEGRADED, _P.FAILED, _P.PROVISIONING, _P.RETIRED},
+    _P.DEGRADED: {_P.RUNNING, _P.FAILED, _P.RETIRED},
+    _P.FAILED: {_P.PROVISIONING, _P.RUNNING, _P.RETIRED},
+    _P.RETIRED: {_P.PROVISIONING},
+}
+
+
 class SyncStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

@@ -8,11 +8,18 @@ from django.utils import timezone
 from portal.audit.selectors import refuse_stale
 from portal.audit.services import audit_record
 from portal.catalog import selectors
-from portal.catalog.choices import SYNC_ACTIVE, SYNC_ALLOWED_TRANSITIONS, SYNC_TERMINAL, SyncStatus
+from portal.catalog.choices import (
+    PLACEMENT_ALLOWED_TRANSITIONS,
+    SYNC_ACTIVE,
+    SYNC_ALLOWED_TRANSITIONS,
+    SYNC_TERMINAL,
+    SyncStatus,
+)
 from portal.catalog.models import Environment, EnvironmentSync, Placement
 from portal.core.errors import ConflictError, DomainError
 from portal.core.outbox import enqueue
 from portal.core.transitions import transition
+from provisioning.text import shorten
 
 
 class RedisFull(DomainError):
@@ -22,6 +29,19 @@ class RedisFull(DomainError):
 def environment_sync_transition(sync: EnvironmentSync, new: str, **fields) -> EnvironmentSync:
     return transition(EnvironmentSync, sync.pk, old=sync.status, new=new, allowed=SYNC_ALLOWED_TRANSITIONS,
                       **fields)
+
+
+def placement_transition(placement: Placement, new: str, *, detail: str = "", user=None, details: dict | None = None,
+                         **fields) -> Placement:
+    """Move a placement to `new` (PLACEMENT_ALLOWED_TRANSITIONS; a conditional UPDATE, so a racing writer
+    gets InvalidTransition), with `detail` as its status_detail (cut to the column, never a reason to fail),
+    and audit it."""
+    with transaction.atomic():
+        moved = transition(Placement, placement.pk, old=placement.status, new=new,
+                           allowed=PLACEMENT_ALLOWED_TRANSITIONS, status_detail=shorten(detail, 255), **fields)
+        audit_record(action=f"placement.{new}", obj=moved, actor=user,
+                     details={"from": placement.status, **({"detail": detail} if detail else {}), **(details or {})})
+    return moved
 
 
 @transaction.atomic

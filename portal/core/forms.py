@@ -1,4 +1,26 @@
 from django import forms
+from django.forms.renderers import DjangoTemplates
+
+NO_BROWSER_LIMITS = ("maxlength",)
+
+
+class PortalFormRenderer(DjangoTemplates):
+    """Every form of the portal renders through this (settings.FORM_RENDERER), admin's included.
+
+    A field's max_length becomes `maxlength="N"` on its input, and a browser then cuts pasted text at N
+    without a word (issue #9). The attribute is dropped here, for every widget (and a MultiWidget's parts),
+    so the server's own check does the refusing: "Ensure this value has at most N characters (it has M).",
+    with what was typed kept in the form."""
+
+    def render(self, template_name, context, request=None):
+        widget = context.get("widget") if hasattr(context, "get") else None
+        if isinstance(widget, dict):
+            for part in (widget, *widget.get("subwidgets", ())):
+                attrs = part.get("attrs")
+                if attrs:
+                    for name in NO_BROWSER_LIMITS:
+                        attrs.pop(name, None)
+        return super().render(template_name, context, request=request)
 
 
 class VersionedFormMixin:

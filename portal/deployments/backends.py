@@ -68,7 +68,8 @@ def cloud_backend(environment=None) -> CloudBackend:
 
 
 class StoredSandboxCluster:
-    """A SandboxCluster whose state is loaded from and saved to the database around each call."""
+    """A SandboxCluster whose state is loaded from and saved to the database around each call; the sandbox
+    faults (settings and admin) refuse writes to the workloads they match, as they fail cloud resources."""
 
     def __init__(self, environment_name: str):
         self.key = f"cluster:{environment_name}"
@@ -77,7 +78,7 @@ class StoredSandboxCluster:
         def call(*args, **kwargs):
             with transaction.atomic():
                 record, _ = SandboxRecord.objects.select_for_update().get_or_create(key=self.key, defaults={"data": {}})
-                cluster = SandboxCluster(record.data or None)
+                cluster = SandboxCluster(record.data or None, faults=sandbox_faults())
                 result = getattr(cluster, name)(*args, **kwargs)
                 record.data = cluster.state
                 record.save(update_fields=["data", "updated_at"])

@@ -17,8 +17,8 @@ class NewDeploymentForm(forms.Form):
 
 
 class RequestDetailsForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False, widget=forms.TextInput(
-        attrs={"placeholder": "Why this deployment (shown to approvers)"}))
+    reason = forms.CharField(max_length=500, required=False, help_text="At most 500 characters.",
+                             widget=forms.TextInput(attrs={"placeholder": "Why this deployment (shown to approvers)"}))
 
 
 class ScaleForm(forms.Form):
@@ -34,4 +34,4 @@ class DecisionForm(forms.Form):
 
 class RetireForm(forms.Form):
     confirm = forms.CharField(max_length=100, label="Type the agent's name to confirm")
-    reason = forms.CharField(max_length=500, required=False)
+    reason = forms.CharField(max_length=500, required=False, help_text="At most 500 characters.")

@@ -41,6 +41,9 @@ class Deployment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     arm_deployment_name = models.CharField(max_length=64, blank=True)
+    # Where the ARM deployment is: "" at subscription scope, else the resource group a template whose
+    # targetScope is 'resourceGroup' deploys into (decided by its preview, kept for the run and its resumes).
+    arm_resource_group = models.CharField(max_length=90, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True)
     continuation_token = models.TextField(blank=True)
     what_if = models.JSONField(null=True, blank=True)
@@ -213,7 +216,8 @@ class SandboxRecord(models.Model):
 
 
 class SandboxFault(models.Model):
-    """A fault the sandbox cloud injects, so failures can be shown and tested (edit in the admin)."""
+    """A fault the sandbox cloud injects, so failures can be shown and tested (edit in the admin). A failing
+    one whose glob matches an agent's workload (its slug, or apps/v1/Deployment) refuses writes to it too."""
 
     match = models.CharField(max_length=200, help_text="Resource name or type glob, e.g. cold-*-chat-memory.")
     kind = models.CharField(max_length=10, choices=FaultKind.choices, default=FaultKind.FAIL)

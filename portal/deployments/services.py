@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus, Tier
+from portal.catalog.services import placement_transition
 from portal.core import backends as registry
-from portal.core.errors import ConflictError, DomainError, NotAllowed
+from portal.core.errors import ConflictError, DomainError, InvalidTransition, NotAllowed
 from portal.core.outbox import DB_ERRORS, enqueue, outbox_tracks
 from portal.core.transitions import transition
 from portal.deployments import approvals, backends, scope, templates
@@ -33,7 +34,7 @@ from portal.deployments.models import Deployment, DeploymentLogLine, DeploymentO
 from portal.deployments.secrets import seal, unseal
 from provisioning.backends.base import CloudError, ErrorCode, ProvisioningState
 from provisioning.bicep import BicepError
-from provisioning.cluster.base import AgentWorkloadSpec, ClusterError
+from provisioning.cluster.base import WORKLOAD_TYPE, AgentWorkloadSpec, ClusterError
 from provisioning.text import shorten
 
 log = logging.getLogger(__name__)
@@ -197,17 +198,23 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         compiler = None if registry.is_sandbox("cloud") else backends.bicep_compiler()
         deployment_log(deployment.pk, [(LogLevel.INFO, "Reading the template"
                                         + (f" and compiling it with {compiler}." if compiler else "."))])
+        group = templates.target_resource_group(info, deployment.environment)  # refuses what the portal cannot
         spec = templates.template_spec(info, _all_parameters(deployment), compiler=compiler)
+        where = f" in resource group {group} (the template's targetScope is 'resourceGroup')" if group else ""
         deployment_log(deployment.pk, [(LogLevel.INFO, f"The template declares {len(spec.resources)} resources. "
-                                                       "Running what-if.")])
+                                                       f"Running what-if{where}.")])
         with registry.opened("cloud", deployment.environment) as cloud:
             result = cloud.what_if(
                 deployment_name=deployment.arm_deployment_name, location=deployment.environment.region,
-                template=spec, parameters=_cloud_parameters(deployment, info))
+                template=spec, parameters=_cloud_parameters(deployment, info), resource_group=group or None)
     except (DomainError, BicepError, CloudError) as exc:
         error = _error_dict(exc) if isinstance(exc, CloudError) else {"code": type(exc).__name__, "message": str(exc),
                                                                       "details": []}
-        deployment_log(deployment.pk, [(LogLevel.ERROR, f"Validation failed: {error['message']}")])
+        lines = [(LogLevel.ERROR, f"Validation failed: {error['message']}")]
+        if error["code"] == ErrorCode.RESOURCE_GROUP_NOT_FOUND:
+            lines.append((LogLevel.INFO, f"{deployment.template} deploys into {deployment.environment.name}'s resource "
+                                         "group, which must exist first (shared-infrastructure creates it)."))
+        deployment_log(deployment.pk, lines)
         return deployment_transition(deployment, S.FAILED, error=error)
     if result.status != "Succeeded":
         deployment_log(deployment.pk, [(LogLevel.ERROR, f"What-if failed: {result.error}")])
@@ -229,7 +236,7 @@ def deployment_preview_run(*, deployment_id: int) -> Deployment | None:
         counts[change["change_type"]] = counts.get(change["change_type"], 0) + 1
     deployment_log(deployment.pk, [(LogLevel.INFO, "What-if: " + (", ".join(f"{n} {k}" for k, n in counts.items())
                                                                   or "no changes") + ".")])
-    previewed = deployment_transition(deployment, S.PREVIEWED, what_if=what_if)
+    previewed = deployment_transition(deployment, S.PREVIEWED, what_if=what_if, arm_resource_group=group)
     if previewed.auto_confirm:
         with transaction.atomic():
             return deployment_confirm(deployment=previewed, user=previewed.requested_by)
@@ -437,7 +444,8 @@ def deployment_execute(*, deployment_id: int, sleep=time.sleep, held_attempt: in
 
 
 def _execute_template(deployment: Deployment, *, sleep) -> Deployment:
-    """Deploy to the environment's subscription, and close the SDK clients when done."""
+    """Deploy to the environment's subscription (into its resource group, where the preview decided so), and
+    close the SDK clients when done."""
     with registry.opened("cloud", deployment.environment) as cloud:
         return _execute_template_with(deployment, cloud, sleep=sleep)
 
@@ -456,7 +464,8 @@ def _execute_template_with(deployment: Deployment, cloud, *, sleep) -> Deploymen
             return _poll(deployment, cloud, sleep=sleep)
         handle = cloud.begin_deploy(deployment_name=deployment.arm_deployment_name,
                                     location=deployment.environment.region, template=spec,
-                                    parameters=_cloud_parameters(deployment, info))
+                                    parameters=_cloud_parameters(deployment, info),
+                                    resource_group=deployment.arm_resource_group or None)
     except (DomainError, BicepError, CloudError) as exc:
         if isinstance(exc, CloudError) and exc.transient:
             raise  # the task retries with backoff
@@ -479,7 +488,8 @@ def _execute_template_with(deployment: Deployment, cloud, *, sleep) -> Deploymen
 def _already_started(cloud, deployment: Deployment) -> bool:
     """Whether the ARM deployment of this run exists (names are unique per run, so it is ours)."""
     try:
-        cloud.get_status(deployment_name=deployment.arm_deployment_name)
+        cloud.get_status(deployment_name=deployment.arm_deployment_name,
+                         resource_group=deployment.arm_resource_group or None)
     except CloudError as exc:
         if exc.code == ErrorCode.DEPLOYMENT_NOT_FOUND:
             return False
@@ -497,14 +507,16 @@ def _poll(deployment: Deployment, cloud, *, sleep) -> Deployment:
             return current
         if current.cancel_requested:
             try:
-                cloud.cancel(deployment_name=deployment.arm_deployment_name)
+                cloud.cancel(deployment_name=deployment.arm_deployment_name,
+                             resource_group=deployment.arm_resource_group or None)
                 deployment_log(deployment.pk, [(LogLevel.WARNING, "Asked the cloud to cancel the deployment.")])
             except CloudError as exc:
                 if exc.code != ErrorCode.DEPLOYMENT_CANNOT_BE_CANCELLED:
                     raise
             Deployment.objects.filter(pk=deployment.pk).update(cancel_requested=False)
         try:
-            status = cloud.get_status(deployment_name=deployment.arm_deployment_name)
+            status = cloud.get_status(deployment_name=deployment.arm_deployment_name,
+                                      resource_group=deployment.arm_resource_group or None)
             failures = 0
         except CloudError as exc:
             if not exc.transient or failures >= 5:
@@ -596,17 +608,42 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
         if exc.transient:
             raise
         deployment_log(deployment.pk, [(LogLevel.ERROR, f"{exc.code}: {exc.message}")])
-        return deployment_transition(deployment, S.FAILED, error={"code": exc.code, "message": exc.message,
-                                                                  "details": []})
-    if deployment.cluster_action == ClusterAction.APPLY:
-        type(placement).objects.filter(pk=placement.pk).update(status=PlacementStatus.RUNNING, status_detail="")
+        with transaction.atomic():
+            if deployment.cluster_action == ClusterAction.APPLY:
+                _placement_after_workload(placement, deployment, ok=False, error=f"{exc.code}: {exc.message}")
+            return deployment_transition(deployment, S.FAILED, error={"code": exc.code, "message": exc.message,
+                                                                      "details": []})
     DeploymentOperation.objects.update_or_create(
         deployment=deployment, operation_id=f"deployment/{name}",
-        defaults={"resource_type": "apps/v1/Deployment", "resource_name": name, "state": ProvisioningState.SUCCEEDED,
+        defaults={"resource_type": WORKLOAD_TYPE, "resource_name": name, "state": ProvisioningState.SUCCEEDED,
                   "status_code": "OK"})
     deployment_log(deployment.pk, [(LogLevel.INFO, f"Deployment/{name}: {state.available_replicas}/"
                                                    f"{state.desired_replicas} replicas available, image {state.image}.")])
-    return deployment_transition(deployment, S.SUCCEEDED)
+    with transaction.atomic():
+        if deployment.cluster_action == ClusterAction.APPLY:
+            _placement_after_workload(placement, deployment, ok=True)
+        return deployment_transition(deployment, S.SUCCEEDED)
+
+
+def _placement_after_workload(placement, deployment: Deployment, *, ok: bool, error: str = "") -> None:
+    """A workload deploy decides its placement: Running when it worked; Failed, saying why, when it failed on a
+    placement still being provisioned (one already running keeps running its previous workload). A placement
+    the state machine does not let go there (a retired one) stays as it is, and the log says so."""
+    new = PlacementStatus.RUNNING if ok else PlacementStatus.FAILED
+    if placement.status == new or (not ok and placement.status != PlacementStatus.PROVISIONING):
+        return
+    detail = "" if ok else f"Workload deploy #{deployment.pk} failed: {error}"
+    try:
+        placement_transition(placement, new, detail=detail, user=deployment.requested_by,
+                             details={"deployment": deployment.pk})
+    except InvalidTransition:  # retired meanwhile, or a state it cannot leave for this one
+        current = type(placement).objects.get(pk=placement.pk)
+        deployment_log(deployment.pk, [(LogLevel.WARNING, f"Placement {placement} stays "
+                                                          f"{current.get_status_display()}: it cannot become "
+                                                          f"{new.label}.")])
+        return
+    deployment_log(deployment.pk, [(LogLevel.INFO if ok else LogLevel.ERROR,
+                                    f"Placement {placement}: {new.label}.")])
 
 
 def deployment_resume_orphans() -> list[int]:

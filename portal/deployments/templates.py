@@ -30,6 +30,29 @@ class UnknownTemplate(DomainError):
     status = 404
 
 
+class UnsupportedTargetScope(DomainError):
+    pass
+
+
+SUBSCRIPTION_SCOPE, RESOURCE_GROUP_SCOPE = "subscription", "resourceGroup"
+SCOPE_LABELS = {"managementGroup": "management group", "tenant": "tenant"}
+
+
+def target_resource_group(info: TemplateInfo, environment) -> str:
+    """Where a run of this template deploys: "" at subscription scope, the environment's (main) resource group
+    for a template whose targetScope is 'resourceGroup'. A management-group or tenant template is refused:
+    the portal deploys at subscription or resource-group scope. (No scope recorded: subscription, as before.)"""
+    scope = info.target_scope or SUBSCRIPTION_SCOPE
+    if scope == SUBSCRIPTION_SCOPE:
+        return ""
+    if scope == RESOURCE_GROUP_SCOPE:
+        return environment.resource_group
+    label = SCOPE_LABELS.get(scope, scope)
+    raise UnsupportedTargetScope(f"{info.name} deploys at {label} scope (targetScope = '{scope}'), and this portal "
+                                 "deploys at subscription or resource-group scope. Deploy it another way, or "
+                                 "change its targetScope.")
+
+
 def bicep_root() -> Path:
     return Path(settings.PORTAL_BICEP_ROOT)
 

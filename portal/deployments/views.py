@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.decorators import require_perm
@@ -80,7 +81,8 @@ def deployment_new(request):
         else:
             return redirect(deployment)
     context = {"chooser": chooser, "form": form, "details": details, "info": info, "environment": environment}
-    return render(request, "deployments/deployment_new.html", context, status=400 if form.errors else 200)
+    return render(request, "deployments/deployment_new.html", context,
+                  status=400 if form.errors or details.errors else 200)
 
 
 def _seq(request, name) -> int:
@@ -129,10 +131,21 @@ def _act(request, pk, action, success, **kwargs):
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
+        if exc.field == "reason" and "reason" in kwargs:
+            return _ask_reason(request, exc, title=f"Retry run #{deployment.pk}", back=deployment.get_absolute_url(),
+                               action=request.path, button="Retry")
         messages.error(request, exc.message)
         return redirect(deployment)
     messages.success(request, success)
     return redirect(result)
+
+
+def _ask_reason(request, exc, *, title, back, action, button, hidden=()):
+    """A reason refused (missing, or over its limit): ask again on a page of its own, with what was typed kept,
+    never cut (the input has no maxlength)."""
+    context = {"title": title, "message": exc.message, "reason": request.POST.get("reason", ""), "action": action,
+               "button": button, "back": back, "hidden": hidden, "reason_max": services.REASON_MAX}
+    return render(request, "deployments/run_reason.html", context, status=400)
 
 
 @require_POST
@@ -166,6 +179,14 @@ def deployment_redeploy(request):
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
+        if exc.field == "reason":
+            hidden = [("environment", environment.name), ("template", request.POST.get("template", ""))]
+            if agent is not None:
+                hidden.append(("agent", agent.slug))
+            what = f"{agent.slug} ({request.POST.get('template', '')})" if agent else request.POST.get("template", "")
+            return _ask_reason(request, exc, title=f"Redeploy the last good {what} to {environment.name}",
+                               back=reverse("deployments:list"), action=request.path, button="Redeploy last good",
+                               hidden=hidden)
         messages.error(request, exc.message)
         return redirect("deployments:list")
     return redirect(deployment)
@@ -190,7 +211,7 @@ def cluster_operation(request, placement_id, action):
         if exc.field == "reason":
             # Approval or a scale to zero in prod: ask why on a page of its own, then send it again.
             context = {"placement": placement, "action": action, "replicas": replicas, "message": exc.message,
-                       "reason": reason}  # kept as typed (a reason over its limit is refused, never cut)
+                       "reason": reason, "reason_max": services.REASON_MAX}  # kept as typed (a reason over its limit is refused, never cut)
             return render(request, "deployments/cluster_reason.html", context, status=400)
         messages.error(request, exc.message)
         return redirect(placement.agent)

@@ -1,6 +1,9 @@
-"""Azure: the CloudBackend over azure-mgmt-resource-deployments, at subscription scope.
+"""Azure: the CloudBackend over azure-mgmt-resource-deployments, at subscription scope, or at the scope of
+a resource group when the call names one (`resource_group=`, for templates whose targetScope is
+'resourceGroup').
 
-How the calls map:
+How the calls map (subscription scope; with a resource group, the same operation without
+`_at_subscription_scope`, given the group, and no `location` in the body):
 
     what_if       deployments.begin_what_if_at_subscription_scope(...).result()
     begin_deploy  deployments.begin_create_or_update_at_subscription_scope: sends the PUT and returns
@@ -134,44 +137,55 @@ class AzureCloud:
     # --- CloudBackend ---------------------------------------------------------------------------
 
     def what_if(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                parameters: dict[str, Any], mode: str = "Incremental") -> WhatIfResult:
+                parameters: dict[str, Any], mode: str = "Incremental",
+                resource_group: str | None = None) -> WhatIfResult:
         """ARM's what-if. HTTP failures raise CloudError; a what-if that ARM ran and reported Failed
         comes back as WhatIfResult(status="Failed", error=...)."""
-        body = DeploymentWhatIf(location=location, properties=DeploymentWhatIfProperties(
+        body = DeploymentWhatIf(location=None if resource_group else location, properties=DeploymentWhatIfProperties(
             mode=mode, template=_arm_template(template), parameters=_wrap_parameters(parameters)))
         with _cloud_errors():
-            poller = self.client.deployments.begin_what_if_at_subscription_scope(deployment_name, body)
+            if resource_group:
+                poller = self.client.deployments.begin_what_if(resource_group, deployment_name, body)
+            else:
+                poller = self.client.deployments.begin_what_if_at_subscription_scope(deployment_name, body)
             result = poller.result()
         return _what_if_result(result)
 
     def begin_deploy(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                     parameters: dict[str, Any]) -> DeploymentHandle:
+                     parameters: dict[str, Any], resource_group: str | None = None) -> DeploymentHandle:
         """PUT the deployment and return without polling. If a deployment by that name is still
         running, ARM answers 409 DeploymentActive: the handle then names that deployment, with its
         correlation id and no continuation token (this process did not start it; poll get_status)."""
-        body = Deployment(location=location, properties=DeploymentProperties(
+        body = Deployment(location=None if resource_group else location, properties=DeploymentProperties(
             mode="Incremental", template=_arm_template(template), parameters=_wrap_parameters(parameters)))
         polling = _StartOnlyPolling(self.polling_interval, path_format_arguments={"endpoint": self.base_url})
         try:
-            poller = self.client.deployments.begin_create_or_update_at_subscription_scope(
-                deployment_name, body, polling=polling)
+            if resource_group:
+                poller = self.client.deployments.begin_create_or_update(resource_group, deployment_name, body,
+                                                                        polling=polling)
+            else:
+                poller = self.client.deployments.begin_create_or_update_at_subscription_scope(
+                    deployment_name, body, polling=polling)
         except AzureError as exc:
             error = cloud_error_from(exc)
             if error.code != ErrorCode.DEPLOYMENT_ACTIVE:
                 raise error from exc
             with _cloud_errors():
-                running = self.client.deployments.get_at_subscription_scope(deployment_name)
+                running = self._get(deployment_name, resource_group)
             props = running.properties
-            return DeploymentHandle(deployment_name=deployment_name, adopted=True,
+            return DeploymentHandle(deployment_name=deployment_name, adopted=True, resource_group=resource_group or "",
                                     correlation_id=(props.correlation_id if props is not None else None) or "")
         return DeploymentHandle(deployment_name=deployment_name, continuation_token=poller.continuation_token(),
-                                correlation_id=polling.correlation_id)
+                                correlation_id=polling.correlation_id, resource_group=resource_group or "")
 
-    def get_status(self, *, deployment_name: str) -> DeploymentStatus:
+    def get_status(self, *, deployment_name: str, resource_group: str | None = None) -> DeploymentStatus:
         with _cloud_errors():
-            deployment = self.client.deployments.get_at_subscription_scope(deployment_name)
-            operations = self._expand(
-                self.client.deployment_operations.list_at_subscription_scope(deployment_name), depth=0)
+            deployment = self._get(deployment_name, resource_group)
+            if resource_group:
+                listed = self.client.deployment_operations.list(resource_group, deployment_name)
+            else:
+                listed = self.client.deployment_operations.list_at_subscription_scope(deployment_name)
+            operations = self._expand(listed, depth=0)
         props = deployment.properties
         error = props.error if props is not None else None
         return DeploymentStatus(
@@ -183,10 +197,13 @@ class AzureCloud:
             outputs=_outputs(props.outputs if props is not None else None),
         )
 
-    def cancel(self, *, deployment_name: str) -> None:
+    def cancel(self, *, deployment_name: str, resource_group: str | None = None) -> None:
         """ARM answers 409 DeploymentCannotBeCancelled for a deployment that has already ended."""
         with _cloud_errors():
-            self.client.deployments.cancel_at_subscription_scope(deployment_name)
+            if resource_group:
+                self.client.deployments.cancel(resource_group, deployment_name)
+            else:
+                self.client.deployments.cancel_at_subscription_scope(deployment_name)
 
     def delete_resources(self, *, resource_ids: Sequence[str],
                          api_versions: Mapping[str, str] | None = None) -> list[DeleteResult]:
@@ -222,10 +239,11 @@ class AzureCloud:
                     raise cloud_error_from(exc) from exc
             except AzureError as exc:
                 raise cloud_error_from(exc) from exc
-            return self.get_status(deployment_name=handle.deployment_name)
+            return self.get_status(deployment_name=handle.deployment_name, resource_group=handle.resource_group or None)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            status = self.get_status(deployment_name=handle.deployment_name)
+            status = self.get_status(deployment_name=handle.deployment_name,
+                                     resource_group=handle.resource_group or None)
             if status.provisioning_state in ProvisioningState.TERMINAL:
                 return status
             if deadline is not None and time.monotonic() >= deadline:
@@ -233,6 +251,11 @@ class AzureCloud:
             time.sleep(self.polling_interval)
 
     # --- Internals ------------------------------------------------------------------------------
+
+    def _get(self, deployment_name: str, resource_group: str | None) -> DeploymentExtended:
+        if resource_group:
+            return self.client.deployments.get(resource_group, deployment_name)
+        return self.client.deployments.get_at_subscription_scope(deployment_name)
 
     def _expand(self, operations: Iterable[DeploymentOperation], *, depth: int) -> list[ResourceOperation]:
         """Resource operations, oldest first. A Bicep module is a nested deployment: its line is

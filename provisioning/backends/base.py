@@ -117,6 +117,7 @@ class DeploymentHandle:
     continuation_token: str = ""
     correlation_id: str = ""
     adopted: bool = False          # ARM was already running a deployment by that name: it is followed, not started
+    resource_group: str = ""       # the resource group it deploys into; "" at subscription scope
 
 
 @dataclass(eq=False)
@@ -143,6 +144,13 @@ class ErrorCode:
     NO_COMPILED_TEMPLATE = "NoCompiledTemplate"                   # ours: no ARM JSON to send to Azure
     NO_API_VERSION = "NoApiVersion"                               # ours: a delete of a type we know no version of
     NO_CREDENTIAL = "NoAzureCredential"                           # ours: no credential could give a token
+    RESOURCE_GROUP_NOT_FOUND = "ResourceGroupNotFound"            # 404: a resource-group deployment's group is not there
+
+
+def resource_group_not_found(name: str) -> CloudError:
+    """ARM's answer to a deployment (or what-if, status, cancel) at the scope of a resource group that does not
+    exist."""
+    return CloudError(code=ErrorCode.RESOURCE_GROUP_NOT_FOUND, message=f"Resource group '{name}' could not be found.")
 
 
 # What the portal says, once, instead of DefaultAzureCredential's list of every credential it tried.
@@ -260,21 +268,28 @@ def api_versions_for(resource_ids: Sequence[str],
 # --- The interface ------------------------------------------------------------------------------
 
 class CloudBackend(Protocol):
-    """Subscription-scope deployments. `deployment_name` is deterministic (the portal derives it from
+    """Deployments at subscription scope, or, with `resource_group`, into that resource group (a template
+    whose targetScope is 'resourceGroup'). `deployment_name` is deterministic (the portal derives it from
     the run), so a re-delivered task that calls begin_deploy again finds the same deployment rather
-    than starting a second one."""
+    than starting a second one. A name is unique per scope: the same name at subscription scope and in
+    a resource group are two deployments, so get_status and cancel are given the scope begin_deploy was.
+
+    A resource group that does not exist raises CloudError(ResourceGroupNotFound), as ARM answers 404,
+    from what_if, begin_deploy, get_status and cancel alike; resource-group scope never creates one.
+    At resource-group scope `location` is not sent: the deployment lives in the group's region."""
 
     kind: str  # "sandbox" or "azure"
 
     def what_if(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                parameters: dict[str, Any], mode: str = "Incremental") -> WhatIfResult: ...
+                parameters: dict[str, Any], mode: str = "Incremental",
+                resource_group: str | None = None) -> WhatIfResult: ...
 
     def begin_deploy(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                     parameters: dict[str, Any]) -> DeploymentHandle: ...
+                     parameters: dict[str, Any], resource_group: str | None = None) -> DeploymentHandle: ...
 
-    def get_status(self, *, deployment_name: str) -> DeploymentStatus: ...
+    def get_status(self, *, deployment_name: str, resource_group: str | None = None) -> DeploymentStatus: ...
 
-    def cancel(self, *, deployment_name: str) -> None: ...
+    def cancel(self, *, deployment_name: str, resource_group: str | None = None) -> None: ...
 
     def delete_resources(self, *, resource_ids: Sequence[str],
                          api_versions: Mapping[str, str] | None = None) -> list[DeleteResult]:

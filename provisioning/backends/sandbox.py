@@ -10,7 +10,14 @@ State sits behind `SandboxStore` (get/put/keys of JSON-able dicts): the portal k
 database, tests use `MemoryStore`. Keys:
 
     deployment:{name}    the latest deployment under that name (a redeploy replaces it, as in ARM)
+    deployment:resourcegroups/{group}/{name}
+                         the same, for a deployment at the scope of a resource group (names are per scope)
     resource:{id}        the inventory: what finished deployments left behind, by ARM resource id
+
+A deployment at resource-group scope (`resource_group=`) puts the template's resources in that group,
+which must exist, as in ARM: the group's own inventory entry (a subscription deployment created it, or
+`ensure_resource_group`), or anything ever deployed into it. Otherwise every call at that scope raises
+ResourceGroupNotFound.
 
 (names and ids lowercased in keys: ARM compares them without case). The store has no delete, so
 delete_resources leaves a tombstone under the resource's key ({"id", "deleted": true, "deleted_at"})
@@ -46,6 +53,7 @@ from .base import (
     WhatIfChange,
     WhatIfResult,
     api_versions_for,
+    resource_group_not_found,
     resource_id,
 )
 
@@ -113,11 +121,15 @@ class Fault:
             raise ValueError(f"Fault factor must be > 0, got {self.factor}")
 
     def matches(self, spec: ResourceSpec) -> bool:
+        return self.matches_name(spec.name, spec.type)
+
+    def matches_name(self, name: str, type_: str) -> bool:
+        """Whether the glob matches this name or type (the sandbox cluster asks about its workloads so)."""
         pattern = self.match.lower()
-        name = spec.name.lower()
+        name = name.lower()
         # A child's full name is "account/db/container"; a pattern may name just the last segment.
         return any(fnmatch.fnmatchcase(candidate, pattern)
-                   for candidate in (name, name.rsplit("/", 1)[-1], spec.type.lower()))
+                   for candidate in (name, name.rsplit("/", 1)[-1], type_.lower()))
 
 
 class SandboxCloud:
@@ -154,12 +166,14 @@ class SandboxCloud:
     # --- CloudBackend ---------------------------------------------------------------------------
 
     def what_if(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                parameters: dict[str, Any], mode: str = "Incremental") -> WhatIfResult:
+                parameters: dict[str, Any], mode: str = "Incremental",
+                resource_group: str | None = None) -> WhatIfResult:
         self._settle_all()
-        refusal = _name_refusal(template, parameters)
+        self._require_group(resource_group)
+        refusal = _name_refusal(template, parameters, resource_group)
         if refusal is not None:
             return WhatIfResult(status="Failed", error=refusal)
-        group = resource_group_name(template.resources, parameters)
+        group = resource_group or resource_group_name(template.resources, parameters)
         changes: list[WhatIfChange] = []
         declared: set[str] = set()
         for spec in template.resources:
@@ -184,27 +198,29 @@ class SandboxCloud:
         return WhatIfResult(status="Succeeded", changes=tuple(changes))
 
     def begin_deploy(self, *, deployment_name: str, location: str, template: TemplateSpec,
-                     parameters: dict[str, Any]) -> DeploymentHandle:
-        refusal = _name_refusal(template, parameters)
+                     parameters: dict[str, Any], resource_group: str | None = None) -> DeploymentHandle:
+        self._require_group(resource_group)
+        refusal = _name_refusal(template, parameters, resource_group)
         if refusal is not None:
             raise refusal
         now = self.clock()
-        existing = self.store.get(_deployment_key(deployment_name))
+        key = _deployment_key(deployment_name, resource_group)
+        existing = self.store.get(key)
         generation = 1
         if existing is not None:
             if self._settle(existing, now).provisioning_state not in ProvisioningState.TERMINAL:
                 return _handle(existing)          # the same deployment, never a second one
             generation = existing["generation"] + 1  # a redeploy under the same name, as in ARM
-        record = self._plan(deployment_name, location, template, parameters, now, generation)
-        self.store.put(_deployment_key(deployment_name), record)
+        record = self._plan(deployment_name, location, template, parameters, now, generation, resource_group)
+        self.store.put(key, record)
         self._settle(record, now)
         return _handle(record)
 
-    def get_status(self, *, deployment_name: str) -> DeploymentStatus:
-        return self._settle(self._load(deployment_name), self.clock())
+    def get_status(self, *, deployment_name: str, resource_group: str | None = None) -> DeploymentStatus:
+        return self._settle(self._load(deployment_name, resource_group), self.clock())
 
-    def cancel(self, *, deployment_name: str) -> None:
-        record = self._load(deployment_name)
+    def cancel(self, *, deployment_name: str, resource_group: str | None = None) -> None:
+        record = self._load(deployment_name, resource_group)
         now = self.clock()
         state = self._settle(record, now).provisioning_state
         if state in ProvisioningState.TERMINAL:
@@ -213,7 +229,7 @@ class SandboxCloud:
                 message=f"The deployment '{deployment_name}' cannot be cancelled: it is {state}.",
             )
         record["canceled_at"] = now
-        self.store.put(_deployment_key(deployment_name), record)
+        self.store.put(_record_key(record), record)
         self._settle(record, now)
 
     def delete_resources(self, *, resource_ids: Sequence[str],
@@ -232,6 +248,21 @@ class SandboxCloud:
         self._settle_all()
         items = (self._inventory_item(key) for key in self.store.keys(RESOURCE_KEY))
         return {item["id"]: item for item in items if item is not None}
+
+    def ensure_resource_group(self, name: str, location: str) -> None:
+        """The resource group exists (made outside any deployment, as `az group create` would); a no-op
+        when it does. Refused with Azure's code when the name breaks its rules."""
+        violations = name_violations([(RESOURCE_GROUP_TYPE, name)])
+        if violations:
+            raise CloudError(code=violations[0].code, message=violations[0].message)
+        if self._group_exists(name):
+            return
+        rid = resource_id(self.subscription_id, None, RESOURCE_GROUP_TYPE, name)
+        hashes = _property_hashes({"location": location})
+        self.store.put(_resource_key(rid), {
+            "id": rid, "type": RESOURCE_GROUP_TYPE, "name": name, "resource_group": "",
+            "properties_hash": _hash(hashes), "property_hashes": hashes, "deployment": "", "correlation_id": "",
+        })
 
     # --- Internals ------------------------------------------------------------------------------
 
@@ -252,8 +283,20 @@ class SandboxCloud:
         self.store.put(key, {"id": item["id"], "deleted": True, "deleted_at": self.clock()})
         return DeleteResult(rid, DeleteOutcome.DELETED)
 
-    def _load(self, deployment_name: str) -> dict[str, Any]:
-        record = self.store.get(_deployment_key(deployment_name))
+    def _group_exists(self, group: str) -> bool:
+        key = _resource_key(resource_id(self.subscription_id, None, RESOURCE_GROUP_TYPE, group))
+        item = self.store.get(key)
+        if item is not None:
+            return not item.get("deleted")
+        return bool(self.store.keys(key + "/"))   # something was deployed into it: it exists
+
+    def _require_group(self, group: str | None) -> None:
+        if group is not None and not self._group_exists(group):
+            raise resource_group_not_found(group)
+
+    def _load(self, deployment_name: str, resource_group: str | None = None) -> dict[str, Any]:
+        self._require_group(resource_group)
+        record = self.store.get(_deployment_key(deployment_name, resource_group))
         if record is None:
             raise CloudError(code=ErrorCode.DEPLOYMENT_NOT_FOUND,
                              message=f"Deployment '{deployment_name}' could not be found.")
@@ -272,9 +315,9 @@ class SandboxCloud:
         return round(seconds, 3)
 
     def _plan(self, name: str, location: str, template: TemplateSpec, parameters: dict[str, Any],
-              now: float, generation: int) -> dict[str, Any]:
+              now: float, generation: int, resource_group: str | None = None) -> dict[str, Any]:
         """The whole deployment, decided up front and stored: later answers only need the clock."""
-        group = resource_group_name(template.resources, parameters)
+        group = resource_group or resource_group_name(template.resources, parameters)
         correlation_id = str(uuid.uuid5(_CORRELATION_NAMESPACE, f"{name}:{now!r}"))
         resources = []
         for index, spec in enumerate(template.resources):
@@ -299,6 +342,7 @@ class SandboxCloud:
             })
         return {
             "name": name,
+            "scope_resource_group": resource_group or "",
             "generation": generation,
             "correlation_id": correlation_id,
             "location": location,
@@ -329,7 +373,7 @@ class SandboxCloud:
                         "correlation_id": record["correlation_id"],
                     })
             record["settled"] = True
-            self.store.put(_deployment_key(record["name"]), record)
+            self.store.put(_record_key(record), record)
         return status
 
     def _settle_all(self) -> None:
@@ -349,11 +393,13 @@ def resource_group_name(resources: Iterable[ResourceSpec], parameters: dict[str,
     return str(parameters.get("resourceGroupName") or DEFAULT_RESOURCE_GROUP)
 
 
-def _name_refusal(template: TemplateSpec, parameters: dict[str, Any]) -> CloudError | None:
+def _name_refusal(template: TemplateSpec, parameters: dict[str, Any],
+                  resource_group: str | None = None) -> CloudError | None:
     """What Azure answers a deployment whose resource names break its rules (provisioning.azure_rules):
-    the first refusal's code and message, every refusal in the details. None when all names are fine."""
-    group = resource_group_name(template.resources, parameters)
-    pairs = [(RESOURCE_GROUP_TYPE, group)] if group != DEFAULT_RESOURCE_GROUP else []
+    the first refusal's code and message, every refusal in the details. None when all names are fine.
+    At resource-group scope the group exists already, so its name is not in question."""
+    group = resource_group or resource_group_name(template.resources, parameters)
+    pairs = [(RESOURCE_GROUP_TYPE, group)] if group != DEFAULT_RESOURCE_GROUP and not resource_group else []
     pairs += [(spec.type, spec.name) for spec in template.resources if spec.type.lower() != RESOURCE_GROUP_TYPE.lower()]
     violations = name_violations(pairs)
     if not violations:
@@ -421,8 +467,15 @@ def _operation(resource: dict[str, Any], *, failed: bool = False, state: str = "
     )
 
 
-def _deployment_key(name: str) -> str:
-    return DEPLOYMENT_KEY + name.lower()       # ARM names and ids are case-insensitive
+def _deployment_key(name: str, resource_group: str | None = None) -> str:
+    # ARM names and ids are case-insensitive; a name is unique per scope
+    if resource_group:
+        return f"{DEPLOYMENT_KEY}resourcegroups/{resource_group.lower()}/{name.lower()}"
+    return DEPLOYMENT_KEY + name.lower()
+
+
+def _record_key(record: dict[str, Any]) -> str:
+    return _deployment_key(record["name"], record.get("scope_resource_group") or None)
 
 
 def _resource_key(rid: str) -> str:
@@ -440,6 +493,7 @@ def _handle(record: dict[str, Any]) -> DeploymentHandle:
         deployment_name=record["name"],
         continuation_token=f"sandbox:{record['name']}:{record['generation']}",
         correlation_id=record["correlation_id"],
+        resource_group=record.get("scope_resource_group") or "",
     )
 
 

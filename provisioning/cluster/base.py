@@ -22,6 +22,7 @@ PART_OF = "holiday-peak-hub"
 MANAGED_BY = "peak-portal"
 CONTAINER_PORT = 8000
 SERVICE_PORT = 80
+WORKLOAD_TYPE = "apps/v1/Deployment"           # what an agent's workload is, as the portal names it
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 
 NAME_LABEL = "app.kubernetes.io/name"

@@ -14,6 +14,11 @@ caller can store it as JSON between requests and hand it back:
 Pods are not modelled: replicas are ready and available as soon as they are asked for, unless a
 fault says otherwise. A crash-looping workload has no ready replicas, and each of its pods reports
 the given number of restarts.
+
+The sandbox cloud's failing `Fault`s (`faults=`, the admin's "Sandbox faults") also reach the cluster:
+one whose glob matches a workload's name, or its type `apps/v1/Deployment`, refuses every write to
+that workload (apply, scale, restart) with the fault's code, as an API server refuses a write
+(admission, quota, RBAC): a ClusterError that is not transient, and nothing changes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from provisioning.backends.sandbox import Fault
+
 from .base import (
     AGENT_POOL,
     AGENT_TOLERATION,
@@ -30,6 +37,7 @@ from .base import (
     DEFAULT_NAMESPACE,
     POOL_LABEL,
     SERVICE_PORT,
+    WORKLOAD_TYPE,
     AgentWorkloadSpec,
     ClusterError,
     NodePoolState,
@@ -69,6 +77,7 @@ class SandboxCluster:
         pools: Iterable[PoolSpec] = DEFAULT_POOLS,
         namespace: str = DEFAULT_NAMESPACE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        faults: Iterable[Fault] = (),
     ) -> None:
         """A state that already has nodes keeps them; `pools` only seeds a new one."""
         self.state: dict[str, Any] = {} if state is None else state
@@ -80,10 +89,11 @@ class SandboxCluster:
                 for pool in pools for i in range(pool.node_count)
             ]
         self.state.setdefault("workloads", {})
-        faults = self.state.setdefault("faults", {})
-        faults.setdefault("not_ready_nodes", [])
-        faults.setdefault("crash_looping", {})
+        state_faults = self.state.setdefault("faults", {})
+        state_faults.setdefault("not_ready_nodes", [])
+        state_faults.setdefault("crash_looping", {})
         self._clock = clock
+        self.faults = tuple(faults)
 
     # --- Fault injection ----------------------------------------------------------------------
 
@@ -118,6 +128,7 @@ class SandboxCluster:
                 for pool, members in sorted(pools.items())]
 
     def apply_agent_workload(self, spec: AgentWorkloadSpec) -> WorkloadState:
+        self._refuse_if_faulted(spec.name)
         desired = _workload_spec(spec)
         record = self.state["workloads"].get(spec.name)
         if record is None:
@@ -136,6 +147,7 @@ class SandboxCluster:
         if replicas < 0:
             raise ValueError(f"replicas must be >= 0, got {replicas}")
         record = self._record(name)
+        self._refuse_if_faulted(name)
         if record["spec"]["replicas"] != replicas:
             record["spec"]["replicas"] = replicas
             record["generation"] += 1
@@ -143,6 +155,7 @@ class SandboxCluster:
 
     def restart(self, name: str) -> WorkloadState:
         record = self._record(name)
+        self._refuse_if_faulted(name)
         record["restarted_at"] = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         record["generation"] += 1
         return self._state_of(name)
@@ -152,6 +165,12 @@ class SandboxCluster:
         return self.state["workloads"].pop(name, None) is not None
 
     # --- Helpers ------------------------------------------------------------------------------
+
+    def _refuse_if_faulted(self, name: str) -> None:
+        fault = next((f for f in self.faults if f.matches_name(name, WORKLOAD_TYPE)), None)
+        if fault is not None and fault.kind == "fail":
+            raise ClusterError(fault.code, fault.message or f"The sandbox refused {WORKLOAD_TYPE} '{name}' on "
+                                                            "purpose.")
 
     def _record(self, name: str) -> dict[str, Any]:
         record: dict[str, Any] | None = self.state["workloads"].get(name)

@@ -101,3 +101,97 @@ def test_a_retried_onboarding_still_brings_the_workload_and_the_placement_runs(
     assert steps["resources"] == steps["workload"] == "done"
     html = unescape(client.get(agent.get_absolute_url()).content.decode())
     assert _placements_shown(html) == {"dev": "Running"}
+
+
+def _onboard(client, django_capture_on_commit_callbacks) -> Agent:
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("catalog:agent_onboard"), {"step": "3", "register": "1", **IDENTITY,
+                                                                  **RESOURCES})
+    assert response.status_code == 302, unescape(response.content.decode())[:3000]
+    return Agent.objects.get(slug=SLUG)
+
+
+def test_a_failed_workload_deploy_leaves_the_placement_failed_as_the_checklist_says(
+        demo, client_for, engineer, django_capture_on_commit_callbacks):
+    """The resources succeed, then the cluster refuses the workload (a sandbox fault on the agent's name): the
+    placement moves Provisioning -> Failed with the cluster's error, and the page and the checklist agree."""
+    from portal.audit.models import AuditEvent
+    from portal.deployments.models import SandboxFault
+
+    SandboxFault.objects.create(match=SLUG, code="Forbidden", message='exceeded quota: agents-quota, requested: '
+                                                                      'limits.cpu=2')
+    client = client_for(engineer)
+    agent = _onboard(client, django_capture_on_commit_callbacks)
+    resources_run = Deployment.objects.get(agent=agent, kind=DeploymentKind.TEMPLATE)
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=resources_run.pk)
+        assert deployment_execute(deployment_id=resources_run.pk).status == DeploymentStatus.SUCCEEDED
+    workload_run = Deployment.objects.get(agent=agent, kind=DeploymentKind.CLUSTER)
+    with django_capture_on_commit_callbacks(execute=False):
+        failed = deployment_execute(deployment_id=workload_run.pk)
+
+    assert failed.status == DeploymentStatus.FAILED
+    assert failed.error["code"] == "Forbidden"
+    placement = agent.placements.get(environment__name="dev")
+    assert placement.status == PlacementStatus.FAILED
+    assert placement.status_detail == (f"Workload deploy #{workload_run.pk} failed: Forbidden: exceeded quota: "
+                                       "agents-quota, requested: limits.cpu=2")
+    steps = {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}
+    assert steps["resources"] == "done" and steps["workload"] == "failed"
+    html = unescape(client.get(agent.get_absolute_url()).content.decode())
+    assert _placements_shown(html) == {"dev": "Failed"}
+    assert f"Workload deploy #{workload_run.pk} failed: Forbidden: exceeded quota" in html
+    event = AuditEvent.objects.get(action="placement.failed")
+    assert event.details["from"] == PlacementStatus.PROVISIONING and event.details["deployment"] == workload_run.pk
+
+
+def test_a_workload_deployed_again_after_a_failure_brings_the_placement_to_running(
+        demo, client_for, engineer, django_capture_on_commit_callbacks):
+    from portal.deployments.models import SandboxFault
+    from portal.deployments.services import deployment_retry
+
+    fault = SandboxFault.objects.create(match="apps/v1/Deployment", code="Invalid", message="admission denied")
+    client = client_for(engineer)
+    agent = _onboard(client, django_capture_on_commit_callbacks)
+    resources_run = Deployment.objects.get(agent=agent, kind=DeploymentKind.TEMPLATE)
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=resources_run.pk)
+        deployment_execute(deployment_id=resources_run.pk)
+    first = Deployment.objects.get(agent=agent, kind=DeploymentKind.CLUSTER)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert deployment_execute(deployment_id=first.pk).status == DeploymentStatus.FAILED
+    assert agent.placements.get().status == PlacementStatus.FAILED
+    fault.delete()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        retry = deployment_retry(deployment=Deployment.objects.get(pk=first.pk), user=engineer)
+        assert deployment_execute(deployment_id=retry.pk).status == DeploymentStatus.SUCCEEDED
+    placement = agent.placements.get()
+    assert (placement.status, placement.status_detail) == (PlacementStatus.RUNNING, "")
+    assert {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}["workload"] == "done"
+    assert _placements_shown(unescape(client.get(agent.get_absolute_url()).content.decode())) == {"dev": "Running"}
+
+
+def test_a_failed_scale_of_a_running_agent_leaves_it_running(demo, engineer, django_capture_on_commit_callbacks):
+    """Only a workload deploy of a placement being provisioned fails it: a running one refused a scale keeps
+    running (its workload is untouched), and says nothing new."""
+    from portal.deployments.backends import cluster_backend
+    from portal.deployments.models import SandboxFault
+    from portal.deployments.services import cluster_operation_request, workload_spec
+
+    placement = (Agent.objects.get(slug="crm-campaign-intelligence").placements
+                 .select_related("agent", "environment").get(environment__name="dev"))
+    assert placement.status == PlacementStatus.RUNNING
+    replicas = placement.replicas
+    cluster_backend(placement.environment).apply_agent_workload(workload_spec(placement))
+    SandboxFault.objects.create(match=placement.agent.slug, code="Forbidden", message="no")
+    for action in ("scale", "apply"):
+        with django_capture_on_commit_callbacks(execute=False):
+            run = cluster_operation_request(placement=placement, action=action, replicas=replicas + 2,
+                                            user=engineer)
+            run = deployment_execute(deployment_id=run.pk)
+        assert run.status == DeploymentStatus.FAILED
+        placement.refresh_from_db()
+        assert (placement.status, placement.status_detail, placement.replicas) == \
+            (PlacementStatus.RUNNING, "", replicas)
+        assert run.error["code"] == "Forbidden"

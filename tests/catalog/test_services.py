@@ -142,3 +142,28 @@ def test_a_shared_redis_database_may_hold_several_placements_with_key_prefixes(d
     with pytest.raises(IntegrityError), transaction.atomic():
         PlacementFactory(environment=env, redis_db=3)  # a second exclusive owner is refused
     assert owner.redis_db == 3
+
+
+def test_placement_transition_moves_a_placement_once_and_audits_it(db):
+    from portal.catalog.choices import PlacementStatus
+
+    placement = PlacementFactory(status=PlacementStatus.PROVISIONING)
+    moved = services.placement_transition(placement, PlacementStatus.FAILED, detail="Forbidden: " + "x" * 400)
+    assert moved.status == PlacementStatus.FAILED
+    assert len(moved.status_detail) == 255 and moved.status_detail.startswith("Forbidden: xxx")
+    assert "characters more)" in moved.status_detail
+    event = AuditEvent.objects.get(action="placement.failed")
+    assert event.details["from"] == PlacementStatus.PROVISIONING
+    with pytest.raises(InvalidTransition):  # a second writer that read it Provisioning loses
+        services.placement_transition(placement, PlacementStatus.RUNNING)
+    assert Placement.objects.get(pk=placement.pk).status == PlacementStatus.FAILED
+
+
+def test_a_retired_placement_cannot_be_marked_running(db):
+    from portal.catalog.choices import PlacementStatus
+
+    placement = PlacementFactory(status=PlacementStatus.RETIRED)
+    with pytest.raises(InvalidTransition):
+        services.placement_transition(placement, PlacementStatus.RUNNING)
+    assert services.placement_transition(placement, PlacementStatus.PROVISIONING).status == \
+        PlacementStatus.PROVISIONING

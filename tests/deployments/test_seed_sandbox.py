@@ -19,3 +19,13 @@ def test_seed_sandbox_deploys_the_running_demo_workloads_once(demo):
     again = StringIO()
     call_command("seed_sandbox", stdout=again)
     assert "0 workload(s) created" in again.getvalue()
+
+
+def test_seed_sandbox_makes_the_environments_resource_groups_for_resource_group_templates(demo):
+    from portal.deployments.backends import sandbox_cloud
+
+    call_command("seed_sandbox", stdout=StringIO())
+    groups = {item["name"] for item in sandbox_cloud().inventory().values()
+              if item["type"] == "Microsoft.Resources/resourceGroups"}
+    assert groups == {g for env in Environment.objects.all() for g in env.scope_resource_groups}
+    assert "holidaypeakhub-dev-rg" in groups

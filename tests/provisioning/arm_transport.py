@@ -1,5 +1,10 @@
 """A fake Azure Resource Manager, in-process: an azure-core HttpTransport that answers the real SDK's
-requests for subscription-scope deployments with no socket, in the shapes the ARM REST API documents.
+requests for deployments with no socket, in the shapes the ARM REST API documents. Deployments are at
+subscription scope (`.../providers/Microsoft.Resources/deployments/...`) or at the scope of a resource
+group (`/subscriptions/{s}/resourcegroups/{rg}/providers/Microsoft.Resources/deployments/...`, the same
+calls; their operations at `/resourcegroups/{rg}/deployments/{name}/operations`). A name is unique per
+scope. A resource group exists once a deployment created it or a test called `create_resource_group`;
+every call at the scope of one that does not answers 404 ResourceGroupNotFound.
 
     PUT    .../providers/Microsoft.Resources/deployments/{name}      201 + Azure-AsyncOperation, Accepted
                                                                    409 DeploymentActive while one runs
@@ -18,9 +23,9 @@ and starts the next, in template order, so a template of n resources ends after 
 happens when a test calls `advance()`, or when a client polls the deployment's Azure-AsyncOperation
 URL (time passes between polls). Reading the deployment or its operations moves nothing.
 
-Templates are ARM JSON at subscription scope: resource groups and other resources at the top level,
+Templates are ARM JSON. At subscription scope: resource groups and other resources at the top level,
 resource-group resources inside Microsoft.Resources/deployments with a `resourceGroup` (what Bicep
-modules compile to). Only "[parameters('x')]" is evaluated; other expressions stay as written.
+modules compile to). At resource-group scope the top-level resources go into the group. Only "[parameters('x')]" is evaluated; other expressions stay as written.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ _EPOCH = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 _PARAMETER = re.compile(r"^\[parameters\('([^']+)'\)\]$")
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _DEPLOYMENT = _SUB + r"/providers/microsoft\.resources/deployments/(?P<name>[^/]+)"
+_RG_DEPLOYMENT = _SUB + r"/resourcegroups/(?P<rg>[^/]+)/providers/microsoft\.resources/deployments/(?P<name>[^/]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     (method, re.compile(pattern + "$"), handler)
     for method, pattern, handler in [
@@ -64,6 +70,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", _DEPLOYMENT + "/whatif", "_what_if"),
         ("GET", _DEPLOYMENT + "/operations", "_list_operations"),
         ("GET", _DEPLOYMENT + "/operationstatuses/(?P<op>[^/]+)", "_operation_status"),
+        ("PUT", _RG_DEPLOYMENT, "_put_deployment"),
+        ("GET", _RG_DEPLOYMENT, "_get_deployment"),
+        ("POST", _RG_DEPLOYMENT + "/cancel", "_cancel"),
+        ("POST", _RG_DEPLOYMENT + "/whatif", "_what_if"),
+        ("GET", _RG_DEPLOYMENT + "/operationstatuses/(?P<op>[^/]+)", "_operation_status"),
         ("GET", _SUB + r"/resourcegroups/(?P<rg>[^/]+)/deployments/(?P<name>[^/]+)/operations", "_list_nested"),
         ("GET", _SUB + r"/operationresults/(?P<op>[^/]+)", "_operation_result"),
         ("DELETE", _SUB + r"/(?!providers/microsoft\.resources/deployments/).+", "_delete_resource"),
@@ -248,6 +259,12 @@ class _Deployment:
     error: dict[str, Any] | None = None
     created_at: int = 0
     at: int = 0
+    resource_group: str = ""           # "" at subscription scope
+
+
+def _key(name: str, rg: str | None = None) -> str:
+    """Deployments by scope and name (ARM compares both without case)."""
+    return f"{rg.lower()}/{name.lower()}" if rg else name.lower()
 
 
 class FakeArm:
@@ -256,10 +273,10 @@ class FakeArm:
     def __init__(self, subscription_id: str, *, page_size: int = 2) -> None:
         self.subscription_id = subscription_id
         self.page_size = page_size
-        self.deployments: dict[str, _Deployment] = {}
+        self.deployments: dict[str, _Deployment] = {}   # by _key(name, resource group)
         self.operation_statuses: dict[str, _Deployment] = {}
         self.inventory: dict[str, _Resource] = {}      # by lowercased resource id
-        self.created: Counter[str] = Counter()          # PUTs that created a new deployment, by name
+        self.created: Counter[str] = Counter()          # PUTs that created a new deployment, by _key
         self.requests: list[tuple[str, str]] = []       # (method, url) of every request that arrived
         self.bodies: list[Any] = []                     # JSON bodies of PUTs and POSTs, in order
         self.sleeps: list[float] = []
@@ -276,6 +293,13 @@ class FakeArm:
 
     def transport(self) -> FakeArmTransport:
         return FakeArmTransport(self)
+
+    def create_resource_group(self, name: str, location: str = "eastus") -> str:
+        """The resource group exists (as `az group create` would leave it); returns its id."""
+        rid = resource_id(self.subscription_id, None, RESOURCE_GROUP_TYPE, name)
+        self.inventory.setdefault(rid.lower(), _Resource(id=rid, type=RESOURCE_GROUP_TYPE, name=name,
+                                                         properties={"location": location}, state="Succeeded"))
+        return rid
 
     def fail_resource(self, match: str, code: str, message: str) -> None:
         """Resources deployed from now on whose name or type matches `match` end Failed."""
@@ -329,13 +353,16 @@ class FakeArm:
                                            f"The subscription '{match['sub']}' could not be found.")
                     # names come from the original path, not the lowercased one
                     args = {k: path[match.start(k):match.end(k)] for k in match.groupdict()}
+                    if "rg" in args and not self._group_exists(args["rg"]):
+                        return self._error(request, 404, "ResourceGroupNotFound",
+                                           f"Resource group '{args['rg']}' could not be found.")
                     answer: HttpResponse = getattr(self, handler)(request, body, query, **args)
                     return answer
             return self._error(request, 404, "InvalidResourceType", f"No route for {request.method} {path}")
 
     def _put_deployment(self, request: HttpRequest, body: Any, query: dict[str, str], *,
-                        sub: str, name: str) -> HttpResponse:
-        current = self.deployments.get(name.lower())
+                        sub: str, name: str, rg: str | None = None) -> HttpResponse:
+        current = self.deployments.get(_key(name, rg))
         if current is not None and current.state not in TERMINAL:
             return self._error(request, 409, "DeploymentActive", (
                 f"Unable to edit or replace deployment '{name}': previous deployment from "
@@ -352,41 +379,42 @@ class FakeArm:
             return self._error(request, 400, "InvalidRequestContent",
                                f"Parameters must be objects with a 'value': {', '.join(unwrapped)}.")
         values = {key: value["value"] for key, value in parameters.items()}
-        generation = self.created[name.lower()] + 1
+        generation = self.created[_key(name, rg)] + 1
         deployment = _Deployment(
             name=name,
             location=body.get("location") or "",
             mode=properties.get("mode") or "",
             parameters=parameters,
-            resources=self._flatten(template, values),
+            resources=self._flatten(template, values, group=rg),
             outputs=template.get("outputs") or {},
-            correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-arm/{name}/{generation}")),
-            operation_id=_operation_id(f"fake-arm-op/{name}/{generation}"),
+            correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-arm/{_key(name, rg)}/{generation}")),
+            operation_id=_operation_id(f"fake-arm-op/{_key(name, rg)}/{generation}"),
             created_at=self._step,
             at=self._step,
+            resource_group=rg or "",
         )
         for index, resource in enumerate(deployment.resources):
             resource.operation_id = _operation_id(f"{deployment.operation_id}/{index}")
             resource.error = next(({"code": code, "message": message} for match, code, message in self.failures
                                    if fnmatch.fnmatchcase(resource.name.lower(), match.lower())
                                    or fnmatch.fnmatchcase(resource.type.lower(), match.lower())), None)
-        self.deployments[name.lower()] = deployment
+        self.deployments[_key(name, rg)] = deployment
         self.operation_statuses[deployment.operation_id] = deployment
-        self.created[name.lower()] += 1
-        status_url = (f"{BASE_URL}/subscriptions/{self.subscription_id}/providers/Microsoft.Resources/"
-                      f"deployments/{name}/operationStatuses/{deployment.operation_id}?api-version={query['api-version']}")
+        self.created[_key(name, rg)] += 1
+        status_url = (f"{BASE_URL}{self._deployment_id(name, rg)}/operationStatuses/{deployment.operation_id}"
+                      f"?api-version={query['api-version']}")
         return self._respond(request, 201, self._deployment_json(deployment), {"Azure-AsyncOperation": status_url},
                              deployment)
 
     def _get_deployment(self, request: HttpRequest, body: Any, query: dict[str, str], *,
-                        sub: str, name: str) -> HttpResponse:
-        deployment = self.deployments.get(name.lower())
+                        sub: str, name: str, rg: str | None = None) -> HttpResponse:
+        deployment = self.deployments.get(_key(name, rg))
         if deployment is None:
             return self._not_found(request, name)
         return self._respond(request, 200, self._deployment_json(deployment), deployment=deployment)
 
     def _operation_status(self, request: HttpRequest, body: Any, query: dict[str, str], *,
-                          sub: str, name: str, op: str) -> HttpResponse:
+                          sub: str, name: str, op: str, rg: str | None = None) -> HttpResponse:
         deployment = self.operation_statuses.get(op.upper())
         if deployment is None:
             return self._not_found(request, name)
@@ -397,8 +425,8 @@ class FakeArm:
         return self._respond(request, 200, answer, deployment=deployment)
 
     def _cancel(self, request: HttpRequest, body: Any, query: dict[str, str], *,
-                sub: str, name: str) -> HttpResponse:
-        deployment = self.deployments.get(name.lower())
+                sub: str, name: str, rg: str | None = None) -> HttpResponse:
+        deployment = self.deployments.get(_key(name, rg))
         if deployment is None:
             return self._not_found(request, name)
         if deployment.state in TERMINAL:
@@ -416,6 +444,9 @@ class FakeArm:
         deployment = self.deployments.get(name.lower())
         if deployment is None:
             return self._not_found(request, name)
+        return self._operations_of(request, query, deployment)
+
+    def _operations_of(self, request: HttpRequest, query: dict[str, str], deployment: _Deployment) -> HttpResponse:
         top = [r for r in deployment.resources if not r.module and r.state]
         rows = [self._operation_json(deployment, r) for r in top]
         for module_id in dict.fromkeys(r.module for r in deployment.resources if r.module):
@@ -424,7 +455,8 @@ class FakeArm:
                 rows.append(self._module_operation_json(deployment, module_id, children))
         if deployment.state == "Succeeded":
             rows.append({
-                "id": f"{self._deployment_id(deployment.name)}/operations/{deployment.operation_id}",
+                "id": f"{self._deployment_id(deployment.name, deployment.resource_group)}/operations/"
+                      f"{deployment.operation_id}",
                 "operationId": deployment.operation_id,
                 "properties": {"provisioningOperation": "EvaluateDeploymentOutput", "provisioningState": "Succeeded",
                                "timestamp": _stamp(deployment.at), "statusCode": "OK"},
@@ -433,6 +465,10 @@ class FakeArm:
 
     def _list_nested(self, request: HttpRequest, body: Any, query: dict[str, str], *,
                      sub: str, rg: str, name: str) -> HttpResponse:
+        """The operations of a deployment at the scope of `rg`: one the portal started there, or a module."""
+        started = self.deployments.get(_key(name, rg))
+        if started is not None:
+            return self._operations_of(request, query, started)
         module_id = f"/subscriptions/{self.subscription_id}/resourceGroups/{rg}/providers/{DEPLOYMENTS_TYPE}/{name}"
         for deployment in self.deployments.values():
             members = [r for r in deployment.resources if r.module.lower() == module_id.lower()]
@@ -441,13 +477,13 @@ class FakeArm:
         return self._not_found(request, name)
 
     def _what_if(self, request: HttpRequest, body: Any, query: dict[str, str], *,
-                 sub: str, name: str) -> HttpResponse:
+                 sub: str, name: str, rg: str | None = None) -> HttpResponse:
         properties = (body or {}).get("properties") or {}
         template = properties.get("template")
         if not isinstance(template, dict):
             return self._error(request, 400, "InvalidRequestContent", "The request content has no template.")
         values = {key: value["value"] for key, value in (properties.get("parameters") or {}).items()}
-        planned = self._flatten(template, values)
+        planned = self._flatten(template, values, group=rg)
         changes: list[dict[str, Any]] = []
         for resource in planned:
             before = self.inventory.get(resource.id.lower())
@@ -459,7 +495,9 @@ class FakeArm:
             changes.append({"resourceId": resource.id, "changeType": "Modify" if delta else "NoChange",
                             "before": {"properties": before.properties},
                             "after": {"properties": resource.properties}, "delta": delta})
-        groups = {r.id.split("/providers/")[0].lower() for r in planned if r.module}
+        groups = {r.id.split("/providers/")[0].lower() for r in planned if r.module or rg}
+        if rg:
+            groups.add(resource_id(self.subscription_id, None, RESOURCE_GROUP_TYPE, rg).lower())
         declared = {r.id.lower() for r in planned}
         leftover = "Delete" if (properties.get("mode") or "").lower() == "complete" else "Ignore"
         for key, resource in self.inventory.items():
@@ -559,8 +597,12 @@ class FakeArm:
 
     # --- JSON shapes ---
 
-    def _deployment_id(self, name: str) -> str:
-        return f"/subscriptions/{self.subscription_id}/providers/{DEPLOYMENTS_TYPE}/{name}"
+    def _group_exists(self, rg: str) -> bool:
+        return resource_id(self.subscription_id, None, RESOURCE_GROUP_TYPE, rg).lower() in self.inventory
+
+    def _deployment_id(self, name: str, rg: str | None = None) -> str:
+        scope = f"/subscriptions/{self.subscription_id}" + (f"/resourceGroups/{rg}" if rg else "")
+        return f"{scope}/providers/{DEPLOYMENTS_TYPE}/{name}"
 
     def _deployment_json(self, deployment: _Deployment) -> dict[str, Any]:
         properties: dict[str, Any] = {
@@ -580,7 +622,8 @@ class FakeArm:
             properties["outputResources"] = [{"id": r.id} for r in deployment.resources]
         if deployment.error is not None:
             properties["error"] = deployment.error
-        return {"id": self._deployment_id(deployment.name), "name": deployment.name, "type": DEPLOYMENTS_TYPE,
+        return {"id": self._deployment_id(deployment.name, deployment.resource_group), "name": deployment.name,
+                "type": DEPLOYMENTS_TYPE,
                 "location": deployment.location, "properties": properties}
 
     def _operation_json(self, deployment: _Deployment, resource: _Resource) -> dict[str, Any]:
@@ -597,7 +640,8 @@ class FakeArm:
         elif resource.state == "Failed" and resource.error is not None:
             properties["statusCode"] = resource.error["code"]
             properties["statusMessage"] = {"status": "Failed", "error": resource.error}
-        return {"id": f"{self._deployment_id(deployment.name)}/operations/{resource.operation_id}",
+        return {"id": f"{self._deployment_id(deployment.name, deployment.resource_group)}/operations/"
+                      f"{resource.operation_id}",
                 "operationId": resource.operation_id, "properties": properties}
 
     def _module_operation_json(self, deployment: _Deployment, module_id: str,
@@ -620,7 +664,7 @@ class FakeArm:
         }
         if state == "Succeeded":
             properties["statusCode"] = "OK"
-        return {"id": f"{self._deployment_id(deployment.name)}/operations/{operation_id}",
+        return {"id": f"{self._deployment_id(deployment.name, deployment.resource_group)}/operations/{operation_id}",
                 "operationId": operation_id, "properties": properties}
 
     def _page(self, request: HttpRequest, query: dict[str, str], rows: list[dict[str, Any]]) -> HttpResponse:

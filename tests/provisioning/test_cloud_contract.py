@@ -104,6 +104,23 @@ def rid(spec: ResourceSpec) -> str:
 
 FULL = template(GROUP, COSMOS, BLOB)
 
+# A template whose targetScope is 'resourceGroup': its resources go into the group it is deployed to.
+PLAN = ResourceSpec(type="Microsoft.Web/serverfarms", name="plan-shop", symbol="plan", properties={"reserved": True})
+SITE = ResourceSpec(type="Microsoft.Web/sites", name="shop", symbol="site", properties={"httpsOnly": True})
+
+
+def group_template(*resources: ResourceSpec, name: str = "team/web-app") -> TemplateSpec:
+    """A resource-group-scope template, and the ARM JSON `bicep build` makes of it (the resource group schema,
+    every resource at the top level)."""
+    return TemplateSpec(name=name, resources=resources, content_hash=f"sha256:{name}", arm_template={
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "parameters": {},
+        "resources": [{"type": r.type, "apiVersion": "2023-12-01", "name": r.name, "properties": r.properties}
+                      for r in resources]})
+
+
+WEB = group_template(PLAN, SITE)
+
 
 # --- The two backends, behind one harness ------------------------------------------------------
 
@@ -140,7 +157,7 @@ def sandbox_harness(failures: Sequence[Failure] = ()) -> Harness:
 
     def finish(handle: DeploymentHandle) -> DeploymentStatus:
         clock.advance(3600)
-        return cloud.get_status(deployment_name=handle.deployment_name)
+        return cloud.get_status(deployment_name=handle.deployment_name, resource_group=handle.resource_group or None)
 
     def created(name: str) -> int:
         record = store.get(f"deployment:{name.lower()}")
@@ -406,6 +423,87 @@ def test_delete_of_something_that_is_not_a_resource_id_raises(backend: Harness) 
     assert raised.value.code == ErrorCode.NO_API_VERSION
 
 
+# --- Resource-group scope (a template whose targetScope is 'resourceGroup') ---------------------------
+
+def deploy_web(cloud: CloudBackend, name: str = "web-1", group: str = RG) -> DeploymentHandle:
+    return cloud.begin_deploy(deployment_name=name, location=LOCATION, template=WEB, parameters={},
+                              resource_group=group)
+
+
+def test_what_if_at_resource_group_scope_creates_into_the_group(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))        # the subscription deployment creates the group
+
+    result = backend.cloud.what_if(deployment_name="web-1", location=LOCATION, template=WEB, parameters={},
+                                   resource_group=RG)
+
+    assert result.status == "Succeeded"
+    assert {c.resource_id: c.change_type for c in result.changes} == {
+        rid(PLAN): ChangeType.CREATE, rid(SITE): ChangeType.CREATE,
+        # what else is in the group, left alone by an Incremental deployment
+        rid(COSMOS): ChangeType.IGNORE, rid(BLOB): ChangeType.IGNORE}
+    assert rid(PLAN) == f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Web/serverfarms/plan-shop"
+
+
+def test_a_resource_group_deployment_puts_its_resources_in_the_group(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+
+    handle = deploy_web(backend.cloud)
+    status = backend.finish(handle)
+
+    assert handle.resource_group == RG
+    assert status.provisioning_state == ProvisioningState.SUCCEEDED
+    assert [(op.resource_type, op.resource_name) for op in status.operations] == [(PLAN.type, PLAN.name),
+                                                                                 (SITE.type, SITE.name)]
+    again = backend.cloud.what_if(deployment_name="web-2", location=LOCATION, template=WEB, parameters={},
+                                  resource_group=RG)
+    assert {c.resource_id: c.change_type for c in again.changes if c.change_type != ChangeType.IGNORE} == {
+        rid(PLAN): ChangeType.NO_CHANGE, rid(SITE): ChangeType.NO_CHANGE}
+
+
+def test_a_deployment_name_is_unique_per_scope(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+    backend.finish(deploy_web(backend.cloud))
+
+    with pytest.raises(CloudError) as raised:
+        backend.cloud.get_status(deployment_name="web-1")         # not at subscription scope
+
+    assert raised.value.code == ErrorCode.DEPLOYMENT_NOT_FOUND
+    assert backend.cloud.get_status(deployment_name="web-1", resource_group=RG).provisioning_state == \
+        ProvisioningState.SUCCEEDED
+    with pytest.raises(CloudError) as raised:
+        backend.cloud.get_status(deployment_name="run-42", resource_group=RG)  # the subscription one is not in it
+    assert raised.value.code == ErrorCode.DEPLOYMENT_NOT_FOUND
+
+
+def test_cancel_at_resource_group_scope(backend: Harness) -> None:
+    backend.finish(deploy(backend.cloud))
+    deploy_web(backend.cloud)
+    backend.start()
+
+    backend.cloud.cancel(deployment_name="web-1", resource_group=RG)
+
+    status = backend.cloud.get_status(deployment_name="web-1", resource_group=RG)
+    assert status.provisioning_state == ProvisioningState.CANCELED
+
+
+@pytest.mark.parametrize("call", ["what_if", "begin_deploy", "get_status", "cancel"])
+def test_a_resource_group_that_does_not_exist_is_refused_as_azure_refuses_it(backend: Harness, call: str) -> None:
+    backend.finish(deploy(backend.cloud))
+    arguments: dict[str, Any] = {"deployment_name": "web-1", "resource_group": "rg-that-was-never-made"}
+    if call in ("what_if", "begin_deploy"):
+        arguments.update(location=LOCATION, template=WEB, parameters={})
+
+    with pytest.raises(CloudError) as raised:
+        getattr(backend.cloud, call)(**arguments)
+
+    assert (raised.value.code, raised.value.message, raised.value.transient) == (
+        ErrorCode.RESOURCE_GROUP_NOT_FOUND, "Resource group 'rg-that-was-never-made' could not be found.", False)
+    # ...and nothing was deployed anywhere
+    assert {c.change_type for c in backend.cloud.what_if(deployment_name="web-2", location=LOCATION, template=WEB,
+                                                          parameters={}, resource_group=RG).changes
+            if c.resource_id in (rid(PLAN), rid(SITE))} == {ChangeType.CREATE}
+
+
 def test_api_version_overrides_win_and_types_compare_without_case() -> None:
     assert api_version_for(COSMOS.type) == "2024-11-15"
     assert api_version_for(BLOB.type.upper()) == "2023-05-01"
@@ -441,6 +539,26 @@ def test_begin_deploy_sends_template_and_wrapped_parameters_at_subscription_scop
     assert body["properties"]["template"] == FULL.arm_template
     assert body["properties"]["parameters"] == {"resourceGroupName": {"value": RG}, "environment": {"value": "dev"}}
     assert handle.continuation_token
+
+
+def test_a_resource_group_deployment_is_sent_to_the_groups_scope_without_a_location(arm: FakeArm) -> None:
+    arm.create_resource_group(RG, LOCATION)
+    cloud = azure(arm)
+
+    cloud.what_if(deployment_name="web-1", location=LOCATION, template=WEB, parameters={}, resource_group=RG)
+    handle = deploy_web(cloud)
+    cloud.wait(handle)
+    cloud.get_status(deployment_name="web-1", resource_group=RG)
+
+    scope = f"https://management.azure.com/subscriptions/{SUBSCRIPTION}/resourcegroups/{RG}"
+    sent = [(method, url.split("?")[0]) for method, url in arm.requests if "/operationresults/" not in url]
+    assert ("POST", f"{scope}/providers/Microsoft.Resources/deployments/web-1/whatIf") in sent
+    assert ("PUT", f"{scope}/providers/Microsoft.Resources/deployments/web-1") in sent
+    assert ("GET", f"{scope}/deployments/web-1/operations") in sent
+    assert not any("/subscriptions/" + SUBSCRIPTION + "/providers/" in url for _, url in sent)
+    assert all("location" not in body for body in arm.bodies)
+    assert arm.bodies[-1]["properties"]["template"] == WEB.arm_template
+    assert arm.deployments[f"{RG.lower()}/web-1"].state == "Succeeded"
 
 
 def test_begin_deploy_returns_without_polling_in_the_background(arm: FakeArm) -> None:
@@ -786,6 +904,23 @@ def test_a_resource_group_parameter_places_resources_without_a_group_resource(cl
 
     assert "/resourceGroups/custom-rg/" in with_param.changes[0].resource_id
     assert "/resourceGroups/sandbox-rg/" in without.changes[0].resource_id
+
+
+def test_a_sandbox_resource_group_made_outside_a_deployment_takes_resource_group_deployments(clock: FakeClock) -> None:
+    cloud = sandbox(MemoryStore(), clock, speed=0)
+    with pytest.raises(CloudError, match="could not be found"):
+        deploy_web(cloud)
+
+    cloud.ensure_resource_group(RG, LOCATION)
+    cloud.ensure_resource_group(RG, LOCATION)    # again: nothing changes
+
+    deploy_web(cloud)
+    status = cloud.get_status(deployment_name="web-1", resource_group=RG)
+    assert status.provisioning_state == ProvisioningState.SUCCEEDED
+    assert set(cloud.inventory()) == {rid(GROUP), rid(PLAN), rid(SITE)}
+    with pytest.raises(CloudError) as raised:
+        cloud.ensure_resource_group("rg with spaces!", LOCATION)
+    assert raised.value.code == "InvalidResourceGroup"
 
 
 @pytest.fixture(autouse=True)

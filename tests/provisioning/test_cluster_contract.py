@@ -21,6 +21,7 @@ from provisioning.cluster import (
     PoolSpec,
     SandboxCluster,
 )
+from provisioning.backends.sandbox import Fault
 from provisioning.cluster.kubernetes import STRATEGIC_MERGE_PATCH, KubernetesCluster
 from provisioning.cluster.sandbox import node_name
 from tests.provisioning.fake_k8s import FakeKubernetesServer
@@ -63,6 +64,7 @@ class Harness:
     cluster: ClusterBackend
     make_node_not_ready: Callable[[str], None]
     crash_loop: Callable[[str, int], None]   # (workload, restarts per pod)
+    refuse_writes: Callable[[str], None]     # (workload): the API server refuses writes to it (403 Forbidden)
 
 
 
@@ -85,10 +87,16 @@ def harness(request: pytest.FixtureRequest) -> Harness:
             cluster=request.getfixturevalue("k8s_cluster"),
             make_node_not_ready=lambda node: server.set_node_ready(node, False),
             crash_loop=lambda name, restarts: server.crash_loop(NS, name, restarts),
+            refuse_writes=lambda name: [server.fail_next(403, method=method, path_contains=f"/deployments/{name}",
+                                                         times=10) for method in ("PATCH", "PUT")],
         )
     sandbox = SandboxCluster(clock=TickingClock())
+
+    def refuse_writes(name: str) -> None:
+        sandbox.faults = (*sandbox.faults, Fault(name, "fail", "Forbidden", "quota exceeded"))
+
     return Harness(cluster=sandbox, make_node_not_ready=sandbox.mark_node_not_ready,
-                   crash_loop=sandbox.mark_crash_looping)
+                   crash_loop=sandbox.mark_crash_looping, refuse_writes=refuse_writes)
 
 
 # --- The contract -------------------------------------------------------------------------------
@@ -222,6 +230,22 @@ def test_a_crash_looping_workload_reports_restarts_and_no_ready_replicas(harness
     assert state.restarts == 8   # 4 for each of the 2 pods
     assert "Available=False" in state.conditions
     assert not state.healthy
+
+
+def test_a_refused_write_is_an_error_not_to_retry_and_changes_nothing(harness: Harness) -> None:
+    harness.cluster.apply_agent_workload(agent_spec())
+
+    harness.refuse_writes(AGENT)
+
+    for act in (lambda: harness.cluster.apply_agent_workload(agent_spec(tag="2.0.0")),
+                lambda: harness.cluster.scale(AGENT, 5),
+                lambda: harness.cluster.restart(AGENT)):
+        with pytest.raises(ClusterError) as caught:
+            act()
+        assert (caught.value.code, caught.value.transient) == ("Forbidden", False)
+    state = harness.cluster.get_workload(AGENT)
+    assert state is not None
+    assert (state.tag, state.desired_replicas, state.restarted_at) == ("1.0.0", 2, None)
 
 
 # --- KubernetesCluster: what the API server sees ----------------------------------------------

@@ -12,6 +12,7 @@ from portal.accounts import roles
 from portal.core.errors import ConflictError
 from portal.core.outbox import outbox_claim
 from portal.deployments import approvals, services
+from portal.deployments.backends import sandbox_cloud
 from portal.deployments.choices import ApprovalStatus as A
 from portal.deployments.choices import DeploymentStatus as S
 from portal.sources import tasks
@@ -106,8 +107,11 @@ def test_push_webhook_sync_deploy_change_and_the_approval_goes_stale(
         run = services.deployment_request(environment=prod, template="team/web", parameters={"appName": "shop"},
                                           user=engineer, reason="Launch")
     assert (run.template_source, run.template_commit) == ("team", first)
+    # No targetScope: a resource-group template, deployed into prod's resource group, which the platform made.
+    sandbox_cloud(prod).ensure_resource_group(prod.resource_group, prod.region)
     run = services.deployment_preview_run(deployment_id=run.pk)
     assert run.status == S.PREVIEWED, run.error
+    assert run.arm_resource_group == prod.resource_group
     assert any(c["resource_type"] == "Microsoft.Web/serverfarms" for c in run.what_if["changes"])
     with django_capture_on_commit_callbacks(execute=False):
         run = services.deployment_confirm(deployment=run, user=engineer)

@@ -1,4 +1,5 @@
-"""Make the sandbox cloud match the demo catalog: the workloads of running placements exist on the
+"""Make the sandbox cloud match the demo catalog: the environments' resource groups exist (so a template whose
+targetScope is 'resourceGroup' deploys into them), the workloads of running placements exist on the
 sandbox clusters, the platform's role assignments exist (with the demo's drift), costs are ingested and
 a first round of health checks is recorded. Does nothing outside the sandbox; leaves what is there alone."""
 
@@ -21,6 +22,13 @@ class Command(BaseCommand):
         if not registry.is_sandbox("cluster"):
             self.stdout.write("Not the sandbox cloud: nothing to seed.")
             return
+        groups = 0
+        for environment in Environment.objects.order_by("position"):
+            with registry.opened("cloud", environment) as cloud:
+                for group in environment.scope_resource_groups:
+                    cloud.ensure_resource_group(group, environment.region)
+                    groups += 1
+        self.stdout.write(f"Sandbox cloud: {groups} resource group(s) in place.")
         created = 0
         running = Placement.objects.filter(status=PlacementStatus.RUNNING).select_related("agent", "environment")
         for placement in running:
