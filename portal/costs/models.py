@@ -55,7 +55,10 @@ class CostMonth(models.Model):
             models.UniqueConstraint(fields=["environment", "month", "service", "resource_group", "agent"],
                                     name="costmonth_unique_key"),
         ]
-        indexes = [models.Index(fields=["month", "environment"], name="costmonth_month_env")]
+        indexes = [models.Index(fields=["month", "environment"], name="costmonth_month_env"),
+                   # a service's largest agents in one resource group (the service page narrowed to it)
+                   models.Index("environment", "month", "service", "resource_group", models.F("cost").desc(), "agent",
+                                name="costmonth_largest")]
 
     def __str__(self):
         return f"{self.environment_id} {self.month:%Y-%m} {self.service} {self.agent or '-'}: {self.cost}"
@@ -123,6 +126,27 @@ class CostAgentMonth(models.Model):
 
     def __str__(self):
         return f"{self.environment_id} {self.month:%Y-%m} {self.agent}: {self.cost}"
+
+
+class CostAgentService(models.Model):
+    """Issue #11: an agent tag's month of one service in one environment (its resource groups summed; "" is the
+    untagged cost), kept with CostMonth (cost_month_refresh): the service page's largest agents, from an index."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_service_agents")
+    month = models.DateField(help_text="The first day of the month.")
+    service = models.CharField(max_length=100)
+    agent = models.CharField(max_length=256, blank=True)
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["month", "service", "agent"]
+        constraints = [models.UniqueConstraint(fields=["environment", "month", "service", "agent"],
+                                               name="costagentservice_unique_key")]
+        indexes = [models.Index("environment", "month", "service", models.F("cost").desc(), "agent",
+                                name="costagentservice_largest")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m} {self.service} {self.agent or '-'}: {self.cost}"
 
 
 class CostAgentTotal(models.Model):

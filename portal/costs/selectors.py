@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from functools import cached_property
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from portal.catalog.models import Agent, Environment
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
@@ -16,6 +16,7 @@ from portal.costs.models import (
     BudgetAlert,
     BudgetPolicy,
     CostAgentMonth,
+    CostAgentService,
     CostAgentTotal,
     CostDay,
     CostForecast,
@@ -554,13 +555,15 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
                            resource_groups=groups, top=[], rest=None,
                            days=_days(period, _day_totals(period, environment=env, service=service,
                                                           resource_group=resource_group), []))
-    # The largest agent tags (untagged included) and, in the same query, how many there are (a window over
-    # the groups); the rest is the total less the top.
-    narrowed = _entries(period, environment=env, service=service, resource_group=resource_group)
-    largest = list(narrowed.values("agent").annotate(total=Sum("cost"), count=Window(Count("agent")))
-                   .order_by("-total", "agent")[:TOP_AGENTS])
-    top = _shares([Row(key=r["agent"], amounts=[r["total"]], total=r["total"]) for r in largest], detail.total)
-    detail.top, detail.rest = _with_agents(top), _rest(top, largest[0]["count"] if largest else 0, detail.total)
+    # The largest agent tags (untagged included), read from an index, and how many there are; the rest is the
+    # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
+    if resource_group:
+        agents = _entries(period, environment=env, service=service, resource_group=resource_group)
+    else:
+        agents = CostAgentService.objects.filter(environment=env, month=period.month, service=service)
+    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
+    top = _shares([Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest], detail.total)
+    detail.top, detail.rest = _with_agents(top), _rest(top, largest[0][2] if largest else 0, detail.total)
     return detail
 
 

@@ -32,6 +32,7 @@ from portal.costs.models import (
     BudgetAlert,
     BudgetPolicy,
     CostAgentMonth,
+    CostAgentService,
     CostAgentTotal,
     CostDay,
     CostEntry,
@@ -217,15 +218,15 @@ ROLLUP_LOCK = 1100  # with the month's ordinal: the advisory lock that lets one 
 def cost_month_refresh(*, environment: Environment, month: date) -> int:
     """Recompute the environment's rollups of `month` from its CostEntry rows, in the transaction that stored
     them, so each equals the raw SUM: CostMonth (per service, resource group and agent tag), CostDay (per day,
-    service and resource group), CostMonthService (per service, resource group, tagged or not) and
-    CostAgentMonth (per agent tag); then the month's CostAgentTotal (per agent tag, all environments), one
-    ingest at a time (an advisory lock on PostgreSQL; SQLite writes one transaction at a time anyway).
-    Each is one DELETE and one INSERT ... SELECT. Returns the number of CostMonth rows."""
+    service and resource group), CostMonthService (per service, resource group, tagged or not), CostAgentMonth
+    (per agent tag) and CostAgentService (per service and agent tag); then the month's CostAgentTotal (per
+    agent tag, all environments), one ingest at a time (an advisory lock on PostgreSQL; SQLite writes one
+    transaction at a time anyway). Each is one DELETE and one INSERT ... SELECT. Returns the CostMonth rows."""
     first, last = month_start(month), month_end(month)
     env = environment.pk
     qn = connection.ops.quote_name
-    entry, monthly, day, service, agent, total = (qn(m._meta.db_table) for m in (
-        CostEntry, CostMonth, CostDay, CostMonthService, CostAgentMonth, CostAgentTotal))
+    entry, monthly, day, service, agent, by_service, total = (qn(m._meta.db_table) for m in (
+        CostEntry, CostMonth, CostDay, CostMonthService, CostAgentMonth, CostAgentService, CostAgentTotal))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, first.toordinal()])
@@ -255,6 +256,11 @@ def cost_month_refresh(*, environment: Environment, month: date) -> int:
             f"SELECT environment_id, month, agent, SUM(cost) FROM {monthly} "
             f"WHERE environment_id = %s AND month = %s AND agent <> '' GROUP BY environment_id, month, agent",
             [env, first])
+        cursor.execute(f"DELETE FROM {by_service} WHERE environment_id = %s AND month = %s", [env, first])
+        cursor.execute(
+            f"INSERT INTO {by_service} (environment_id, month, service, agent, cost) "
+            f"SELECT environment_id, month, service, agent, SUM(cost) FROM {monthly} "
+            f"WHERE environment_id = %s AND month = %s GROUP BY environment_id, month, service, agent", [env, first])
         cursor.execute(f"DELETE FROM {total} WHERE month = %s", [first])
         cursor.execute(f"INSERT INTO {total} (month, agent, cost) SELECT month, agent, SUM(cost) FROM {agent} "
                        f"WHERE month = %s GROUP BY month, agent", [first])

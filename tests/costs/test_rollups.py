@@ -9,7 +9,15 @@ from decimal import Decimal
 from django.db import connection
 
 from portal.costs import services
-from portal.costs.models import CostAgentMonth, CostAgentTotal, CostDay, CostEntry, CostMonth, CostMonthService
+from portal.costs.models import (
+    CostAgentMonth,
+    CostAgentService,
+    CostAgentTotal,
+    CostDay,
+    CostEntry,
+    CostMonth,
+    CostMonthService,
+)
 from portal.costs.selectors import cost_dashboard, period_for
 from provisioning.cost import CostRow
 from provisioning.cost.base import month_start
@@ -27,11 +35,13 @@ def raw_sums() -> dict:
 
 def every_rollup_equals_the_raw_sum() -> bool:
     """Each rollup, row for row, against the same SUM worked out in Python from the CostEntry rows."""
-    expected: dict[str, dict] = {name: defaultdict(Decimal) for name in ("day", "service", "agent", "total")}
+    expected: dict[str, dict] = {name: defaultdict(Decimal) for name in ("day", "service", "agent", "by_service",
+                                                                         "total")}
     for e in CostEntry.objects.all():
         month = month_start(e.date)
         expected["day"][(e.environment_id, e.date, e.service, e.resource_group)] += e.cost
         expected["service"][(e.environment_id, month, e.service, e.resource_group, e.agent != "")] += e.cost
+        expected["by_service"][(e.environment_id, month, e.service, e.agent)] += e.cost
         if e.agent:
             expected["agent"][(e.environment_id, month, e.agent)] += e.cost
             expected["total"][(month, e.agent)] += e.cost
@@ -40,6 +50,7 @@ def every_rollup_equals_the_raw_sum() -> bool:
         "service": {(r.environment_id, r.month, r.service, r.resource_group, r.tagged): r.cost
                     for r in CostMonthService.objects.all()},
         "agent": {(r.environment_id, r.month, r.agent): r.cost for r in CostAgentMonth.objects.all()},
+        "by_service": {(r.environment_id, r.month, r.service, r.agent): r.cost for r in CostAgentService.objects.all()},
         "total": {(r.month, r.agent): r.cost for r in CostAgentTotal.objects.all()},
     }
     for name, rows in stored.items():
