@@ -201,13 +201,20 @@ class AgentRows:
 
     def page(self, *, limit: int, offset: int) -> tuple[list[dict], int | None, Decimal | None]:
         """The rows from `offset` on, at most `limit`; how many rows there are, and the sum of the rows up to the
-        last one read (None, None when there is none): one query. Sets `grand`, the sum of every row."""
-        rows = self._query("SELECT *, COUNT(*) OVER () AS n_, SUM(total) OVER () AS grand_, SUM(total) OVER ("
-                           f"{self.order} ROWS UNBOUNDED PRECEDING) AS upto_ FROM {{rows}}",
-                           f"{self.order} LIMIT %s OFFSET %s", [limit, offset], team=False)
+        last one read (None, None when there is none): one query, the largest rows picked without sorting them
+        all (the count and the sum are windows over the whole set; the rows before the page, when there are
+        some, a subquery). Sets `grand`, the sum of every row."""
+        before = (f"(SELECT SUM(total) FROM (SELECT total, env_name, agent FROM ({self.sql(team=False)}) before_"
+                  f"{self.order} LIMIT %s) before_)")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT *, COUNT(*) OVER () AS n_, SUM(total) OVER () AS grand_, {before} AS before_ "
+                           f"FROM ({self.sql(team=False)}) rows_{self.order} LIMIT %s OFFSET %s",
+                           [*self.params, offset, *self.params, limit, offset])
+            rows = cursor.fetchall()
         if not rows:
             return [], None, None
         *_, count, self.grand, upto = rows[-1]
+        upto = _money(upto) + sum((_money(row[len(self.COLUMNS) - 1]) for row in rows), ZERO)
         return [dict(zip(self.COLUMNS, row)) for row in rows], count, upto
 
     def teams(self) -> list[TeamShowback]:
