@@ -112,9 +112,11 @@ def cost_showback(*, period: Period, environment: str = "", page: int | str | No
         number = int(page)  # as Paginator.get_page: not a number, page 1; below 1, the last
     except (TypeError, ValueError):
         number = 1
-    fetched, count, upto = rows.page(limit=per_page, offset=(number - 1) * per_page) if number >= 1 else ([], None, 0)
+    offset = (number - 1) * per_page
+    fetched, count, upto = rows.page(limit=per_page, offset=offset) if 0 <= offset < 2 ** 31 else ([], None, 0)
     if not fetched:  # past the last page (or before the first): the paginator picks the page, then read it
-        count = rows.page(limit=1, offset=0)[1] or 0 if count is None else count
+        if count is None:
+            count = 0 if offset == 0 else rows.page(limit=1, offset=0)[1] or 0   # page 1 empty: no rows at all
         shown = Paginator(range(count), per_page).get_page(page)
         fetched, _, upto = rows.page(limit=per_page, offset=shown.start_index() - 1) if count else ([], 0, 0)
     else:
