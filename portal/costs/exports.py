@@ -14,8 +14,19 @@ from django.http import Http404, StreamingHttpResponse
 
 from portal.catalog.models import Environment
 from portal.costs import selectors
-from portal.costs.models import CostForecast, CostMonth
-from portal.costs.selectors import ZERO, Period, _days, _entries, _environment_costs, _pivot, _trend, agent_totals
+from portal.costs.models import CostAgentMonth, CostForecast, CostMonthService
+from portal.costs.selectors import (
+    ZERO,
+    Period,
+    _day_totals,
+    _days,
+    _entries,
+    _environment_costs,
+    _month_services,
+    _pivot,
+    _trend,
+    agent_totals,
+)
 
 Table = tuple[Sequence[str], Iterable[Sequence]]
 CHUNK_ROWS = 500        # rows per chunk written to the client
@@ -74,25 +85,25 @@ def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
 
     def services():
         pks, names = _columns()
-        rows = _pivot(_entries(period, monthly=True).values("service", "environment_id").annotate(total=Sum("cost")),
+        rows = _pivot(_month_services(period).values("service", "environment_id").annotate(total=Sum("cost")),
                       "service", pks, "environment_id", names)
         return ["month", "service", *names, "total"], [[period.param, r.key, *map(amount, r.amounts),
                                                         amount(r.total)] for r in rows]
 
     def agents():
         pks, names = _columns()
-        rows = _agent_rows(_entries(period, monthly=True).exclude(agent=""), pks)
+        rows = _agent_rows(CostAgentMonth.objects.filter(month=period.month), pks)
         return ["month", "agent", "team", *names, "total"], (
             [period.param, agent, team, *map(amount, amounts), amount(total)] for agent, team, amounts, total in rows)
 
     def trend():
         pks, names = _columns()
         months = period.trend_months()
-        rows = _trend(CostMonth.objects.filter(month__range=(months[0], period.month)), months, pks, names)
+        rows = _trend(CostMonthService.objects.filter(month__range=(months[0], period.month)), months, pks, names)
         return ["month", *names, "total"], [[r.key, *map(amount, r.amounts), amount(r.total)] for r in rows]
 
     def days():
-        return _days_table(_days(period, _entries(period), list(CostForecast.objects.filter(month=period.month))))
+        return _days_table(_days(period, _day_totals(period), list(CostForecast.objects.filter(month=period.month))))
 
     return {"environments": environments, "services": services, "agents": agents, "trend": trend, "days": days}
 
@@ -105,21 +116,21 @@ def _columns() -> tuple[list[int], list[str]]:
 def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Table]]:
     def services():
         env = _environment(name)
-        rows = _pivot(_entries(period, environment=env, monthly=True).values("service", "environment_id")
+        rows = _pivot(_month_services(period, environment=env).values("service", "environment_id")
                       .annotate(total=Sum("cost")), "service", [env.pk], "environment_id")
         return (["month", "environment", "service", "cost", "percent"],
                 [[period.param, name, r.key, amount(r.total), r.share or ""] for r in rows])
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(_entries(period, environment=env, monthly=True).exclude(agent=""), [env.pk])
+        rows = _agent_rows(CostAgentMonth.objects.filter(environment=env, month=period.month), [env.pk])
         return (["month", "environment", "agent", "team", "cost"],
                 ([period.param, name, agent, team, amount(total)] for agent, team, _, total in rows))
 
     def trend():
         env = _environment(name)
         months = period.trend_months()
-        rows = _trend(CostMonth.objects.filter(environment=env, month__range=(months[0], period.month)), months,
+        rows = _trend(CostMonthService.objects.filter(environment=env, month__range=(months[0], period.month)), months,
                       [env.pk], [name])
         return (["month", "environment", "cost", "budget"],
                 [[r.key, name, amount(r.total), amount(env.monthly_budget)] for r in rows])
@@ -127,7 +138,7 @@ def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Tabl
     def days():
         env = _environment(name)
         forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
-        return _days_table(_days(period, _entries(period, environment=env), forecasts))
+        return _days_table(_days(period, _day_totals(period, environment=env), forecasts))
 
     return {"services": services, "agents": agents, "trend": trend, "days": days}
 
@@ -137,7 +148,7 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
 
     def resource_groups():
         env = _environment(name)
-        rows = _pivot(_entries(period, environment=env, service=service, monthly=True)
+        rows = _pivot(_month_services(period, environment=env, service=service)
                       .values("resource_group", "environment_id").annotate(total=Sum("cost")),
                       "resource_group", [env.pk], "environment_id")
         return (["month", "environment", "service", "resource_group", "cost"],
@@ -145,15 +156,15 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(_entries(period, environment=env, service=service, resource_group=group, monthly=True),
-                           [env.pk])
+        rows = _agent_rows(_entries(period, environment=env, service=service, resource_group=group), [env.pk])
         return (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
                 ([period.param, name, service, group, agent or "(untagged)", team, amount(total)]
                  for agent, team, _, total in rows))
 
     def days():
         env = _environment(name)
-        return _days_table(_days(period, _entries(period, environment=env, service=service, resource_group=group), []))
+        return _days_table(_days(period, _day_totals(period, environment=env, service=service, resource_group=group),
+                                 []))
 
     return {"resource_groups": resource_groups, "agents": agents, "days": days}
 

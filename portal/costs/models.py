@@ -55,10 +55,115 @@ class CostMonth(models.Model):
             models.UniqueConstraint(fields=["environment", "month", "service", "resource_group", "agent"],
                                     name="costmonth_unique_key"),
         ]
-        indexes = [models.Index(fields=["month", "environment"], name="costmonth_month_env")]
+        indexes = [models.Index(fields=["month", "environment"], name="costmonth_month_env"),
+                   # a service's largest agents in one resource group (the service page narrowed to it)
+                   models.Index("environment", "month", "service", "resource_group", models.F("cost").desc(), "agent",
+                                name="costmonth_largest")]
 
     def __str__(self):
         return f"{self.environment_id} {self.month:%Y-%m} {self.service} {self.agent or '-'}: {self.cost}"
+
+
+class CostDay(models.Model):
+    """Issue #11: one day's sum of CostEntry per environment, service and resource group (the agent tags
+    summed), kept with CostMonth by portal.costs.services.cost_month_refresh in the ingest's transaction.
+    The pages' day-by-day tables read this: about 300 times fewer rows than the days of every agent."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_days")
+    date = models.DateField()
+    service = models.CharField(max_length=100)
+    resource_group = models.CharField(max_length=90)
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["date", "service", "resource_group"]
+        constraints = [models.UniqueConstraint(fields=["environment", "date", "service", "resource_group"],
+                                               name="costday_unique_key")]
+        indexes = [models.Index(fields=["date", "environment"], name="costday_date_env")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.date} {self.service}: {self.cost}"
+
+
+class CostMonthService(models.Model):
+    """Issue #11: the month's sum per environment, service, resource group and whether an agent tag is set:
+    a few dozen rows a month, behind the totals, "by service", "by resource group", the six-month trend and
+    showback's pools. Kept with CostMonth (cost_month_refresh), equal to SUM over its rows."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_services")
+    month = models.DateField(help_text="The first day of the month.")
+    service = models.CharField(max_length=100)
+    resource_group = models.CharField(max_length=90)
+    tagged = models.BooleanField(help_text="The cost of rows with an agent tag (else the untagged cost).")
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["month", "service", "resource_group", "tagged"]
+        constraints = [models.UniqueConstraint(fields=["environment", "month", "service", "resource_group", "tagged"],
+                                               name="costmonthservice_unique_key")]
+        indexes = [models.Index(fields=["month", "environment"], name="costmonthservice_month_env")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m} {self.service}{' tagged' if self.tagged else ''}: {self.cost}"
+
+
+class CostAgentMonth(models.Model):
+    """Issue #11: an agent tag's month in one environment (its services and resource groups summed), kept with
+    CostMonth (cost_month_refresh). Indexed by cost, so a page's largest agents are read, not sorted."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_agents")
+    month = models.DateField(help_text="The first day of the month.")
+    agent = models.CharField(max_length=256)
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["month", "agent"]
+        constraints = [models.UniqueConstraint(fields=["environment", "month", "agent"],
+                                               name="costagentmonth_unique_key")]
+        indexes = [models.Index("environment", "month", models.F("cost").desc(), "agent",
+                                name="costagentmonth_largest"),
+                   models.Index(fields=["month", "agent"], name="costagentmonth_month_agent")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m} {self.agent}: {self.cost}"
+
+
+class CostAgentService(models.Model):
+    """Issue #11: an agent tag's month of one service in one environment (its resource groups summed; "" is the
+    untagged cost), kept with CostMonth (cost_month_refresh): the service page's largest agents, from an index."""
+
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.CASCADE, related_name="cost_service_agents")
+    month = models.DateField(help_text="The first day of the month.")
+    service = models.CharField(max_length=100)
+    agent = models.CharField(max_length=256, blank=True)
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["month", "service", "agent"]
+        constraints = [models.UniqueConstraint(fields=["environment", "month", "service", "agent"],
+                                               name="costagentservice_unique_key")]
+        indexes = [models.Index("environment", "month", "service", models.F("cost").desc(), "agent",
+                                name="costagentservice_largest")]
+
+    def __str__(self):
+        return f"{self.environment_id} {self.month:%Y-%m} {self.service} {self.agent or '-'}: {self.cost}"
+
+
+class CostAgentTotal(models.Model):
+    """Issue #11: an agent tag's month in all environments: the sum of its CostAgentMonth rows, recomputed for
+    the month by every ingest of it (one at a time), so the dashboard reads its largest agents from an index."""
+
+    month = models.DateField(help_text="The first day of the month.")
+    agent = models.CharField(max_length=256)
+    cost = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        ordering = ["month", "agent"]
+        constraints = [models.UniqueConstraint(fields=["month", "agent"], name="costagenttotal_unique_key")]
+        indexes = [models.Index("month", models.F("cost").desc(), "agent", name="costagenttotal_largest")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.agent}: {self.cost}"
 
 
 class CostForecast(models.Model):

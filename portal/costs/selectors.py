@@ -6,11 +6,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from functools import cached_property
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from portal.catalog.models import Agent, Environment
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
-from portal.costs.models import BudgetAlert, BudgetPolicy, CostEntry, CostForecast, CostIngestRun, CostMonth
+from portal.costs.models import (
+    BudgetAlert,
+    BudgetPolicy,
+    CostAgentMonth,
+    CostAgentService,
+    CostAgentTotal,
+    CostDay,
+    CostForecast,
+    CostIngestRun,
+    CostMonth,
+    CostMonthService,
+)
 from provisioning.cost.base import month_days, month_end, month_start
 
 TREND_MONTHS = 6
@@ -78,7 +91,7 @@ def period_for(value: str | None, *, today: date) -> Period:
 def month_cost_annotations(month: date) -> dict:
     """Correlated subqueries giving an Environment queryset its cost for `month` and the forecast to its
     end: the home page and the dashboards add them without adding queries."""
-    entries = (CostMonth.objects.filter(environment=OuterRef("pk"), month=month_start(month))
+    entries = (CostMonthService.objects.filter(environment=OuterRef("pk"), month=month_start(month))
                .order_by().values("environment").annotate(total=Sum("cost")).values("total"))
     forecast = CostForecast.objects.filter(environment=OuterRef("pk"), month=month)
     return {"cost_actual": Subquery(entries[:1]), "cost_forecast": Subquery(forecast.values("forecast")[:1])}
@@ -198,18 +211,58 @@ class Rest:
 
 
 class TopAgents:
-    """For a page's table of agents: `agents_top`, the largest TOP_AGENTS rows, and `agents_rest`."""
+    """For a page's table of agents: `agents_top`, the largest TOP_AGENTS rows, and `agents_rest`, the others
+    summed: both worked out by the database from the rollups (read from an index, counted, and the rest as the
+    tagged total less the top), so the page's work does not grow with the agents."""
 
-    agents: list
+    top: list[Row]
+    rest: Rest | None
 
     @property
-    def agents_top(self) -> list:
-        return self.agents[:TOP_AGENTS]
+    def agents_top(self) -> list[Row]:
+        return self.top
 
     @property
     def agents_rest(self) -> Rest | None:
-        rest = self.agents[TOP_AGENTS:]
-        return Rest(count=len(rest), total=sum((r.total for r in rest), ZERO)) if rest else None
+        return self.rest
+
+
+def _rest(top: list[Row], count: int, total: Decimal) -> Rest | None:
+    """The rows after `top` of a table of `count` rows summing to `total`."""
+    if count <= len(top):
+        return None
+    return Rest(count=count - len(top), total=total - sum((r.total for r in top), ZERO))
+
+
+def _shares(rows: list[Row], grand: Decimal) -> list[Row]:
+    for row in rows:
+        row.share = (row.total * 100 / grand).quantize(Decimal("0.1")) if grand else None
+    return rows
+
+
+def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str], tagged: Decimal) \
+        -> tuple[list[Row], Rest | None]:
+    """The dashboard's agents: the largest TOP_AGENTS by their cost in all environments (CostAgentTotal, read
+    from its index), their cost in each environment (CostAgentMonth) and how many agents there are: one query."""
+    totals = CostAgentTotal.objects.filter(month=period.month)
+    largest = totals.order_by("-cost", "agent").values("agent")[:TOP_AGENTS]
+    values = list(CostAgentMonth.objects.filter(month=period.month, agent__in=Subquery(largest)).order_by()
+                  .values("agent", "environment_id", total=Sum("cost"), agents=_count(totals)))
+    top = _shares(_pivot(values, "agent", columns, "environment_id", labels), tagged)
+    return top, _rest(top, values[0]["agents"] if values else 0, tagged)
+
+
+def _count(rows: QuerySet) -> Subquery:
+    """How many `rows`, as a scalar subquery another query carries (computed once: it refers to nothing outside)."""
+    return Subquery(rows.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n"))
+
+
+def _top_agents_of(period: Period, environment: Environment, tagged: Decimal) -> tuple[list[Row], Rest | None]:
+    """An environment's largest TOP_AGENTS agents (CostAgentMonth, read from its index) and the rest."""
+    agents = CostAgentMonth.objects.filter(environment=environment, month=period.month)
+    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
+    top = [Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest]
+    return _shares(top, tagged), _rest(top, largest[0][2] if largest else 0, tagged)
 
 
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
@@ -255,13 +308,9 @@ def environment_columns() -> list[tuple[int, str]]:
 
 
 def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,
-             resource_group: str | None = None, monthly: bool = False) -> QuerySet:
-    """The period's cost rows: days (CostEntry), or with `monthly` their month's rollup (CostMonth, what
-    the month-level tables read: the same sums from about 30 times fewer rows)."""
-    if monthly:
-        qs = CostMonth.objects.filter(month=period.month).order_by()
-    else:
-        qs = CostEntry.objects.filter(date__range=(period.month, period.last)).order_by()
+             resource_group: str | None = None) -> QuerySet:
+    """The period's CostMonth rows (per environment, service, resource group and agent tag)."""
+    qs = CostMonth.objects.filter(month=period.month).order_by()
     if environment is not None:
         qs = qs.filter(environment=environment)
     if service is not None:
@@ -269,6 +318,36 @@ def _entries(period: Period, *, environment: Environment | None = None, service:
     if resource_group:
         qs = qs.filter(resource_group=resource_group)
     return qs
+
+
+def _month_services(period: Period, *, environment: Environment | None = None, service: str | None = None) -> QuerySet:
+    """The period's CostMonthService rows (per environment, service, resource group, tagged or not)."""
+    qs = CostMonthService.objects.filter(month=period.month).order_by()
+    if environment is not None:
+        qs = qs.filter(environment=environment)
+    if service is not None:
+        qs = qs.filter(service=service)
+    return qs
+
+
+def _day_totals(period: Period, *, environment: Environment | None = None, service: str | None = None,
+                resource_group: str | None = None) -> QuerySet:
+    """The period's CostDay rows (per environment, day, service and resource group): what _days reads."""
+    qs = CostDay.objects.filter(date__range=(period.month, period.last)).order_by()
+    if environment is not None:
+        qs = qs.filter(environment=environment)
+    if service is not None:
+        qs = qs.filter(service=service)
+    if resource_group:
+        qs = qs.filter(resource_group=resource_group)
+    return qs
+
+
+def _by_service(rows: QuerySet, columns: list, labels: list[str] | None = None) -> tuple[list[Row], Decimal]:
+    """CostMonthService rows as one Row per service (an amount per column), and their tagged total."""
+    values = list(rows.values("service", "environment_id", "tagged").annotate(total=Sum("cost")))
+    tagged = sum((v["total"] or ZERO for v in values if v["tagged"] and v["environment_id"] in columns), ZERO)
+    return _pivot(values, "service", columns, "environment_id", labels), tagged
 
 
 @dataclass
@@ -279,7 +358,7 @@ class Day:
     forecast_cumulative: Decimal | None   # from the last actual day on, where a forecast exists
 
 
-def _days(period: Period, entries: QuerySet[CostEntry], forecasts: list[CostForecast]) -> list[Day]:
+def _days(period: Period, entries: QuerySet[CostDay], forecasts: list[CostForecast]) -> list[Day]:
     """Each day of the month: its cost, the month so far, and, after the last day with data, where the
     stored forecasts take the month."""
     actual = {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
@@ -313,12 +392,23 @@ class Dashboard(TopAgents):
     period: Period
     environments: list[EnvironmentCost]
     services: list[Row]
-    agents: list[Row]
+    top: list[Row]
+    rest: Rest | None
     trend: list[Row]                 # key: "2026-11"; amounts per environment
     trend_months: list[date]
     days: list[Day]
     alerts: list[BudgetAlert]
     currency: str = "USD"
+
+    @cached_property
+    def agents(self) -> list[Row]:
+        """Every agent row, largest first (the API's list; the page shows agents_top and agents_rest): one
+        query, when asked for."""
+        columns, names = [e.environment.pk for e in self.environments], self.columns
+        rows = [Row(key=r["agent"], amounts=[r[f"c{i}"] or ZERO for i in range(len(columns))], total=r["total"],
+                    labels=names)
+                for r in agent_totals(CostAgentMonth.objects.filter(month=self.period.month), columns)]
+        return _shares(rows, sum((r.total for r in rows), ZERO))
 
     @property
     def columns(self) -> list[str]:
@@ -353,21 +443,19 @@ class Dashboard(TopAgents):
 def cost_dashboard(*, period: Period) -> Dashboard:
     environments = _environment_costs(period)
     columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
-    entries, monthly = _entries(period), _entries(period, monthly=True)
-    services = _pivot(monthly.values("service", "environment_id").annotate(total=Sum("cost")),
-                      "service", columns, "environment_id", names)
-    agents = _with_agents(_pivot(monthly.exclude(agent="").values("agent", "environment_id")
-                                 .annotate(total=Sum("cost")), "agent", columns, "environment_id", names))
+    services, tagged = _by_service(_month_services(period), columns, names)
+    top, rest = _top_agents_everywhere(period, columns, names, tagged)
     months = period.trend_months()
-    trend = _trend(CostMonth.objects.filter(month__range=(months[0], period.month)), months, columns, names)
+    trend = _trend(CostMonthService.objects.filter(month__range=(months[0], period.month)), months, columns, names)
     forecasts = list(CostForecast.objects.filter(month=period.month))
     alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
                   .order_by("environment__position", "basis", "threshold"))
-    return Dashboard(period=period, environments=environments, services=services, agents=agents, trend=trend,
-                     trend_months=months, days=_days(period, entries, forecasts), alerts=alerts)
+    return Dashboard(period=period, environments=environments, services=services, top=_with_agents(top), rest=rest,
+                     trend=trend, trend_months=months, days=_days(period, _day_totals(period), forecasts),
+                     alerts=alerts)
 
 
-def _trend(entries: QuerySet[CostMonth], months: list[date], columns: list, labels: list[str]) -> list[Row]:
+def _trend(entries: QuerySet[CostMonthService], months: list[date], columns: list, labels: list[str]) -> list[Row]:
     """One row per month (oldest first), an amount per column (environment ids)."""
     values = entries.order_by().values("month", "environment_id").annotate(total=Sum("cost"))
     index = {column: i for i, column in enumerate(columns)}
@@ -386,7 +474,8 @@ class EnvironmentDetail(TopAgents):
     period: Period
     cost: EnvironmentCost
     services: list[Row]
-    agents: list[Row]
+    top: list[Row]
+    rest: Rest | None
     trend: list[Row]
     trend_months: list[date]
     days: list[Day]
@@ -406,19 +495,17 @@ def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
         raise Environment.DoesNotExist(name)
     cost = found[0]
     env = cost.environment
-    entries, monthly = _entries(period, environment=env), _entries(period, environment=env, monthly=True)
     column = [env.pk]
-    services = _pivot(monthly.values("service", "environment_id").annotate(total=Sum("cost")),
-                      "service", column, "environment_id")
-    agents = _with_agents(_pivot(monthly.exclude(agent="").values("agent", "environment_id")
-                                 .annotate(total=Sum("cost")), "agent", column, "environment_id"))
+    services, tagged = _by_service(_month_services(period, environment=env), column)
+    top, rest = _top_agents_of(period, env, tagged)
     months = period.trend_months()
-    trend = _trend(CostMonth.objects.filter(environment=env, month__range=(months[0], period.month)), months, column,
-                   [env.name])
+    trend = _trend(CostMonthService.objects.filter(environment=env, month__range=(months[0], period.month)), months,
+                   column, [env.name])
     forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
     alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
-    return EnvironmentDetail(period=period, cost=cost, services=services, agents=agents, trend=trend,
-                             trend_months=months, days=_days(period, entries, forecasts), alerts=alerts,
+    return EnvironmentDetail(period=period, cost=cost, services=services, top=_with_agents(top), rest=rest,
+                             trend=trend, trend_months=months,
+                             days=_days(period, _day_totals(period, environment=env), forecasts), alerts=alerts,
                              thresholds=budget_thresholds(environment=env))
 
 
@@ -437,7 +524,8 @@ class ServiceDetail(TopAgents):
     service: str
     resource_group: str
     resource_groups: list[Row]
-    agents: list[Row]
+    top: list[Row]
+    rest: Rest | None
     days: list[Day]
 
     @property
@@ -460,16 +548,23 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
     cost = found[0]
     env = cost.environment
     resource_group = resource_group.lower()
-    everything = _entries(period, environment=env, service=service, monthly=True)
-    narrowed = _entries(period, environment=env, service=service, resource_group=resource_group)
     column = [env.pk]
-    groups = _pivot(everything.values("resource_group", "environment_id").annotate(total=Sum("cost")),
-                    "resource_group", column, "environment_id")
-    narrowed_monthly = _entries(period, environment=env, service=service, resource_group=resource_group, monthly=True)
-    agents = _with_agents(_pivot(narrowed_monthly.values("agent", "environment_id").annotate(total=Sum("cost")),
-                                 "agent", column, "environment_id"))
-    return ServiceDetail(period=period, cost=cost, service=service, resource_group=resource_group,
-                         resource_groups=groups, agents=agents, days=_days(period, narrowed, []))
+    groups = _pivot(_month_services(period, environment=env, service=service).values("resource_group", "environment_id")
+                    .annotate(total=Sum("cost")), "resource_group", column, "environment_id")
+    detail = ServiceDetail(period=period, cost=cost, service=service, resource_group=resource_group,
+                           resource_groups=groups, top=[], rest=None,
+                           days=_days(period, _day_totals(period, environment=env, service=service,
+                                                          resource_group=resource_group), []))
+    # The largest agent tags (untagged included), read from an index, and how many there are; the rest is the
+    # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
+    if resource_group:
+        agents = _entries(period, environment=env, service=service, resource_group=resource_group)
+    else:
+        agents = CostAgentService.objects.filter(environment=env, month=period.month, service=service)
+    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
+    top = _shares([Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest], detail.total)
+    detail.top, detail.rest = _with_agents(top), _rest(top, largest[0][2] if largest else 0, detail.total)
+    return detail
 
 
 def environment_names() -> list[str]:

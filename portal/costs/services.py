@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,10 +30,15 @@ from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus
 from portal.costs.models import (
     BudgetAlert,
     BudgetPolicy,
+    CostAgentMonth,
+    CostAgentService,
+    CostAgentTotal,
+    CostDay,
     CostEntry,
     CostForecast,
     CostIngestRun,
     CostMonth,
+    CostMonthService,
     PriceRefresh,
 )
 from portal.costs.prices import RETAIL_SOURCE, catalogue_to_json, refreshed_entries
@@ -205,18 +210,60 @@ def _cost_entries_copy(*, environment: Environment, month: date, rows: Iterable[
         return cursor.fetchone()[0]
 
 
+ROLLUP_LOCK = 1100  # with the month's ordinal: the advisory lock that lets one ingest at a time refresh a month's totals
+
+
 @transaction.atomic
 def cost_month_refresh(*, environment: Environment, month: date) -> int:
-    """Recompute the environment's CostMonth rows of `month` from its CostEntry rows (one aggregate, one
-    insert): called wherever the days are stored, so the rollup equals the raw SUM."""
+    """Recompute the environment's rollups of `month` from its CostEntry rows, in the transaction that stored
+    them, so each equals the raw SUM: CostMonth (per service, resource group and agent tag), CostDay (per day,
+    service and resource group), CostMonthService (per service, resource group, tagged or not), CostAgentMonth
+    (per agent tag) and CostAgentService (per service and agent tag); then the month's CostAgentTotal (per
+    agent tag, all environments), one ingest at a time (an advisory lock on PostgreSQL; SQLite writes one
+    transaction at a time anyway). Each is one DELETE and one INSERT ... SELECT. Returns the CostMonth rows."""
     first, last = month_start(month), month_end(month)
-    CostMonth.objects.filter(environment=environment, month=first).delete()
-    sums = (CostEntry.objects.filter(environment=environment, date__range=(first, last)).order_by()
-            .values("service", "resource_group", "agent").annotate(total=Sum("cost"), unit=Max("currency")))
-    rows = [CostMonth(environment=environment, month=first, service=s["service"], resource_group=s["resource_group"],
-                      agent=s["agent"], cost=s["total"], currency=s["unit"] or "USD") for s in sums]
-    CostMonth.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    env = environment.pk
+    qn = connection.ops.quote_name
+    entry, monthly, day, service, agent, by_service, total = (qn(m._meta.db_table) for m in (
+        CostEntry, CostMonth, CostDay, CostMonthService, CostAgentMonth, CostAgentService, CostAgentTotal))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, first.toordinal()])
+        cursor.execute(f"DELETE FROM {monthly} WHERE environment_id = %s AND month = %s", [env, first])
+        cursor.execute(
+            f"INSERT INTO {monthly} (environment_id, month, service, resource_group, agent, cost, currency) "
+            f"SELECT environment_id, %s, service, resource_group, agent, SUM(cost), "
+            f"COALESCE(NULLIF(MAX(currency), ''), 'USD') FROM {entry} "
+            f"WHERE environment_id = %s AND date BETWEEN %s AND %s GROUP BY environment_id, service, resource_group, agent",
+            [first, env, first, last])
+        stored = cursor.rowcount
+        cursor.execute(f"DELETE FROM {day} WHERE environment_id = %s AND date BETWEEN %s AND %s", [env, first, last])
+        cursor.execute(
+            f"INSERT INTO {day} (environment_id, date, service, resource_group, cost) "
+            f"SELECT environment_id, date, service, resource_group, SUM(cost) FROM {entry} "
+            f"WHERE environment_id = %s AND date BETWEEN %s AND %s GROUP BY environment_id, date, service, resource_group",
+            [env, first, last])
+        cursor.execute(f"DELETE FROM {service} WHERE environment_id = %s AND month = %s", [env, first])
+        cursor.execute(
+            f"INSERT INTO {service} (environment_id, month, service, resource_group, tagged, cost) "
+            f"SELECT environment_id, month, service, resource_group, agent <> '', SUM(cost) FROM {monthly} "
+            f"WHERE environment_id = %s AND month = %s GROUP BY environment_id, month, service, resource_group, agent <> ''",
+            [env, first])
+        cursor.execute(f"DELETE FROM {agent} WHERE environment_id = %s AND month = %s", [env, first])
+        cursor.execute(
+            f"INSERT INTO {agent} (environment_id, month, agent, cost) "
+            f"SELECT environment_id, month, agent, SUM(cost) FROM {monthly} "
+            f"WHERE environment_id = %s AND month = %s AND agent <> '' GROUP BY environment_id, month, agent",
+            [env, first])
+        cursor.execute(f"DELETE FROM {by_service} WHERE environment_id = %s AND month = %s", [env, first])
+        cursor.execute(
+            f"INSERT INTO {by_service} (environment_id, month, service, agent, cost) "
+            f"SELECT environment_id, month, service, agent, SUM(cost) FROM {monthly} "
+            f"WHERE environment_id = %s AND month = %s GROUP BY environment_id, month, service, agent", [env, first])
+        cursor.execute(f"DELETE FROM {total} WHERE month = %s", [first])
+        cursor.execute(f"INSERT INTO {total} (month, agent, cost) SELECT month, agent, SUM(cost) FROM {agent} "
+                       f"WHERE month = %s GROUP BY month, agent", [first])
+    return stored
 
 
 def cost_forecast_store(*, environment: Environment, today: date, forecast: Forecast) -> CostForecast:
@@ -260,8 +307,7 @@ def budget_alerts_check(*, environment: Environment, today: date | None = None) 
     if budget <= 0:
         return []
     month = month_start(today)
-    actual = CostEntry.objects.filter(environment=environment, date__range=(month, month_end(month))) \
-        .aggregate(total=Sum("cost"))["total"]
+    actual = CostMonthService.objects.filter(environment=environment, month=month).aggregate(total=Sum("cost"))["total"]
     forecast = CostForecast.objects.filter(environment=environment, month=month).values_list("forecast", flat=True) \
         .first()
     amounts = {Basis.ACTUAL: actual, Basis.FORECAST: forecast}

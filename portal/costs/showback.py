@@ -13,6 +13,7 @@ The rule (shown on the page too):
    cost no agent is charged; it is listed as such, so the page adds up to the environment's total.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ from django.db.models import DecimalField, Sum
 
 from portal.catalog.models import Agent, Environment, Placement
 from portal.costs.backends import RUNNING_PLACEMENTS
-from portal.costs.models import CostMonth
+from portal.costs.models import CostAgentMonth, CostMonthService
 from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
@@ -107,23 +108,35 @@ def cost_showback(*, period: Period, environment: str = "", page: int | str | No
     fixed number of queries however many agents there are."""
     summaries = _environment_summaries(period, _environments(environment))
     rows = AgentRows(period, summaries)
-    count, _ = rows.summed(after=0)
-    shown = Paginator(range(count), per_page).get_page(page)              # numbers only: the rows come below
-    agents = _agents(rows.fetch(limit=per_page, offset=shown.start_index() - 1 if count else 0))
-    rest_count, rest_total = rows.summed(after=shown.end_index())
-    return Showback(period=period, environments=summaries, agents=agents, teams=rows.teams(), page=shown,
-                    rest=Rest(count=rest_count, total=rest_total) if rest_count else None)
+    try:
+        number = int(page)  # as Paginator.get_page: not a number, page 1; below 1, the last
+    except (TypeError, ValueError):
+        number = 1
+    offset = (number - 1) * per_page
+    fetched, count, upto = rows.page(limit=per_page, offset=offset) if 0 <= offset < 2 ** 31 else ([], None, 0)
+    if not fetched:  # past the last page (or before the first): the paginator picks the page, then read it
+        if count is None:
+            count = 0 if offset == 0 else rows.page(limit=1, offset=0)[1] or 0   # page 1 empty: no rows at all
+        shown = Paginator(range(count), per_page).get_page(page)
+        fetched, _, upto = rows.page(limit=per_page, offset=shown.start_index() - 1) if count else ([], 0, 0)
+    else:
+        shown = Paginator(range(count), per_page).get_page(number)
+    rest_count = count - shown.end_index() if count else 0
+    return Showback(period=period, environments=summaries, agents=_agents(fetched), teams=rows.teams(), page=shown,
+                    rest=Rest(count=rest_count, total=_money(rows.grand) - _money(upto)) if rest_count else None)
 
 
 def _environment_summaries(period: Period, envs: list[Environment]) -> list[EnvironmentShowback]:
     """Each environment's month: its total, its agents' direct cost, its shared pool, its running replicas."""
     ids = [e.pk for e in envs]
-    entries = CostMonth.objects.filter(month=period.month, environment_id__in=ids).order_by()  # the rollup
-    totals = dict(entries.values("environment_id").annotate(total=Sum("cost")).values_list("environment_id", "total"))
-    direct = dict(entries.exclude(agent="").values("environment_id").annotate(total=Sum("cost"))
-                  .values_list("environment_id", "total"))
-    pools = dict(entries.filter(agent="", service__in=SHARED_SERVICES).values("environment_id")
-                 .annotate(total=Sum("cost")).values_list("environment_id", "total"))
+    entries = CostMonthService.objects.filter(month=period.month, environment_id__in=ids).order_by()  # the rollup
+    totals, direct, pools = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+    for env, service, tagged, total in entries.values_list("environment_id", "service", "tagged").annotate(Sum("cost")):
+        totals[env] += total
+        if tagged:
+            direct[env] += total
+        elif service in SHARED_SERVICES:
+            pools[env] += total
     replicas = dict(Placement.objects.filter(environment_id__in=ids, status__in=RUNNING_PLACEMENTS).order_by()
                     .values("environment_id").annotate(n=Sum("replicas")).values_list("environment_id", "n"))
     return [EnvironmentShowback(environment=env, total=totals.get(env.pk) or ZERO, direct=direct.get(env.pk) or ZERO,
@@ -139,57 +152,72 @@ def _environments(name: str) -> list[Environment]:
 class AgentRows:
     """Every (environment, agent) with a cost or a running placement, as rows of environment_id, agent,
     replicas_, env_name, team, direct, shared, total, the largest total first: one SQL statement of joins
-    (the month's tagged cost per agent, full-joined to the running placements), which the page, the rest,
-    the teams and the CSV each read in one query. The environments' pools and replicas are constants."""
+    (the month's tagged cost per agent, CostAgentMonth, full-joined to the running placements), which the page
+    (with the count and the sums the rest needs, by window functions), the teams and the CSV each read in one
+    query. The environments' pools and replicas are constants."""
 
     COLUMNS = ("environment_id", "agent", "replicas_", "env_name", "team", "direct", "shared", "total")
 
     def __init__(self, period: Period, environments: list[EnvironmentShowback]):
         self.environments = environments
-        qn = connection.ops.quote_name
+        self.grand: Decimal | None = None
         ids = [int(e.environment.pk) for e in environments] or [0]
-        in_ids = ", ".join(map(str, ids))
-        t_month, t_placement = CostMonth._meta.db_table, Placement._meta.db_table
-        t_agent, t_team = Agent._meta.db_table, Agent._meta.get_field("owner_team").related_model._meta.db_table
         split = [e for e in environments if e.replicas]
         pool = " ".join(f"WHEN {int(e.environment.pk)} THEN CAST(%s AS NUMERIC) * 1.0" for e in split)
         replicas = " ".join(f"WHEN {int(e.environment.pk)} THEN {int(e.replicas)}" for e in split)
-        shared = (f"ROUND((CASE k.environment_id {pool} ELSE 0 END) * k.replicas_ / "
-                  f"(CASE k.environment_id {replicas} ELSE 1 END), 2)") if split else "0"
-        names = " ".join(f"WHEN {int(e.environment.pk)} THEN %s" for e in environments)
-        running = ", ".join("%s" for _ in RUNNING_PLACEMENTS)
-        self.sql = f"""
-            WITH d AS (SELECT environment_id, agent, ROUND(SUM(cost), 2) AS direct FROM {qn(t_month)}
-                       WHERE month = %s AND environment_id IN ({in_ids}) AND agent <> '' GROUP BY environment_id, agent),
-                 r AS (SELECT p.environment_id, a.slug AS agent, p.replicas FROM {qn(t_placement)} p
-                       JOIN {qn(t_agent)} a ON a.id = p.agent_id
-                       WHERE p.status IN ({running}) AND p.environment_id IN ({in_ids})),
-                 k AS (SELECT d.environment_id, d.agent, COALESCE(r.replicas, 0) AS replicas_, d.direct FROM d
-                       LEFT JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent
-                       UNION ALL
-                       SELECT r.environment_id, r.agent, r.replicas, 0 FROM r
-                       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.environment_id = r.environment_id AND d.agent = r.agent))
-            SELECT k.environment_id, k.agent, k.replicas_, (CASE k.environment_id {names} ELSE '' END) AS env_name,
-                   tm.name AS team, k.direct, {shared} AS shared, k.direct + {shared} AS total
-            FROM k LEFT JOIN {qn(t_agent)} ag ON ag.slug = k.agent LEFT JOIN {qn(t_team)} tm ON tm.id = ag.owner_team_id"""
+        self.shared = (f"ROUND((CASE k.environment_id {pool} ELSE 0 END) * k.replicas_ / "
+                       f"(CASE k.environment_id {replicas} ELSE 1 END), 2)") if split else "0"
+        self.names = " ".join(f"WHEN {int(e.environment.pk)} THEN %s" for e in environments)
+        self.in_ids = ", ".join(map(str, ids))
         self.params = [period.month, *RUNNING_PLACEMENTS, *[e.environment.name for e in environments],
                        *[str(e.shared_pool) for e in split] * 2]
         self.order = " ORDER BY total DESC, env_name, agent"
 
-    def _query(self, select: str, suffix: str = "", params=()) -> list[tuple]:
+    def sql(self, *, team: bool = True) -> str:
+        """The rows; without `team` the agent's team is left out (NULL), which spares two joins."""
+        qn = connection.ops.quote_name
+        t_agents, t_placement = CostAgentMonth._meta.db_table, Placement._meta.db_table
+        t_agent, t_team = Agent._meta.db_table, Agent._meta.get_field("owner_team").related_model._meta.db_table
+        running = ", ".join("%s" for _ in RUNNING_PLACEMENTS)
+        teams = (f"LEFT JOIN {qn(t_agent)} ag ON ag.slug = k.agent LEFT JOIN {qn(t_team)} tm "
+                 "ON tm.id = ag.owner_team_id") if team else ""
+        return f"""
+            WITH d AS (SELECT environment_id, agent, ROUND(cost, 2) AS direct FROM {qn(t_agents)}
+                       WHERE month = %s AND environment_id IN ({self.in_ids})),
+                 r AS (SELECT p.environment_id, a.slug AS agent, p.replicas FROM {qn(t_placement)} p
+                       JOIN {qn(t_agent)} a ON a.id = p.agent_id
+                       WHERE p.status IN ({running}) AND p.environment_id IN ({self.in_ids})),
+                 k AS (SELECT COALESCE(d.environment_id, r.environment_id) AS environment_id,
+                              COALESCE(d.agent, r.agent) AS agent, COALESCE(r.replicas, 0) AS replicas_,
+                              COALESCE(d.direct, 0) AS direct
+                       FROM d FULL JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent)
+            SELECT k.environment_id, k.agent, k.replicas_, (CASE k.environment_id {self.names} ELSE '' END) AS env_name,
+                   {"tm.name" if team else "NULL"} AS team, k.direct, {self.shared} AS shared,
+                   k.direct + {self.shared} AS total
+            FROM k {teams}"""
+
+    def _query(self, select: str, suffix: str = "", params=(), *, team: bool = True) -> list[tuple]:
         with connection.cursor() as cursor:
-            cursor.execute(f"{select.format(rows=f'({self.sql}) rows_')}{suffix}", [*self.params, *params])
+            cursor.execute(f"{select.format(rows=f'({self.sql(team=team)}) rows_')}{suffix}", [*self.params, *params])
             return cursor.fetchall()
 
-    def fetch(self, *, limit: int, offset: int) -> list[dict]:
-        rows = self._query("SELECT * FROM {rows}", f"{self.order} LIMIT %s OFFSET %s", [limit, offset])
-        return [dict(zip(self.COLUMNS, row)) for row in rows]
-
-    def summed(self, *, after: int) -> tuple[int, Decimal]:
-        """How many rows come after the first `after`, and their total."""
-        count, total = self._query("SELECT COUNT(*), SUM(total) FROM (SELECT total, ROW_NUMBER() OVER ("
-                                   f"{self.order}) AS n FROM {{rows}}) numbered_", " WHERE n > %s", [after])[0]
-        return count, _money(total)
+    def page(self, *, limit: int, offset: int) -> tuple[list[dict], int | None, Decimal | None]:
+        """The rows from `offset` on, at most `limit`; how many rows there are, and the sum of the rows up to the
+        last one read (None, None when there is none): one query, the largest rows picked without sorting them
+        all (the count and the sum are windows over the whole set; the rows before the page, when there are
+        some, a subquery). Sets `grand`, the sum of every row."""
+        before = (f"(SELECT SUM(total) FROM (SELECT total, env_name, agent FROM ({self.sql(team=False)}) before_"
+                  f"{self.order} LIMIT %s) before_)")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT *, COUNT(*) OVER () AS n_, SUM(total) OVER () AS grand_, {before} AS before_ "
+                           f"FROM ({self.sql(team=False)}) rows_{self.order} LIMIT %s OFFSET %s",
+                           [*self.params, offset, *self.params, limit, offset])
+            rows = cursor.fetchall()
+        if not rows:
+            return [], None, None
+        *_, count, self.grand, upto = rows[-1]
+        upto = _money(upto) + sum((_money(row[len(self.COLUMNS) - 1]) for row in rows), ZERO)
+        return [dict(zip(self.COLUMNS, row)) for row in rows], count, upto
 
     def teams(self) -> list[TeamShowback]:
         """Each team's agents and their cost per environment: one query grouping the rows by team."""
@@ -203,7 +231,7 @@ class AgentRows:
     def stream(self, chunk: int = 2000):
         """Every row, largest first, read in chunks (a server-side cursor on PostgreSQL)."""
         with connection.chunked_cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({self.sql}) rows_{self.order}", self.params)
+            cursor.execute(f"SELECT * FROM ({self.sql()}) rows_{self.order}", self.params)
             while batch := cursor.fetchmany(chunk):
                 yield from (dict(zip(self.COLUMNS, row)) for row in batch)
 

@@ -119,6 +119,16 @@ def test_showback_pages_hold_every_row_of_the_rule_once_and_sum_the_rest(envs):
     assert teams["(no team: tag names no agent)"] == Decimal(9)          # ghost-agent in dev and staging
     assert sum(teams.values()) == sum(r[3] + r[4] for r in expected)
 
+    second = cost_showback(period=PERIOD, page=2)
+    after = expected[2 * TOP_AGENTS:]
+    assert (second.agents_rest.count, second.agents_rest.total) == (len(after), sum(r[3] + r[4] for r in after))
+    last = cost_showback(period=PERIOD, page=number)
+    assert last.agents_rest is None
+    for beyond in (number + 5, 0, -1):                                   # as Paginator.get_page: the last page
+        shown = cost_showback(period=PERIOD, page=beyond)
+        assert shown.page.number == number and [r.slug for r in shown.agents] == [r.slug for r in last.agents]
+    assert cost_showback(period=PERIOD, page="x").page.number == 1
+
 
 def test_showback_page_and_csv_keep_their_query_counts_from_50_to_150_agents(envs, client_for, viewer):
     client = client_for(viewer)

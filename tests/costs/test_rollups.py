@@ -1,5 +1,6 @@
-"""Issue #11: the month rollup (CostMonth) the cost pages read equals a direct SUM over the stored days,
-after an ingest and after a re-ingest changes, drops and adds rows of a day."""
+"""Issue #11: the rollups the cost pages read (CostMonth, CostDay, CostMonthService, CostAgentMonth,
+CostAgentTotal) equal a direct SUM over the stored days, after an ingest and after a re-ingest changes, drops
+and adds rows of a day."""
 
 from collections import defaultdict
 from datetime import date
@@ -8,7 +9,15 @@ from decimal import Decimal
 from django.db import connection
 
 from portal.costs import services
-from portal.costs.models import CostEntry, CostMonth
+from portal.costs.models import (
+    CostAgentMonth,
+    CostAgentService,
+    CostAgentTotal,
+    CostDay,
+    CostEntry,
+    CostMonth,
+    CostMonthService,
+)
 from portal.costs.selectors import cost_dashboard, period_for
 from provisioning.cost import CostRow
 from provisioning.cost.base import month_start
@@ -24,6 +33,31 @@ def raw_sums() -> dict:
     return dict(sums)
 
 
+def every_rollup_equals_the_raw_sum() -> bool:
+    """Each rollup, row for row, against the same SUM worked out in Python from the CostEntry rows."""
+    expected: dict[str, dict] = {name: defaultdict(Decimal) for name in ("day", "service", "agent", "by_service",
+                                                                         "total")}
+    for e in CostEntry.objects.all():
+        month = month_start(e.date)
+        expected["day"][(e.environment_id, e.date, e.service, e.resource_group)] += e.cost
+        expected["service"][(e.environment_id, month, e.service, e.resource_group, e.agent != "")] += e.cost
+        expected["by_service"][(e.environment_id, month, e.service, e.agent)] += e.cost
+        if e.agent:
+            expected["agent"][(e.environment_id, month, e.agent)] += e.cost
+            expected["total"][(month, e.agent)] += e.cost
+    stored = {
+        "day": {(r.environment_id, r.date, r.service, r.resource_group): r.cost for r in CostDay.objects.all()},
+        "service": {(r.environment_id, r.month, r.service, r.resource_group, r.tagged): r.cost
+                    for r in CostMonthService.objects.all()},
+        "agent": {(r.environment_id, r.month, r.agent): r.cost for r in CostAgentMonth.objects.all()},
+        "by_service": {(r.environment_id, r.month, r.service, r.agent): r.cost for r in CostAgentService.objects.all()},
+        "total": {(r.month, r.agent): r.cost for r in CostAgentTotal.objects.all()},
+    }
+    for name, rows in stored.items():
+        assert rows == dict(expected[name]), name
+    return True
+
+
 def rollup() -> dict:
     return {(m.environment_id, m.month, m.service, m.resource_group, m.agent): m.cost for m in CostMonth.objects.all()}
 
@@ -33,7 +67,7 @@ def test_rollup_equals_the_raw_sum_after_an_ingest_and_after_a_re_ingest_changes
         services.cost_ingest_run(environment_id=env.pk, today=TODAY, backfill=2,
                                  backend=SandboxCost(agents=["ecommerce-catalog-search", "crm-support-assistance"]))
     before = rollup()
-    assert len(before) > 20 and before == raw_sums()
+    assert len(before) > 20 and before == raw_sums() and every_rollup_equals_the_raw_sum()
     assert len({key[1] for key in before}) == 3                                  # two months back and this one
 
     dev, day = envs["dev"], date(2026, 11, 3)
@@ -46,7 +80,8 @@ def test_rollup_equals_the_raw_sum_after_an_ingest_and_after_a_re_ingest_changes
     services.cost_entries_store(environment=dev, month=day, rows=changed)
 
     after = rollup()
-    assert after == raw_sums() and after != before
+    assert after == raw_sums() and after != before and every_rollup_equals_the_raw_sum()
+    assert CostAgentTotal.objects.get(month=date(2026, 11, 1), agent="new-agent").cost == Decimal("7.5")
     assert after[(dev.pk, date(2026, 11, 1), "Azure OpenAI", "holidaypeakhub-dev-rg", "new-agent")] == Decimal("7.5")
     month_total = sum(cost for key, cost in after.items() if key[0] == dev.pk and key[1] == date(2026, 11, 1))
     shown = next(e for e in cost_dashboard(period=period_for("2026-11", today=TODAY)).environments if e.name == "dev")
@@ -74,4 +109,24 @@ def test_re_ingesting_the_same_answer_rewrites_nothing_and_a_change_rewrites_onl
     if connection.vendor == "postgresql":
         assert again["agent-3"].updated_at > stored["agent-3"].updated_at
         assert all(again[a].updated_at == stored[a].updated_at for a in again if a != "agent-3")
-    assert rollup() == raw_sums()
+    assert rollup() == raw_sums() and every_rollup_equals_the_raw_sum()
+
+
+def test_the_dashboard_read_from_the_rollups_shows_the_raw_sums(envs):
+    """Its tables (by service, the top agents and the rest, the trend, the days) against SUMs over CostEntry."""
+    agents = ["ecommerce-catalog-search", "crm-support-assistance", "ecommerce-cart-intelligence"]
+    for env in envs.values():
+        services.cost_ingest_run(environment_id=env.pk, today=TODAY, backfill=1, backend=SandboxCost(agents=agents))
+    board = cost_dashboard(period=period_for("2026-11", today=TODAY))
+    november = CostEntry.objects.filter(date__gte=date(2026, 11, 1))
+    by_agent, by_service, by_day = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+    for e in november:
+        by_service[e.service] += e.cost
+        by_day[e.date] += e.cost
+        if e.agent:
+            by_agent[e.agent] += e.cost
+    assert {r.key: r.total for r in board.services} == by_service
+    assert {d.date: d.actual for d in board.days if d.actual is not None} == by_day
+    assert board.trend[-1].total == sum(by_service.values())
+    assert [(r.key, r.total) for r in board.agents_top] == sorted(by_agent.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert board.agents_rest is None and [r.key for r in board.agents] == [r.key for r in board.agents_top]
