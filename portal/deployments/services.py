@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus, Tier
+from portal.catalog.models import Placement
 from portal.catalog.services import placement_transition
 from portal.core import backends as registry
 from portal.core.errors import ConflictError, DomainError, InvalidTransition, NotAllowed
@@ -71,6 +72,8 @@ def deployment_transition(deployment: Deployment, new: str, **fields) -> Deploym
             moved = transition(Deployment, deployment.pk, old=deployment.status, new=new, allowed=ALLOWED_TRANSITIONS,
                                **fields)
             audit_record(action=f"deployment.{new}", obj=moved, details={"from": deployment.status})
+            if new == S.FAILED and moved.then_apply_workload and moved.agent_id:
+                _placement_after_resources_failed(moved)
     except IntegrityError as exc:
         raise SlotTaken(_slot_message(deployment)) from exc
     return moved
@@ -623,6 +626,23 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
         if deployment.cluster_action == ClusterAction.APPLY:
             _placement_after_workload(placement, deployment, ok=True)
         return deployment_transition(deployment, S.SUCCEEDED)
+
+
+def _placement_after_resources_failed(deployment: Deployment) -> None:
+    """The agent's resources failed before its workload was deployed (onboarding, a promotion): a placement
+    still being provisioned is Failed, saying why, not Provisioning for ever; one that runs keeps running.
+    A retry that succeeds deploys the workload, which brings it to Running."""
+    placement = Placement.objects.filter(agent_id=deployment.agent_id, environment_id=deployment.environment_id,
+                                         status=PlacementStatus.PROVISIONING).first()
+    if placement is None:
+        return
+    error = deployment.error or {}
+    details = error.get("details") or []
+    if details and isinstance(details[0], dict):   # ARM's DeploymentFailed says little; its first detail says why
+        error = details[0]
+    why = ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part) or "no reason given"
+    placement_transition(placement, PlacementStatus.FAILED, detail=f"Deployment #{deployment.pk} of its resources "
+                         f"failed: {why}", user=deployment.requested_by, details={"deployment": deployment.pk})
 
 
 def _placement_after_workload(placement, deployment: Deployment, *, ok: bool, error: str = "") -> None:

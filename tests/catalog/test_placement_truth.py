@@ -103,6 +103,37 @@ def test_a_retried_onboarding_still_brings_the_workload_and_the_placement_runs(
     assert _placements_shown(html) == {"dev": "Running"}
 
 
+def test_failed_resources_fail_the_placement_and_a_successful_retry_brings_it_to_running(
+        demo, client_for, engineer, django_capture_on_commit_callbacks):
+    """The onboarding's resources fail (a sandbox fault): the placement is Failed with the run's error, as the
+    checklist says, not Provisioning for ever; a retry that succeeds then deploys the workload: Running."""
+    from portal.deployments.models import SandboxFault
+    from portal.deployments.services import deployment_confirm, deployment_retry
+
+    fault = SandboxFault.objects.create(match=f"cold-{SLUG}-chat-memory", code="InternalServerError",
+                                        message="The storage service is busy.")
+    client = client_for(engineer)
+    agent = _onboard(client, django_capture_on_commit_callbacks)
+    first = Deployment.objects.get(agent=agent)
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=first.pk)
+        assert deployment_execute(deployment_id=first.pk).status == DeploymentStatus.FAILED
+    placement = agent.placements.get(environment__name="dev")
+    assert placement.status == PlacementStatus.FAILED
+    assert placement.status_detail.startswith(f"Deployment #{first.pk} of its resources failed: InternalServerError")
+    assert {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}["resources"] == "failed"
+    assert _placements_shown(unescape(client.get(agent.get_absolute_url()).content.decode())) == {"dev": "Failed"}
+
+    fault.delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        retry = deployment_retry(deployment=Deployment.objects.get(pk=first.pk), user=engineer)
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=retry.pk)
+        deployment_confirm(deployment=retry, user=engineer)
+    _run_all(agent, "dev", django_capture_on_commit_callbacks, preview=False)
+    assert agent.placements.get(environment__name="dev").status == PlacementStatus.RUNNING
+
+
 def _onboard(client, django_capture_on_commit_callbacks) -> Agent:
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("catalog:agent_onboard"), {"step": "3", "register": "1", **IDENTITY,
