@@ -307,10 +307,9 @@ def environment_columns() -> list[tuple[int, str]]:
     return list(Environment.objects.order_by("position", "name").values_list("pk", "name"))
 
 
-def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,
-             resource_group: str | None = None) -> QuerySet:
-    """The period's CostMonth rows (per environment, service, resource group and agent tag)."""
-    qs = CostMonth.objects.filter(month=period.month).order_by()
+def _narrowed(qs: QuerySet, *, environment: Environment | None = None, service: str | None = None,
+              resource_group: str | None = None) -> QuerySet:
+    """A cost rollup's rows narrowed to an environment, a service and a resource group, where given."""
     if environment is not None:
         qs = qs.filter(environment=environment)
     if service is not None:
@@ -320,27 +319,24 @@ def _entries(period: Period, *, environment: Environment | None = None, service:
     return qs
 
 
+def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,
+             resource_group: str | None = None) -> QuerySet:
+    """The period's CostMonth rows (per environment, service, resource group and agent tag)."""
+    return _narrowed(CostMonth.objects.filter(month=period.month).order_by(), environment=environment,
+                     service=service, resource_group=resource_group)
+
+
 def _month_services(period: Period, *, environment: Environment | None = None, service: str | None = None) -> QuerySet:
     """The period's CostMonthService rows (per environment, service, resource group, tagged or not)."""
-    qs = CostMonthService.objects.filter(month=period.month).order_by()
-    if environment is not None:
-        qs = qs.filter(environment=environment)
-    if service is not None:
-        qs = qs.filter(service=service)
-    return qs
+    return _narrowed(CostMonthService.objects.filter(month=period.month).order_by(), environment=environment,
+                     service=service)
 
 
 def _day_totals(period: Period, *, environment: Environment | None = None, service: str | None = None,
                 resource_group: str | None = None) -> QuerySet:
     """The period's CostDay rows (per environment, day, service and resource group): what _days reads."""
-    qs = CostDay.objects.filter(date__range=(period.month, period.last)).order_by()
-    if environment is not None:
-        qs = qs.filter(environment=environment)
-    if service is not None:
-        qs = qs.filter(service=service)
-    if resource_group:
-        qs = qs.filter(resource_group=resource_group)
-    return qs
+    return _narrowed(CostDay.objects.filter(date__range=(period.month, period.last)).order_by(),
+                     environment=environment, service=service, resource_group=resource_group)
 
 
 def _by_service(rows: QuerySet, columns: list, labels: list[str] | None = None) -> tuple[list[Row], Decimal]:
