@@ -75,7 +75,8 @@ def test_after_onboarding_and_promotion_the_placements_agree_with_the_checklist(
 
 def test_a_retried_onboarding_still_brings_the_workload_and_the_placement_runs(
         demo, client_for, engineer, django_capture_on_commit_callbacks):
-    """The onboarding's resources fail once (a sandbox fault) and are retried: the retry is still the chain of
+    """The onboarding's resources fail once (a sandbox fault): the placement is Failed with the run's error, as
+    the checklist says, not Provisioning for ever. They are retried: the retry is still the chain of
     resources then workload, so the placement ends Running, as the checklist says, instead of Provisioning
     under a checklist that waits for a workload nothing will start."""
     from portal.deployments.models import SandboxFault
@@ -86,34 +87,6 @@ def test_a_retried_onboarding_still_brings_the_workload_and_the_placement_runs(
     with django_capture_on_commit_callbacks(execute=False):
         client.post(reverse("catalog:agent_onboard"), {"step": "3", "register": "1", **IDENTITY, **RESOURCES})
     agent = Agent.objects.get(slug=SLUG)
-    first = Deployment.objects.get(agent=agent)
-    with django_capture_on_commit_callbacks(execute=False):
-        deployment_preview_run(deployment_id=first.pk)
-        assert deployment_execute(deployment_id=first.pk).status == DeploymentStatus.FAILED
-    fault.delete()
-    with django_capture_on_commit_callbacks(execute=False):
-        retry = deployment_retry(deployment=Deployment.objects.get(pk=first.pk), user=engineer)
-    with django_capture_on_commit_callbacks(execute=False):
-        deployment_preview_run(deployment_id=retry.pk)
-        deployment_confirm(deployment=retry, user=engineer)
-    _run_all(agent, "dev", django_capture_on_commit_callbacks, preview=False)
-    steps = {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}
-    assert steps["resources"] == steps["workload"] == "done"
-    html = unescape(client.get(agent.get_absolute_url()).content.decode())
-    assert _placements_shown(html) == {"dev": "Running"}
-
-
-def test_failed_resources_fail_the_placement_and_a_successful_retry_brings_it_to_running(
-        demo, client_for, engineer, django_capture_on_commit_callbacks):
-    """The onboarding's resources fail (a sandbox fault): the placement is Failed with the run's error, as the
-    checklist says, not Provisioning for ever; a retry that succeeds then deploys the workload: Running."""
-    from portal.deployments.models import SandboxFault
-    from portal.deployments.services import deployment_confirm, deployment_retry
-
-    fault = SandboxFault.objects.create(match=f"cold-{SLUG}-chat-memory", code="InternalServerError",
-                                        message="The storage service is busy.")
-    client = client_for(engineer)
-    agent = _onboard(client, django_capture_on_commit_callbacks)
     first = Deployment.objects.get(agent=agent)
     with django_capture_on_commit_callbacks(execute=False):
         deployment_preview_run(deployment_id=first.pk)
@@ -131,7 +104,10 @@ def test_failed_resources_fail_the_placement_and_a_successful_retry_brings_it_to
         deployment_preview_run(deployment_id=retry.pk)
         deployment_confirm(deployment=retry, user=engineer)
     _run_all(agent, "dev", django_capture_on_commit_callbacks, preview=False)
-    assert agent.placements.get(environment__name="dev").status == PlacementStatus.RUNNING
+    steps = {s.key: s.state for s in onboarding.agent_checklist(agent=agent).steps}
+    assert steps["resources"] == steps["workload"] == "done"
+    html = unescape(client.get(agent.get_absolute_url()).content.decode())
+    assert _placements_shown(html) == {"dev": "Running"}
 
 
 def _onboard(client, django_capture_on_commit_callbacks) -> Agent:
