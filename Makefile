@@ -67,8 +67,12 @@ $(OIDC_DIR)/node_modules/.package-lock.json: $(OIDC_DIR)/package-lock.json
 
 oidc-deps: $(OIDC_DIR)/node_modules/.package-lock.json
 
+# The suite runs on every core (pytest-xdist, a file per worker at a time: module fixtures start once); JOBS=0
+# runs it in one process.
+JOBS ?= auto
+XDIST = $(if $(filter 0,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadfile)
 test: install oidc-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Issue #11: seed BENCH_DATABASE_URL (PostgreSQL; created if missing) to BENCH_AGENTS agents through the
 # portal's models, serve it with gunicorn and load every page (bench/README.md). Not part of `make test`.
@@ -84,7 +88,7 @@ bench: install
 # The suite with every test's clock moved (tests/conftest.py): CLOCK=month-end, month-start or an ISO date-time.
 CLOCK ?= month-end
 test-clock: install oidc-deps
-	PORTAL_TEST_CLOCK=$(CLOCK) $(PY) -m pytest $(PYTEST_ARGS)
+	PORTAL_TEST_CLOCK=$(CLOCK) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Re-lock after changing pyproject.toml: production first, then dev on top of it (same versions),
 # both with hashes for every platform. Keeps the pinned versions it can; UPGRADE=1 takes the newest.

@@ -14,12 +14,39 @@ from portal.accounts.services import roles_sync
 from portal.celery import app as celery_app
 from tests.factories import UserFactory
 
+# pytest-xdist (`make test` runs on every core): each worker process gets its own Redis database as broker, so
+# one worker's Celery worker never takes another's tasks (gw0 keeps the configured one, gw1 the one below...).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("CELERY_BROKER_URL", "").startswith("redis") and XDIST_WORKER[2:].isdigit():
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings as django_settings
+
+    _url = urlsplit(os.environ["CELERY_BROKER_URL"])
+    _db = (int(_url.path.strip("/") or 0) - int(XDIST_WORKER[2:])) % 16
+    os.environ["CELERY_BROKER_URL"] = celery_app.conf.broker_url = django_settings.CELERY_BROKER_URL = \
+        urlunsplit(_url._replace(path=f"/{_db}"))
+
 # Tests never share the embedded broker with a portal running from the same checkout.
 if not os.environ.get("CELERY_BROKER_URL"):
     from django.conf import settings as django_settings
 
     TEST_BROKER_FILE = django_settings.VAR_DIR / f"test-broker-{os.getpid()}.sqlite3"
     celery_app.conf.broker_url = f"sqla+sqlite:///{TEST_BROKER_FILE}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_var_dir(tmp_path_factory):
+    """Under pytest-xdist each worker writes what goes under var/ (the demo's git repository...) in its own
+    directory, so two workers never build the same files at once."""
+    if not XDIST_WORKER:
+        yield
+        return
+    from django.test import override_settings
+
+    var = tmp_path_factory.mktemp(f"var-{XDIST_WORKER}")
+    with override_settings(VAR_DIR=var, PORTAL_SOURCES_DIR=var / "sources"):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
