@@ -5,6 +5,7 @@ approves it; the engineer sees the prod deployment run and succeed. A real Celer
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from portal.catalog.demo import DEMO_PASSWORD
@@ -12,6 +13,15 @@ from portal.catalog.models import Environment
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 SLUG = "ecommerce-gift-wrapping"
+
+
+def step_shows(page, label):
+    """Wait for the next step's field; if it never comes, fail with what the page shows instead (this step
+    failed once in CI without saying why: a form error, or the page it was on)."""
+    try:
+        page.get_by_label(label).first.wait_for()
+    except PlaywrightTimeout:
+        pytest.fail(f"{label!r} never appeared at {page.url}; the page shows:\n{page.locator('main').inner_text()[:3000]}")
 
 
 def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server, browser, login, demo,
@@ -31,6 +41,7 @@ def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server
     eng.get_by_label("Domain").fill("ecommerce")
     eng.get_by_label("Owner team").select_option(label="E-commerce team")
     eng.get_by_role("button", name="Next: resources").click()
+    step_shows(eng, "Container image")
     eng.get_by_label("Container image").fill(f"holidaypeakhubacr.azurecr.io/agents/{SLUG}")
     eng.get_by_label("Tag").fill("1.0.0")
     eng.get_by_role("button", name="Next: review").click()
