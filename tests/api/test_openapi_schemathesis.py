@@ -5,13 +5,17 @@ every scope, so the generated requests reach the services rather than stopping a
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portal.api import services
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
 EXPECTED_OPERATIONS = 25  # 24 paths; GET and POST on /deployments
+# One test per operation, named by it ("GET /api/v1/me"). Schemathesis's own `schema.parametrize()` gives all 25 the
+# same node id, and pytest-xdist (`make test`) runs only one test per node id: the other 24 never ran.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 
 
 def test_the_document_lists_every_operation():
@@ -44,11 +48,18 @@ def keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-@schema.parametrize()
+def test_every_operation_has_a_test_of_its_own():
+    labels = [operation.label for operation in OPERATIONS]
+    assert len(labels) == len(set(labels)) == EXPECTED_OPERATIONS
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
+@given(data=st.data())
 @pytest.mark.django_db
-def test_no_server_errors(case, admin_token):
+def test_no_server_errors(operation, data, admin_token):
+    case = data.draw(operation.as_strategy(), label="case")
     response = case.call(headers={"Authorization": f"Bearer {admin_token}"})
     assert response.status_code < 500, (case.method, case.formatted_path, case.body, response.text[:500])
