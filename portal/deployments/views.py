@@ -109,7 +109,9 @@ def deployment_detail(request, pk):
 def deployment_progress(request, pk):
     """The poll of a run page: the log lines after `after` (a page at most; the next poll goes on from the
     last one sent), the run card only when its version differs from `v`, and the log's tail. 286 (htmx
-    stops) once the run is finished and every line is sent. The card's rows are read only when it changed."""
+    stops) once the run is finished and every line is sent. The card's rows are read only when it changed.
+    `follow=1` (the polls of a page that watched the run live) fetches a finished run's remaining lines at
+    once instead of offering them a page at a time."""
     try:
         deployment, version = selectors.deployment_poll(pk=pk)
     except Deployment.DoesNotExist:
@@ -128,7 +130,7 @@ def deployment_progress(request, pk):
     last = lines[-1].seq if lines else after
     more = last < deployment.log_seq or (not deployment.is_terminal and len(lines) == settings.PORTAL_LOG_PAGE_LINES)
     context = {"deployment": deployment, "new_lines": lines, "after": last, "more": more, "version": version,
-               "card_changed": card_changed}
+               "card_changed": card_changed, "following": request.GET.get("follow") == "1"}
     response = render(request, "deployments/_progress.html", context)
     return stop_polling_if(response, deployment.is_terminal and not more)
 

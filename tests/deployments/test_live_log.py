@@ -143,3 +143,40 @@ def test_the_run_page_shows_everything_of_a_run_from_one_read_of_its_row(platfor
     assert not [q["sql"] for q in queries.captured_queries
                 if q["sql"].startswith('SELECT "catalog_environment"') or q["sql"].startswith('SELECT "catalog_agent"')
                 or q["sql"].startswith('SELECT "deployments_approvalrequest"')]
+
+
+def test_a_running_runs_page_polls_every_half_second_following_the_run(platform, client_for, viewer):
+    run = Deployment.objects.create(environment=platform, template="agent", status=S.RUNNING)
+    deployment_log(run.pk, [("info", "one")])
+    page = client_for(viewer).get(run.get_absolute_url()).content.decode()
+    tail = re.search(r'<div id="log-tail"[^>]*>', page).group(0)
+    assert 'hx-trigger="every 500ms"' in tail and "after=1&amp;" in tail and "follow=1" in tail
+
+
+def test_a_page_following_a_run_that_finishes_while_behind_fetches_the_rest_at_once(platform, client_for, viewer,
+                                                                                   settings):
+    """Its polls carry follow=1: the lines left when the run finished come without a click, in order, and the
+    polls stop when the last one is on the page. Opening the finished run's page instead pages on request."""
+    settings.PORTAL_LOG_PAGE_LINES = 100
+    run = Deployment.objects.create(environment=platform, template="agent", status=S.RUNNING)
+    deployment_log(run.pk, [("info", f"line {i}") for i in range(1, 101)])
+    client = client_for(viewer)
+    page = client.get(run.get_absolute_url()).content.decode()
+    seen = [int(n) for n in SEQ.findall(page)]
+    deployment_log(run.pk, [("info", f"line {i}") for i in range(101, 351)])   # the run writes on, then ends
+    Deployment.objects.filter(pk=run.pk).update(status=S.SUCCEEDED)
+
+    url, status, triggers = NEXT.search(page).group(1).replace("&amp;", "&"), 200, []
+    while status != 286:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+        status, body = response.status_code, response.content.decode()
+        seen += [int(n) for n in SEQ.findall(body)]
+        if status != 286:
+            tail = re.search(r'<(?:div|a) id="log-tail"[^>]*>', body).group(0)
+            triggers.append(re.search(r'hx-trigger="([^"]+)"', tail).group(1))
+            url = NEXT.search(body).group(1).replace("&amp;", "&")
+    assert seen == list(range(1, 351))
+    assert triggers == ["load", "load"]                # no "Show the next lines" button on the way
+
+    finished_page = client.get(run.get_absolute_url()).content.decode()
+    assert 'data-testid="log-more"' in finished_page and "follow=1" not in finished_page
