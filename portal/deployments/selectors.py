@@ -73,7 +73,7 @@ def deployment_for_page(*, pk: int) -> Deployment:
 def deployment_poll(*, pk: int) -> tuple[Deployment, str]:
     """What a poll of the run page reads before it knows whether the card changed: the run's status and last
     line number, and the card's version (deployment_version, from its resources' states, not their rows)."""
-    deployment = (Deployment.objects.only("kind", "status", "cancel_requested", "started_at", "finished_at", "error",
+    deployment = (Deployment.objects.only("status", "cancel_requested", "started_at", "finished_at", "error",
                                           "log_seq")
                   .annotate(has_what_if=ExpressionWrapper(Q(what_if__isnull=False), output_field=BooleanField()))
                   .get(pk=pk))
