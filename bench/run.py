@@ -9,6 +9,7 @@ ratio of req/s to the baseline page (signed in, base.html, no query of its own) 
 """
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -49,6 +50,28 @@ def session_cookie(username: str) -> str:
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
     return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@contextlib.contextmanager
+def serve(*, workers: int = 4):
+    """`gunicorn bench.wsgi` as in production (sync workers, DEBUG off) on a free port: yields the port once it
+    accepts connections, stops the server after."""
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "bench.wsgi", "-b", f"127.0.0.1:{port}",
+                               "-w", str(workers), "--timeout", "120", "--log-level", "warning"],
+                              cwd=ROOT, env=env, start_new_session=True)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 def get(port, path, headers) -> tuple[int, int, dict]:
@@ -126,18 +149,7 @@ def main(argv=None):
         print("Note: not PostgreSQL; set DATABASE_URL=postgres://... for figures that mean something.")
 
     cookie = session_cookie(args.user)
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "bench.wsgi", "-b", f"127.0.0.1:{port}",
-                               "-w", str(args.workers), "--timeout", "120", "--log-level", "warning"],
-                              cwd=ROOT, env=env, start_new_session=True)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serve(workers=args.workers) as port:
         load = load_wrk if args.client == "wrk" else load_python
         print(f"{args.workers} gunicorn workers, {args.concurrency} clients ({args.client}), {args.duration} s a page, "
               f"database {connection.settings_dict['NAME']}\n")
@@ -160,9 +172,6 @@ def main(argv=None):
                   f"| {response_headers.get('x-bench-queries', '?')} | {response_headers.get('x-bench-sql-ms', '?')} "
                   f"| {100 * result['rps'] / baseline:.0f}%{' (errors: %d)' % result['errors'] if result['errors'] else ''} |",
                   flush=True)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

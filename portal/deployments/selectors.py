@@ -1,7 +1,7 @@
 import hashlib
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, DeploymentStatus
 from portal.deployments.models import (
@@ -39,19 +39,60 @@ def deployment_running_now() -> QuerySet[Deployment]:
         .order_by("environment__position", "created_at")
 
 
-def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int | None = None) -> list[DeploymentLogLine]:
+def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int | None = None) -> list:
     """The next page of a run's log: lines numbered after `after`, in order, at most `limit`
-    (PORTAL_LOG_PAGE_LINES). Paging on from the last line returned reaches every line, without gaps."""
+    (PORTAL_LOG_PAGE_LINES). Paging on from the last line returned reaches every line, without gaps.
+    Rows with `.seq`, `.level`, `.message` and `.at`, not model instances: a page of 500 instances took
+    a third of a long run's page (#11)."""
     limit = limit or settings.PORTAL_LOG_PAGE_LINES
-    return list(DeploymentLogLine.objects.filter(deployment=deployment, seq__gt=after).order_by("seq")[:limit])
+    return list(DeploymentLogLine.objects.filter(deployment=deployment, seq__gt=after).order_by("seq")
+                .values_list("seq", "level", "message", "at", named=True)[:limit])
+
+
+# What the run page and its card read (the rest of the row, and of its environment, requester, agent and
+# approval, is never shown there): the same page from a fraction of the columns (#11).
+RUN_PAGE_FIELDS = (
+    "kind", "environment", "environment__name", "template", "template_hash", "template_source", "template_commit",
+    "parameters", "secure_parameter_names", "agent", "agent__slug", "agent__owner_team", "cluster_action", "reason",
+    "requested_by", "requested_by__username", "status", "created_at", "started_at", "finished_at",
+    "arm_deployment_name", "correlation_id", "what_if", "error", "cancel_requested", "attempts", "retry_of", "log_seq",
+    "approval__status",
+)
+
+
+def deployment_for_page(*, pk: int) -> Deployment:
+    """A run as its page shows it: the columns of RUN_PAGE_FIELDS and its resources in order."""
+    return (
+        Deployment.objects.select_related("environment", "requested_by", "agent", "approval")
+        .only(*RUN_PAGE_FIELDS)
+        .prefetch_related(Prefetch("operations", queryset=DeploymentOperation.objects.order_by("position", "pk")))
+        .get(pk=pk)
+    )
+
+
+def deployment_poll(*, pk: int) -> tuple[Deployment, str]:
+    """What a poll of the run page reads before it knows whether the card changed: the run's status and last
+    line number, and the card's version (deployment_version, from its resources' states, not their rows)."""
+    deployment = (Deployment.objects.only("status", "cancel_requested", "started_at", "finished_at", "error",
+                                          "log_seq")
+                  .annotate(has_what_if=ExpressionWrapper(Q(what_if__isnull=False), output_field=BooleanField()))
+                  .get(pk=pk))
+    operations = (DeploymentOperation.objects.filter(deployment_id=pk).order_by("position", "pk")
+                  .values_list("pk", "state", "updated_at"))
+    return deployment, _version(deployment, has_what_if=bool(deployment.has_what_if), operations=operations)
 
 
 def deployment_version(deployment: Deployment) -> str:
     """A short fingerprint of what the run card shows (status, timings, error, what-if, each resource's
     state), from the row and its prefetched operations: a poll re-sends the card only when it changed."""
-    ops = [(op.pk, op.state, op.updated_at.isoformat() if op.updated_at else "") for op in deployment.operations.all()]
+    return _version(deployment, has_what_if=deployment.what_if is not None,
+                    operations=[(op.pk, op.state, op.updated_at) for op in deployment.operations.all()])
+
+
+def _version(deployment: Deployment, *, has_what_if: bool, operations) -> str:
+    ops = [(pk, state, updated_at.isoformat() if updated_at else "") for pk, state, updated_at in operations]
     parts = (deployment.status, deployment.cancel_requested, deployment.started_at, deployment.finished_at,
-             deployment.error, deployment.what_if is not None, ops)
+             deployment.error, has_what_if, ops)
     return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 

@@ -21,7 +21,7 @@ from portal.deployments.parameter_forms import build_parameter_form, public_para
 
 def _deployment_or_404(pk):
     try:
-        return selectors.deployment_get(pk=pk)
+        return selectors.deployment_for_page(pk=pk)
     except Deployment.DoesNotExist:
         raise Http404("No such deployment.")
 
@@ -109,17 +109,28 @@ def deployment_detail(request, pk):
 def deployment_progress(request, pk):
     """The poll of a run page: the log lines after `after` (a page at most; the next poll goes on from the
     last one sent), the run card only when its version differs from `v`, and the log's tail. 286 (htmx
-    stops) once the run is finished and every line is sent."""
-    deployment = _deployment_or_404(pk)
+    stops) once the run is finished and every line is sent. The card's rows are read only when it changed.
+    `follow=1` (the polls of a page that watched the run live) fetches a finished run's remaining lines at
+    once instead of offering them a page at a time."""
+    try:
+        deployment, version = selectors.deployment_poll(pk=pk)
+    except Deployment.DoesNotExist:
+        raise Http404("No such deployment.")
     if not request.htmx:
         return redirect(deployment)
     after = _seq(request, "after")
-    lines = selectors.deployment_log_after(deployment=deployment, after=after)
+    if deployment.is_terminal and after >= deployment.log_seq:
+        lines = []  # finished, and every line is on the page: nothing to read
+    else:
+        lines = selectors.deployment_log_after(deployment=deployment, after=after)
+    card_changed = request.GET.get("v") != version
+    if card_changed:
+        deployment = _deployment_or_404(pk)
+        version = selectors.deployment_version(deployment)
     last = lines[-1].seq if lines else after
-    version = selectors.deployment_version(deployment)
     more = last < deployment.log_seq or (not deployment.is_terminal and len(lines) == settings.PORTAL_LOG_PAGE_LINES)
     context = {"deployment": deployment, "new_lines": lines, "after": last, "more": more, "version": version,
-               "card_changed": request.GET.get("v") != version}
+               "card_changed": card_changed, "following": request.GET.get("follow") == "1"}
     response = render(request, "deployments/_progress.html", context)
     return stop_polling_if(response, deployment.is_terminal and not more)
 

@@ -85,6 +85,8 @@ def test_a_finished_runs_poll_is_one_small_fragment(platform, client_for, viewer
     run = Deployment.objects.create(environment=platform, template="agent", status=S.SUCCEEDED,
                                     what_if={"changes": [{"change_type": "Create", "resource_type": "t",
                                                           "resource_name": f"r{i}"} for i in range(50)]})
+    DeploymentOperation.objects.create(deployment=run, operation_id="op-1", resource_type="t", resource_name="r",
+                                       state="Succeeded")
     deployment_log(run.pk, [("info", "done")])
     client = client_for(viewer)
     page = client.get(run.get_absolute_url()).content.decode()
@@ -93,3 +95,88 @@ def test_a_finished_runs_poll_is_one_small_fragment(platform, client_for, viewer
                           HTTP_HX_REQUEST="true")
     assert response.status_code == 286
     assert response.content.decode().strip() == '<div id="log-tail"></div>'
+
+
+def test_the_run_page_shows_everything_of_a_run_from_one_read_of_its_row(platform, client_for, engineer):
+    """The page reads only the columns it shows (#11), and every one it shows is among them: no column is
+    fetched again on its own while the page renders."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from portal.catalog.models import Agent
+    from portal.deployments.models import ApprovalRequest
+
+    agent = Agent.objects.get(slug="ecommerce-catalog-search")
+    first = Deployment.objects.create(environment=platform, template="agent", status=S.FAILED, agent=agent)
+    run = Deployment.objects.create(
+        environment=platform, template="agent", status=S.FAILED, agent=agent, requested_by=engineer, retry_of=first,
+        reason="second try", parameters={"agentName": "ecommerce-catalog-search", "sku": "Basic"},
+        secure_parameter_names=["apiKey"], template_hash="ab" * 32, template_commit="c0ffee" * 6,
+        template_source="git", arm_deployment_name="pp-agent-dev-2", correlation_id="corr-1", attempts=2,
+        started_at=timezone.now() - timedelta(seconds=65), finished_at=timezone.now(),
+        what_if={"changes": [{"change_type": "Create", "resource_type": "Microsoft.Cache/redis",
+                              "resource_name": "redis-one"}]},
+        error={"code": "Conflict", "message": "It broke.", "details": [{"code": "Inner", "message": "Why."}]})
+    ApprovalRequest.objects.create(deployment=run, status="approved", template_hash="x", parameters_hash="y",
+                                   expires_at=timezone.now())
+    DeploymentOperation.objects.create(deployment=run, operation_id="op-1", resource_type="Microsoft.Cache/redis",
+                                       resource_name="redis-one", state="Failed",
+                                       error={"code": "Quota", "message": "No room."})
+    deployment_log(run.pk, [("error", "it broke")])
+    client = client_for(engineer)
+    client.get(run.get_absolute_url())
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(run.get_absolute_url()).content.decode()
+
+    for shown in ("ecommerce-catalog-search", "erin", f"retry of <a href=\"/deployments/{first.pk}/\">#{first.pk}</a>",
+                  "second try", "approval request (approved)", "sku", "Basic", "apiKey", "pp-agent-dev-2", "corr-1",
+                  "c0ffee", "redis-one", "Conflict", "It broke.", "Why.", "Quota", "No room.", "1 min 5 s",
+                  "it broke", "Retry"):
+        assert shown in page, shown
+    own_row = [q["sql"] for q in queries.captured_queries
+               if 'FROM "deployments_deployment"' in q["sql"] and q["sql"].endswith("LIMIT 21")]  # a .get()
+    assert len(own_row) == 1, own_row
+    assert not [q["sql"] for q in queries.captured_queries
+                if q["sql"].startswith('SELECT "catalog_environment"') or q["sql"].startswith('SELECT "catalog_agent"')
+                or q["sql"].startswith('SELECT "deployments_approvalrequest"')]
+
+
+def test_a_running_runs_page_polls_every_half_second_following_the_run(platform, client_for, viewer):
+    run = Deployment.objects.create(environment=platform, template="agent", status=S.RUNNING)
+    deployment_log(run.pk, [("info", "one")])
+    page = client_for(viewer).get(run.get_absolute_url()).content.decode()
+    tail = re.search(r'<div id="log-tail"[^>]*>', page).group(0)
+    assert 'hx-trigger="every 500ms"' in tail and "after=1&amp;" in tail and "follow=1" in tail
+
+
+def test_a_page_following_a_run_that_finishes_while_behind_fetches_the_rest_at_once(platform, client_for, viewer,
+                                                                                   settings):
+    """Its polls carry follow=1: the lines left when the run finished come without a click, in order, and the
+    polls stop when the last one is on the page. Opening the finished run's page instead pages on request."""
+    settings.PORTAL_LOG_PAGE_LINES = 100
+    run = Deployment.objects.create(environment=platform, template="agent", status=S.RUNNING)
+    deployment_log(run.pk, [("info", f"line {i}") for i in range(1, 101)])
+    client = client_for(viewer)
+    page = client.get(run.get_absolute_url()).content.decode()
+    seen = [int(n) for n in SEQ.findall(page)]
+    deployment_log(run.pk, [("info", f"line {i}") for i in range(101, 351)])   # the run writes on, then ends
+    Deployment.objects.filter(pk=run.pk).update(status=S.SUCCEEDED)
+
+    url, status, triggers = NEXT.search(page).group(1).replace("&amp;", "&"), 200, []
+    while status != 286:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+        status, body = response.status_code, response.content.decode()
+        seen += [int(n) for n in SEQ.findall(body)]
+        if status != 286:
+            tail = re.search(r'<(?:div|a) id="log-tail"[^>]*>', body).group(0)
+            triggers.append(re.search(r'hx-trigger="([^"]+)"', tail).group(1))
+            url = NEXT.search(body).group(1).replace("&amp;", "&")
+    assert seen == list(range(1, 351))
+    assert triggers == ["load", "load"]                # no "Show the next lines" button on the way
+
+    finished_page = client.get(run.get_absolute_url()).content.decode()
+    assert 'data-testid="log-more"' in finished_page and "follow=1" not in finished_page
