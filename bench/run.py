@@ -141,6 +141,9 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--concurrency", type=int, default=20, help="concurrent clients (default 20)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load a page (default 10)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="seconds of the same load before each page's measured run, not counted (default 2): every "
+                             "worker has compiled its templates and opened its connection, so p99 is the steady state")
     parser.add_argument("--only", default="", help="run only pages whose name contains this")
     parser.add_argument("--user", default="bench", help="the signed-in user (bench/seed.py creates `bench`)")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
@@ -165,6 +168,8 @@ def main(argv=None):
             if status >= 300:  # a redirect is the sign-in page, not the page
                 print(f"| {name} | HTTP {status} | | | | | | |")
                 continue
+            if args.warmup:
+                load(port, path, headers, concurrency=args.concurrency, duration=args.warmup)
             result = load(port, path, headers, concurrency=args.concurrency, duration=args.duration)
             baseline = baseline or result["rps"]
             fmt = lambda v: "" if v is None else f"{v:,.0f}" if v >= 10 else f"{v:.1f}"  # noqa: E731
