@@ -1,12 +1,16 @@
 """Cost ingest throughput on PostgreSQL: the portal's COPY path, its row-by-row path, and plain COPY of the same
-rows, in rows/s, with the process's peak memory. Uses its own environment (`bench-ingest`), removed afterwards.
+rows, in rows/s, with the CPU it took and the process's peak memory. Uses its own environment (`bench-ingest`),
+removed afterwards.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/peakportal_bench .venv/bin/python bench/ingest.py --rows 100000
 
-Two plain COPYs are the yardsticks: into a temporary table with no index (no WAL, no index, no foreign key: the
-fastest PostgreSQL takes these rows at all), and into costs_costentry itself (the table the ingest fills, with
-its four indexes, its WAL and its deferred foreign key check at commit: what storing these rows costs at least).
-"""
+Two plain COPYs are the yardsticks: into a temporary table (no index, no WAL, no foreign key: the fastest
+PostgreSQL takes these rows at all), and into costs_costentry itself (the table the ingest fills, with its
+indexes, its WAL and its deferred foreign key check at commit: the least that storing these rows there costs).
+The ingest runs first into an empty month, then again three times: the last day's cost changed (what an hourly
+ingest of Azure sees), every cost changed, nothing changed (the sandbox, hour after hour). The CPU column is this
+process's and, when PostgreSQL runs on this machine, its backend's: steadier than the wall clock when the
+machine is busy."""
 
 import argparse
 import os
@@ -44,15 +48,31 @@ def answer(n: int, factor: int = 1, days: int = 31):
                       f"agent-{i // 310:06d}", Decimal(i % 997) / 100 * (factor if day >= 31 - days else 1), "USD")
 
 
+def backend_cpu():
+    """CPU seconds PostgreSQL's process for this connection has used, when it runs on this machine (else None):
+    with the client's, steadier than the wall clock on a busy machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(label, fn, n):
     settle()
-    start = time.perf_counter()
+    server, client, start = backend_cpu(), time.process_time(), time.perf_counter()
     with transaction.atomic():
         fn()
     seconds = time.perf_counter() - start
+    client = time.process_time() - client
+    server = backend_cpu() - server if server is not None else None
+    cpu = f"{client:.2f} + {server:.2f} s" if server is not None else f"{client:.2f} s + ?"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"| {label} | {n:,} | {seconds:.1f} s | {n / seconds:,.0f} | {peak:,.0f} MB |", flush=True)
-    return n / seconds
+    print(f"| {label} | {n:,} | {seconds:.1f} s | {n / seconds:,.0f} | {cpu} | {peak:,.0f} MB |", flush=True)
+    return n / seconds, client + server if server is not None else None
 
 
 def settle():
@@ -76,7 +96,8 @@ def main(argv=None):
     env, _ = Environment.objects.get_or_create(name="bench-ingest", defaults=dict(
         tier="development", position=99, resource_group="holidaypeakhub-bench-rg", aks_cluster="bench"))
     n = args.rows
-    print("| what | rows | time | rows/s | peak RSS (process so far) |\n|---|---|---|---|---|")
+    print("| what | rows | time | rows/s | CPU (this process + PostgreSQL's) | peak RSS (process so far) |\n"
+          "|---|---|---|---|---|---|")
     try:
         def temp_copy():
             with connection.cursor() as cursor:
@@ -109,8 +130,11 @@ def main(argv=None):
             env.cost_entries.all().delete()
             timed("ingest, row-by-row upsert (first; before #11)", lambda: services._cost_entries_upsert(
                 environment=env, month=MONTH, rows=answer(n)), n)
-        print(f"\nThe COPY path's first ingest at {100 * first / temp:.0f}% of plain COPY into a temporary table, "
-              f"{100 * first / table:.0f}% of plain COPY into costs_costentry.")
+        print(f"\nThe COPY path's first ingest, in rows/s, at {100 * first[0] / temp[0]:.0f}% of plain COPY into a "
+              f"temporary table and {100 * first[0] / table[0]:.0f}% of plain COPY into costs_costentry", end="")
+        if first[1]:
+            print(f"; by CPU at {100 * temp[1] / first[1]:.0f}% and {100 * table[1] / first[1]:.0f}%", end="")
+        print(".")
     finally:  # an empty answer takes the rows and the rollups away (the totals over the environments too)
         services.cost_month_refresh(environment=env, month=MONTH)
         services.cost_entries_store(environment=env, month=MONTH, rows=[])
