@@ -8,13 +8,14 @@ task stores nothing twice, and a budget threshold notifies once per month (Budge
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -140,10 +141,13 @@ def _key(row: CostRow) -> tuple[date, str, str, str]:
 def cost_entries_store(*, environment: Environment, month: date, rows: Iterable[CostRow]) -> int:
     """Make the month's stored rows exactly what the backend answered: upsert each row on its key (rows
     with the same key in one answer are added up), delete the month's rows the answer no longer has.
-    Returns the number of rows stored. On PostgreSQL in bulk (COPY into a staging table, one upsert;
-    memory flat in the number of rows), elsewhere row by row in Python."""
-    store = _cost_entries_copy if connection.vendor == "postgresql" else _cost_entries_upsert
-    stored = store(environment=environment, month=month, rows=rows)
+    Returns the number of rows stored. The month's rollups stay equal to the SUM over the stored rows. On
+    PostgreSQL in bulk (COPY into a staging table; only the rows that change are written and only their change
+    in cost is added to the rollups; memory flat in the number of rows), elsewhere row by row in Python, then
+    the month's rollups rebuilt (cost_month_refresh)."""
+    if connection.vendor == "postgresql":
+        return _cost_entries_copy(environment=environment, month=month, rows=rows)
+    stored = _cost_entries_upsert(environment=environment, month=month, rows=rows)
     cost_month_refresh(environment=environment, month=month)
     return stored
 
@@ -173,44 +177,145 @@ def _cost_entries_upsert(*, environment: Environment, month: date, rows: Iterabl
     return len(totals)
 
 
-STAGE = "cost_ingest_stage"
+STAGE = "cost_ingest_answer"    # the backend's answer, as COPY streams it in
+CHANGES = "cost_ingest_changes"  # the answer against the stored rows: one row per key that changes
+ENTRIES_LOCK = 1101  # with the environment's id: one store of an environment's cost at a time (advisory, PostgreSQL)
+ROLLUP_LOCK = 1100  # with the month's ordinal: one ingest at a time refreshes a month's totals across environments
 
 
 def _cost_entries_copy(*, environment: Environment, month: date, rows: Iterable[CostRow]) -> int:
     """Issue #11: the PostgreSQL path of cost_entries_store. The answer streams into a temporary table with
-    COPY; then one DELETE of the keys it no longer has and one INSERT ... ON CONFLICT of the summed keys,
-    which leaves rows whose cost did not change untouched. Same result as the Python path."""
+    COPY (per row, besides what plain COPY does, only the key cut to its columns' lengths). One
+    statement compares it with the month's stored rows and keeps only the keys that change, with their old
+    and new cost; the stored rows get one DELETE, one UPDATE and one INSERT (in key order) of those, and the
+    rollups the change in cost of those keys (_cost_rollups_apply). Rows whose cost did not change are not
+    written, and an unchanged answer writes nothing. Same result as the Python path; memory flat in the rows."""
     first, last = month_start(month), month_end(month)
-    table = CostEntry._meta.db_table
+    entry = connection.ops.quote_name(CostEntry._meta.db_table)
+    key = "date, service, resource_group, agent"
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (date date, service varchar(100), "
-                       "resource_group varchar(90), agent varchar(256), cost numeric, currency varchar(3)) "
-                       "ON COMMIT DELETE ROWS")
-        # Indexed, so the anti-join below stays index lookups whatever plan PostgreSQL picks.
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS {STAGE}_key ON {STAGE} (date, service, resource_group, agent)")
-        cursor.execute(f"TRUNCATE {STAGE}")
-        with cursor.cursor.copy(f"COPY {STAGE} (date, service, resource_group, agent, cost, currency) "
-                                "FROM STDIN") as copy:
+        # The change set is worked out against the rows it then writes: one store of an environment at a time.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ENTRIES_LOCK, environment.pk])
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (date date, service text, resource_group text, "
+                       "agent text, cost numeric, currency text) ON COMMIT DELETE ROWS")
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {CHANGES} (id bigint, date date, service varchar(100), "
+                       "resource_group varchar(90), agent varchar(256), was numeric(18, 6), cost numeric(18, 6), "
+                       "was_currency varchar(3), currency varchar(3)) ON COMMIT DELETE ROWS")
+        cursor.execute(f"TRUNCATE {STAGE}, {CHANGES}")  # when an outer transaction stores more than one month
+        with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN") as copy:
             for row in rows:
                 if first <= row.date <= last:  # outside the period asked for: not this month's
                     copy.write_row((*_key(row), row.cost, (row.currency or "")[:3]))
-        cursor.execute(f"ANALYZE {STAGE}")  # a hash anti-join below, not a nested loop over the month's rows
-        key = "date, service, resource_group, agent"
-        cursor.execute(f"DELETE FROM {table} e WHERE e.environment_id = %s AND e.date BETWEEN %s AND %s "
-                       f"AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.date = e.date AND s.service = e.service "
-                       f"AND s.resource_group = e.resource_group AND s.agent = e.agent)", [environment.pk, first, last])
         cursor.execute(
-            f"INSERT INTO {table} (environment_id, {key}, cost, currency, updated_at) "
-            f"SELECT %s, {key}, ROUND(SUM(cost), 6), COALESCE(NULLIF(MAX(currency), ''), 'USD'), %s "
-            f"FROM {STAGE} GROUP BY {key} "
-            f"ON CONFLICT (environment_id, {key}) DO UPDATE SET cost = EXCLUDED.cost, currency = EXCLUDED.currency, "
-            f"updated_at = EXCLUDED.updated_at WHERE ({table}.cost, {table}.currency) IS DISTINCT FROM "
-            f"(EXCLUDED.cost, EXCLUDED.currency)", [environment.pk, timezone.now()])
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {STAGE} GROUP BY {key}) keys")
-        return cursor.fetchone()[0]
+            # The answer summed per key, against the stored rows. (The key is cut in Python: cut here, PostgreSQL
+            # sums it with a sort instead of a hash, twice as slow.)
+            f"WITH answer AS MATERIALIZED ("
+            f" SELECT {key}, ROUND(SUM(cost), 6), COALESCE(NULLIF(MAX(currency), ''), 'USD') FROM {STAGE}"
+            f" GROUP BY 1, 2, 3, 4),"
+            f" stored AS (SELECT id, {key}, cost, currency FROM {entry}"
+            f" WHERE environment_id = %(env)s AND date BETWEEN %(first)s AND %(last)s),"
+            f" changed AS (INSERT INTO {CHANGES} (id, {key}, was, cost, was_currency, currency)"
+            f" SELECT s.id, COALESCE(a.date, s.date), COALESCE(a.service, s.service), "
+            f" COALESCE(a.resource_group, s.resource_group), COALESCE(a.agent, s.agent), s.cost, a.cost, s.currency, "
+            f" a.currency FROM answer a ({key}, cost, currency) FULL JOIN stored s ON s.date = a.date "
+            f" AND s.service = a.service AND s.resource_group = a.resource_group AND s.agent = a.agent"
+            f" WHERE (a.cost, a.currency) IS DISTINCT FROM (s.cost, s.currency) RETURNING id, was, cost, was_currency, "
+            f" currency)"
+            f" SELECT (SELECT COUNT(*) FROM answer), COUNT(*), COUNT(*) FILTER (WHERE cost IS NULL), "
+            f" COUNT(*) FILTER (WHERE id IS NOT NULL AND cost IS NOT NULL), COUNT(*) FILTER (WHERE id IS NULL), "
+            f" COUNT(*) FILTER (WHERE was IS NOT NULL AND currency IS DISTINCT FROM was_currency) FROM changed",
+            {"first": first, "last": last, "env": environment.pk})
+        stored, changed, deleted, updated, inserted, currency_changed = cursor.fetchone()
+        if not changed:
+            return stored
+        now = timezone.now()
+        if deleted:
+            cursor.execute(f"DELETE FROM {entry} WHERE id IN (SELECT id FROM {CHANGES} WHERE cost IS NULL)")
+        if updated:
+            cursor.execute(f"UPDATE {entry} e SET cost = c.cost, currency = c.currency, updated_at = %s "
+                           f"FROM {CHANGES} c WHERE e.id = c.id AND c.cost IS NOT NULL", [now])
+        if inserted:  # no conflict possible (ENTRIES_LOCK); in key order: the unique index filled page by page
+            cursor.execute(f"INSERT INTO {entry} (environment_id, {key}, cost, currency, updated_at) "
+                           f"SELECT %s, {key}, cost, currency, %s FROM {CHANGES} WHERE id IS NULL ORDER BY {key}",
+                           [environment.pk, now])
+        _cost_rollups_apply(cursor, environment=environment, month=first, lost=bool(deleted),
+                            currency_changed=bool(currency_changed))
+    return stored
 
 
-ROLLUP_LOCK = 1100  # with the month's ordinal: the advisory lock that lets one ingest at a time refresh a month's totals
+@dataclass(frozen=True)
+class _Rollup:
+    """How one rollup follows the stored rows: its columns fixed by the ingest (`scope`: the environment, the
+    month), its key columns with the expression that gives each from a row of the level below it (CHANGES
+    has the same columns), and that level (`source`)."""
+
+    model: type[models.Model]
+    scope: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...]
+    source: type[models.Model]
+    source_scope: str
+    tagged: bool = False      # only the cost with an agent tag
+    currency: bool = False    # also the currency, the largest of its rows' (as cost_month_refresh)
+
+    def sql(self, what: str) -> str:
+        qn = connection.ops.quote_name
+        table, source = qn(self.model._meta.db_table), qn(self.source._meta.db_table)
+        scope, values = ", ".join(self.scope), ", ".join(SCOPE_VALUES[c] for c in self.scope)
+        cols, exprs = ", ".join(c for c, _ in self.keys), ", ".join(e for _, e in self.keys)
+        by = ", ".join(str(len(self.scope) + 1 + i) for i in range(len(self.keys)))
+        tagged = " AND agent <> ''" if self.tagged else ""
+        currency = ", COALESCE(NULLIF(MAX(currency), ''), 'USD')" if self.currency else ""
+        columns = f"{scope}, {cols}, cost{', currency' if self.currency else ''}"
+        if what == "delta":  # each key's change in cost added to its row (a key new to the rollup: inserted)
+            update = f"cost = {table}.cost + EXCLUDED.cost WHERE EXCLUDED.cost <> 0"
+            if self.currency:
+                update = (f"cost = {table}.cost + EXCLUDED.cost, currency = GREATEST({table}.currency, "
+                          f"EXCLUDED.currency) WHERE EXCLUDED.cost <> 0 OR EXCLUDED.currency > {table}.currency")
+            return (f"INSERT INTO {table} ({columns}) SELECT {values}, {exprs}, "
+                    f"SUM(COALESCE(cost, 0) - COALESCE(was, 0)){currency} FROM {CHANGES} WHERE TRUE{tagged} "
+                    f"GROUP BY {by} ORDER BY {by} ON CONFLICT ({scope}, {cols}) DO UPDATE SET {update}")
+        # The keys that lost a row (or, for the currency, a row's currency): deleted, then summed again from the
+        # level below when anything is left.
+        lost = "was IS NOT NULL AND currency IS DISTINCT FROM was_currency" if self.currency else "cost IS NULL"
+        lost = f"({exprs}) IN (SELECT {exprs} FROM {CHANGES} WHERE {lost}{tagged})"
+        if what == "delete":
+            return (f"DELETE FROM {table} WHERE " + " AND ".join(f"{c} = {SCOPE_VALUES[c]}" for c in self.scope)
+                    + f" AND {lost.replace(f'({exprs}) IN', f'({cols}) IN', 1)}")
+        return (f"INSERT INTO {table} ({columns}) SELECT {values}, {exprs}, SUM(cost){currency} FROM {source} "
+                f"WHERE {self.source_scope} AND {lost} GROUP BY {by}")
+
+
+SCOPE_VALUES = {"environment_id": "%(env)s", "month": "%(first)s"}
+IN_MONTH = "environment_id = %(env)s AND date BETWEEN %(first)s AND %(last)s"
+ROLLUPS = (  # in order: each is summed again from one before it (or the stored rows)
+    _Rollup(CostDay, ("environment_id",), (("date", "date"), ("service", "service"),
+                                           ("resource_group", "resource_group")), CostEntry, IN_MONTH),
+    _Rollup(CostMonth, ("environment_id", "month"), (("service", "service"), ("resource_group", "resource_group"),
+                                                     ("agent", "agent")), CostEntry, IN_MONTH, currency=True),
+    _Rollup(CostMonthService, ("environment_id", "month"), (("service", "service"), ("resource_group", "resource_group"),
+                                                            ("tagged", "agent <> ''")), CostMonth,
+            "environment_id = %(env)s AND month = %(first)s"),
+    _Rollup(CostAgentMonth, ("environment_id", "month"), (("agent", "agent"),), CostMonth,
+            "environment_id = %(env)s AND month = %(first)s", tagged=True),
+    _Rollup(CostAgentService, ("environment_id", "month"), (("service", "service"), ("agent", "agent")), CostMonth,
+            "environment_id = %(env)s AND month = %(first)s"),
+    _Rollup(CostAgentTotal, ("month",), (("agent", "agent"),), CostAgentMonth, "month = %(first)s", tagged=True),
+)
+
+
+def _cost_rollups_apply(cursor, *, environment: Environment, month: date, lost: bool, currency_changed: bool) -> None:
+    """Issue #11: bring the month's rollups (ROLLUPS) from the stored rows before this ingest to those after it,
+    from CHANGES alone: each rollup key's change in cost is added to its row; the keys that lost a row are
+    summed again from the level below (or deleted when nothing is left), so each rollup stays exactly the SUM
+    over the stored rows (what cost_month_refresh rebuilds). One ingest of a month at a time (CostAgentTotal
+    spans the environments)."""
+    params = {"env": environment.pk, "first": month_start(month), "last": month_end(month)}
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, params["first"].toordinal()])
+    for rollup in ROLLUPS:
+        cursor.execute(rollup.sql("delta"), params)
+        if lost or (currency_changed and rollup.currency):
+            cursor.execute(rollup.sql("delete"), params)
+            cursor.execute(rollup.sql("insert"), params)
 
 
 @transaction.atomic
@@ -227,7 +332,8 @@ def cost_month_refresh(*, environment: Environment, month: date) -> int:
     entry, monthly, day, service, agent, by_service, total = (qn(m._meta.db_table) for m in (
         CostEntry, CostMonth, CostDay, CostMonthService, CostAgentMonth, CostAgentService, CostAgentTotal))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql":  # the locks of _cost_entries_copy, in its order
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ENTRIES_LOCK, env])
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, first.toordinal()])
         cursor.execute(f"DELETE FROM {monthly} WHERE environment_id = %s AND month = %s", [env, first])
         cursor.execute(

@@ -90,6 +90,40 @@ def test_rollup_equals_the_raw_sum_after_an_ingest_and_after_a_re_ingest_changes
 
 
 
+def test_rollups_follow_a_re_ingest_that_drops_an_agent_and_changes_a_currency_and_an_empty_answer(envs):
+    """The keys that lose rows: an agent gone from the month (its totals over the environments too), a
+    currency changed (CostMonth's is the largest of its rows'), a month answered empty (everything gone)."""
+    agents = ["ecommerce-catalog-search", "crm-support-assistance"]
+    for env in envs.values():
+        services.cost_ingest_run(environment_id=env.pk, today=TODAY, backfill=1, backend=SandboxCost(agents=agents))
+    november = date(2026, 11, 1)
+    dev, staging = envs["dev"], envs["staging"]
+    assert CostAgentTotal.objects.filter(month=november, agent="crm-support-assistance").exists()
+    stored = [CostRow(e.date, e.service, e.resource_group, e.agent, e.cost, e.currency)
+              for e in CostEntry.objects.filter(environment=dev, date__gte=november)]
+    euro = next(r for r in stored if r.agent == "")
+    answer = [CostRow(r.date, r.service_name, r.resource_group, r.agent, r.cost,
+                      "EUR" if (r.service_name, r.resource_group, r.agent) ==
+                      (euro.service_name, euro.resource_group, "") else r.currency)
+              for r in stored if r.agent != "crm-support-assistance"]
+    services.cost_entries_store(environment=dev, month=november, rows=answer)
+    assert rollup() == raw_sums() and every_rollup_equals_the_raw_sum()
+    assert not CostAgentMonth.objects.filter(environment=dev, month=november, agent="crm-support-assistance").exists()
+    others = CostEntry.objects.filter(date__gte=november, agent="crm-support-assistance").exclude(environment=dev)
+    assert CostAgentTotal.objects.filter(month=november, agent="crm-support-assistance").exists() == others.exists()
+    assert CostMonth.objects.get(environment=dev, month=november, service=euro.service_name,
+                                 resource_group=euro.resource_group, agent="").currency == "EUR"
+    assert CostMonth.objects.filter(environment=dev, month=november).exclude(currency="USD").count() == 1
+
+    services.cost_entries_store(environment=staging, month=november, rows=[])
+    assert not CostEntry.objects.filter(environment=staging, date__gte=november).exists()
+    for model in (CostMonth, CostMonthService, CostAgentMonth, CostAgentService):
+        assert not model.objects.filter(environment=staging, month=november).exists(), model.__name__
+    assert not CostDay.objects.filter(environment=staging, date__gte=november).exists()
+    assert rollup() == raw_sums() and every_rollup_equals_the_raw_sum()
+    assert CostMonth.objects.filter(environment=staging, month=date(2026, 10, 1)).exists()   # the month before: kept
+
+
 def test_re_ingesting_the_same_answer_rewrites_nothing_and_a_change_rewrites_only_its_row(envs):
     """On PostgreSQL the ingest is one COPY and one upsert that leaves unchanged rows alone; elsewhere the
     same answer gives the same rows."""
