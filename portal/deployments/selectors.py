@@ -1,12 +1,10 @@
 import hashlib
 
-from collections.abc import Callable
-
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
+from portal.core.links import url_of_pk
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, ApprovalStatus, DeploymentStatus
 from portal.deployments.models import (
     ApprovalDecision,
@@ -117,7 +115,7 @@ def parameter_diff(*, deployment: Deployment) -> list[dict]:
 # --- Tables of runs and approvals as plain rows (issue #11) ------------------------------------------
 # A table reads only the columns it shows (never a run's preview, error, secrets or continuation token), in
 # one query, and works out each cell once here: a row is a dict, which the template reads without the
-# lookups, calls and filters a model instance costs per cell (reverse() per link, |date, get_FOO_display).
+# lookups, calls and filters a model instance costs per cell (a reverse() per link, |date, get_FOO_display).
 
 _RUN = ("kind", "template", "cluster_action", "parameters", "agent__slug", "environment__name")
 RUN_COLUMNS = ("pk", *_RUN, "status", "requested_by__username", "created_at")
@@ -125,12 +123,6 @@ APPROVAL_COLUMNS = ("pk", "deployment_id", "status", "outcome_note", "expires_at
                     "deployment__reason", *(f"deployment__{c}" for c in _RUN))
 _RUN_STATUS = dict(DeploymentStatus.choices)
 _APPROVAL_STATUS = dict(ApprovalStatus.choices)
-
-
-def _url_of(viewname: str) -> Callable[[int], str]:
-    """pk -> the URL of that object's page, reversed once for a whole table instead of once a row."""
-    head, tail = reverse(viewname, args=[987654321]).rsplit("987654321", 1)
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _minute(value) -> str:
@@ -148,7 +140,7 @@ def run_rows(runs: QuerySet[Deployment]) -> list[dict]:
     """The rows of a table of runs (templates/deployments/_table.html), in the queryset's order (a page's
     slice of it, or every run it holds): url, pk, what, environment, status and its label, requested_by
     (a username, or None), when."""
-    url = _url_of("deployments:detail")
+    url = url_of_pk("deployments:detail")
     return [{"pk": r["pk"], "url": url(r["pk"]), "what": _what(r), "environment": r["environment__name"],
              "status": r["status"], "status_label": _RUN_STATUS.get(r["status"], r["status"]),
              "requested_by": r["requested_by__username"], "when": _minute(r["created_at"])}
@@ -159,7 +151,7 @@ def approval_rows(approvals: QuerySet[ApprovalRequest]) -> list[dict]:
     """The rows of a table of approval requests, in the queryset's order: url (the request's page),
     deployment_id, run_url, what, environment, requested_by, reason (the run's), status and its label,
     outcome_note, expires."""
-    url, run_url = _url_of("deployments:approval"), _url_of("deployments:detail")
+    url, run_url = url_of_pk("deployments:approval"), url_of_pk("deployments:detail")
     return [{"pk": r["pk"], "url": url(r["pk"]), "deployment_id": r["deployment_id"],
              "run_url": run_url(r["deployment_id"]), "what": _what(r, "deployment__"),
              "environment": r["deployment__environment__name"], "requested_by": r["requested_by__username"],
