@@ -183,3 +183,22 @@ def test_template_parameters_as_json_schema(engineer, token_for, api):
         "type": "integer", "minimum": 0, "maximum": 63,
         "description": "Database number on the shared Redis cache for the agent's hot memory (0 is the CRUD "
                        "service's)."}
+
+
+def test_a_list_item_says_what_the_runs_own_answer_says(awaiting, staging, engineer, token_for, api):
+    """The list reads plain rows (issue #11); each item is still the run's own answer without preview and resources."""
+    from tests.factories import AgentFactory
+
+    call = api(token_for(engineer, "read", "deploy"))
+    first = Deployment.objects.create(environment=staging, template="agent", agent=AgentFactory(slug="crm-x"),
+                                      status=S.FAILED, error={"code": "Conflict", "message": "taken"},
+                                      secure_parameter_names=["apiKey"], parameters={"agentName": "crm-x"})
+    Deployment.objects.create(environment=staging, template="agent", status=S.RUNNING, cancel_requested=True,
+                              retry_of=first, requested_by=engineer)
+    Deployment.objects.create(environment=staging, template="static-web-app", status=S.QUEUED)
+    items = call("get", "deployments").json()["items"]
+    assert len(items) == 4 and any(i["approval"] == awaiting.pk for i in items)
+    for item in items:
+        own = call("get", f"deployments/{item['id']}").json()
+        assert item == {key: value for key, value in own.items() if key not in ("preview", "operations")}
+    assert {(i["finished"], i["can_cancel"]) for i in items} == {(True, False), (False, False), (False, True)}
