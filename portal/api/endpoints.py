@@ -1,6 +1,7 @@
 """The /api/v1/ operations. Each one checks the token's scope and the user's role, then calls the same
 selector or service as the page that does the same thing: no rule is skipped or re-implemented here."""
 
+from functools import partial
 from typing import Any
 
 from django.http import HttpResponse
@@ -376,7 +377,8 @@ def deployment_retry(request, pk: Id, response: HttpResponse):
 
 # --- Approvals ----------------------------------------------------------------------------------
 
-def _approval(a: ApprovalRequest) -> dict:
+def _approval(a: ApprovalRequest, url=None) -> dict:
+    """`url`: pk -> the request's API URL, for a list that reverses it once (url_of_pk)."""
     d = a.deployment
     return {"id": a.pk, "deployment": d.pk, "template": d.template, "environment": d.environment.name,
             "status": a.status, "requested_by": a.requested_by.get_username() if a.requested_by else None,
@@ -385,7 +387,13 @@ def _approval(a: ApprovalRequest) -> dict:
             "expires_at": a.expires_at, "decided_at": a.decided_at, "outcome_note": a.outcome_note,
             "decisions": [{"user": x.user.get_username(), "decision": x.decision, "comment": x.comment, "at": x.at}
                           for x in a.decisions.all()],
-            "url": api_url("approval", a.pk)}
+            "url": url(a.pk) if url else api_url("approval", a.pk)}
+
+
+# The columns an item shows (ApprovalOut): not the run's preview, parameters or secrets, nor the environment's settings.
+_APPROVAL_ITEM = ("deployment__template", "deployment__reason", "deployment__environment__name", "status",
+                  "requested_by__username", "required_approvals", "approver_group__name", "created_at", "expires_at",
+                  "decided_at", "outcome_note")
 
 
 class ApprovalFilters(Schema):
@@ -400,9 +408,10 @@ def approval_list(request, filters: Query[ApprovalFilters]):
         qs = deployment_selectors.approval_inbox(user=user) if user.has_perm("deployments.decide_approvalrequest") \
             else ApprovalRequest.objects.none()
     else:
-        qs = ApprovalRequest.objects.select_related("deployment__environment", "requested_by", "approver_group") \
-            .order_by("-created_at", "-pk")
-    return Mapped(qs.prefetch_related("decisions__user"), _approval)
+        qs = ApprovalRequest.objects.order_by("-created_at", "-pk")  # index approval_created
+    qs = qs.select_related(None).select_related("deployment__environment", "requested_by", "approver_group") \
+        .only(*_APPROVAL_ITEM).prefetch_related("decisions__user")
+    return Mapped(qs, partial(_approval, url=url_of_pk("api-v1:approval")))
 
 
 def _get_approval(pk: int) -> ApprovalRequest:

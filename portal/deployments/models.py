@@ -259,7 +259,9 @@ class ApprovalRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "expires_at"]),
-                   models.Index(fields=["-decided_at", "-id"], name="approval_decided")]
+                   models.Index(fields=["-decided_at", "-id"], name="approval_decided"),
+                   # The API's list of approval requests, newest first.
+                   models.Index(fields=["-created_at", "-id"], name="approval_created")]
         permissions = [("decide_approvalrequest", "Can approve or reject deployments")]
 
     def __str__(self):

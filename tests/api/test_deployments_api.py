@@ -202,3 +202,22 @@ def test_a_list_item_says_what_the_runs_own_answer_says(awaiting, staging, engin
         own = call("get", f"deployments/{item['id']}").json()
         assert item == {key: value for key, value in own.items() if key not in ("preview", "operations")}
     assert {(i["finished"], i["can_cancel"]) for i in items} == {(True, False), (False, False), (False, True)}
+
+
+def test_an_approval_list_item_says_what_the_requests_own_answer_says(awaiting, prod, engineer, approver, token_for,
+                                                                       api, django_capture_on_commit_callbacks):
+    """The list reads only the columns an item shows (issue #11); each item is still the request's own answer."""
+    call = api(token_for(approver, "read", "approve"))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert call("post", f"approvals/{awaiting.pk}/reject", json={"comment": "not today"}).status_code == 200
+    second = Deployment.objects.create(environment=prod, template="static-web-app", reason="site", status=S.QUEUED)
+    ApprovalRequest.objects.create(deployment=second, expires_at=awaiting.expires_at, template_hash="t",
+                                   parameters_hash="p")
+    for path in ("approvals", "approvals?pending=true"):
+        items = call("get", path).json()["items"]
+        for item in items:
+            assert item == call("get", f"approvals/{item['id']}").json()
+    items = call("get", "approvals").json()["items"]
+    assert [i["deployment"] for i in items] == [second.pk, awaiting.deployment_id]  # newest first
+    assert items[1]["decisions"][0]["user"] == approver.username and items[1]["approver_group"] == "Approver"
+    assert items[0]["requested_by"] is None and items[0]["reason"] == "site"
