@@ -78,14 +78,29 @@ def my_requests(*, user) -> dict:
     }
 
 
+def _decidable_by(user) -> Q:
+    """Of pending requests, those this user may decide: not their own, not decided by them yet, in their approver
+    group where one is set."""
+    q = ~Q(requested_by=user) & ~Q(decisions__user=user)
+    if not user.is_superuser:
+        q &= Q(approver_group__isnull=True) | Q(approver_group__in=user.groups.all())
+    return q
+
+
 def approval_inbox(*, user) -> QuerySet:
     """Pending requests this user may decide: not their own, in their approver group where one is set."""
-    qs = (ApprovalRequest.objects.filter(status="pending").exclude(requested_by=user)
-          .exclude(decisions__user=user)
-          .select_related("deployment__environment", "deployment__agent", "requested_by", "approver_group"))
-    if not user.is_superuser:
-        qs = qs.filter(Q(approver_group__isnull=True) | Q(approver_group__in=user.groups.all()))
-    return qs.order_by("expires_at", "pk")
+    return (ApprovalRequest.objects.filter(status="pending").filter(_decidable_by(user))
+            .select_related("deployment__environment", "deployment__agent", "requested_by", "approver_group")
+            .order_by("expires_at", "pk"))
+
+
+def approval_pending_rows(*, user, can_decide: bool) -> tuple[list[dict], list[dict]]:
+    """The approvals page's pending requests, as rows (approval_rows), in one query: those this user may decide
+    (approval_inbox; none when their role decides nothing) and their own (my_requests' pending), each by expiry."""
+    own = Q(requested_by=user)
+    rows = approval_rows(ApprovalRequest.objects.filter(status="pending")
+                         .filter(own | _decidable_by(user) if can_decide else own).order_by("expires_at", "pk"))
+    return [r for r in rows if r["requested_by_id"] != user.pk], [r for r in rows if r["requested_by_id"] == user.pk]
 
 
 def approval_recent() -> QuerySet:
@@ -119,8 +134,8 @@ def parameter_diff(*, deployment: Deployment) -> list[dict]:
 
 _RUN = ("kind", "template", "cluster_action", "parameters", "agent__slug", "environment__name")
 RUN_COLUMNS = ("pk", *_RUN, "status", "requested_by__username", "created_at")
-APPROVAL_COLUMNS = ("pk", "deployment_id", "status", "outcome_note", "expires_at", "requested_by__username",
-                    "deployment__reason", *(f"deployment__{c}" for c in _RUN))
+APPROVAL_COLUMNS = ("pk", "deployment_id", "status", "outcome_note", "expires_at", "requested_by_id",
+                    "requested_by__username", "deployment__reason", *(f"deployment__{c}" for c in _RUN))
 _RUN_STATUS = dict(DeploymentStatus.choices)
 _APPROVAL_STATUS = dict(ApprovalStatus.choices)
 
@@ -149,13 +164,13 @@ def run_rows(runs: QuerySet[Deployment]) -> list[dict]:
 
 def approval_rows(approvals: QuerySet[ApprovalRequest]) -> list[dict]:
     """The rows of a table of approval requests, in the queryset's order: url (the request's page),
-    deployment_id, run_url, what, environment, requested_by, reason (the run's), status and its label,
-    outcome_note, expires."""
+    deployment_id, run_url, what, environment, requested_by_id, requested_by (a username, or None), reason
+    (the run's), status and its label, outcome_note, expires."""
     url, run_url = url_of_pk("deployments:approval"), url_of_pk("deployments:detail")
     return [{"pk": r["pk"], "url": url(r["pk"]), "deployment_id": r["deployment_id"],
              "run_url": run_url(r["deployment_id"]), "what": _what(r, "deployment__"),
-             "environment": r["deployment__environment__name"], "requested_by": r["requested_by__username"],
-             "reason": r["deployment__reason"], "status": r["status"],
+             "environment": r["deployment__environment__name"], "requested_by_id": r["requested_by_id"],
+             "requested_by": r["requested_by__username"], "reason": r["deployment__reason"], "status": r["status"],
              "status_label": _APPROVAL_STATUS.get(r["status"], r["status"]), "outcome_note": r["outcome_note"],
              "expires": _minute(r["expires_at"])}
             for r in approvals.values(*APPROVAL_COLUMNS)]

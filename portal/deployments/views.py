@@ -237,12 +237,10 @@ def my_requests(request):
 @require_perm("deployments.view_approvalrequest")
 def approval_inbox(request):
     can_decide = request.user.has_perm("deployments.decide_approvalrequest")
-    context = {
-        "pending": selectors.approval_rows(selectors.approval_inbox(user=request.user)) if can_decide else [],
-        "recent": _page_of_rows(request, selectors.approval_recent(), selectors.approval_rows),
-        "mine": selectors.approval_rows(selectors.my_requests(user=request.user)["pending"]),  # issue #9: one's own
-        "can_decide": can_decide,
-    }
+    # Waiting for this user, and (issue #9) their own waiting for someone else: one query.
+    pending, mine = selectors.approval_pending_rows(user=request.user, can_decide=can_decide)
+    context = {"pending": pending, "mine": mine, "can_decide": can_decide,
+               "recent": _page_of_rows(request, selectors.approval_recent(), selectors.approval_rows)}
     return render(request, "deployments/approval_inbox.html", context)
 
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 from portal.deployments import selectors
 from portal.deployments.choices import ApprovalStatus, ClusterAction, DeploymentKind
 from portal.deployments.choices import DeploymentStatus as S
-from portal.deployments.models import ApprovalRequest, Deployment
-from tests.factories import AgentFactory
+from portal.accounts import roles
+from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
+from tests.factories import AgentFactory, EnvironmentFactory
 
 
 def shown(value) -> str:
@@ -75,10 +76,42 @@ def test_approval_rows_show_what_each_request_and_its_run_say(platform, engineer
         rows = selectors.approval_rows(ApprovalRequest.objects.order_by("pk"))
         expected = [{"pk": a.pk, "url": a.get_absolute_url(), "deployment_id": a.deployment_id,
                      "run_url": a.deployment.get_absolute_url(), "what": a.deployment.what, "environment": "dev",
-                     "requested_by": a.requested_by.username if a.requested_by else None,
-                     "reason": a.deployment.reason, "status": a.status, "status_label": a.get_status_display(),
+                     "requested_by_id": a.requested_by_id,
+                     "requested_by": a.requested_by.username if a.requested_by else None, "reason": a.deployment.reason, "status": a.status, "status_label": a.get_status_display(),
                      "outcome_note": a.outcome_note, "expires": shown(a.expires_at)}
                     for a in ApprovalRequest.objects.order_by("pk")]
     assert rows == expected and len(rows) == len(approvals)
     assert rows[1]["status_label"] == "Rejected" and rows[2]["status_label"] == "No longer applies"
     assert rows[0]["reason"] == "release 3" and rows[1]["requested_by"] is None
+
+
+def test_the_approvals_pages_two_pending_lists_are_the_inbox_and_ones_own_in_one_query(
+        platform, role_groups, make_user, engineer, approver, platform_admin):
+    """approval_pending_rows: what approval_inbox and my_requests' pending give, for each kind of person."""
+    other = make_user("otto", roles.ENGINEER)
+    prod = EnvironmentFactory(name="prod", approver_group=role_groups[roles.APPROVER])
+    soon = timezone.now() + timedelta(hours=2)
+
+    def pending(env, requester, hours=1, group=None):
+        run = Deployment.objects.create(environment=env, template="agent", parameters={"agentName": f"a-{hours}"},
+                                        requested_by=requester, status=S.AWAITING_APPROVAL)
+        return ApprovalRequest.objects.create(deployment=run, requested_by=requester, approver_group=group,
+                                              expires_at=soon + timedelta(hours=hours), template_hash="t",
+                                              parameters_hash="p")
+
+    pending(platform, engineer, 3)
+    pending(prod, engineer, 1, group=role_groups[roles.APPROVER])
+    pending(prod, other, 2, group=role_groups[roles.PLATFORM_ADMIN])
+    pending(platform, None, 4)
+    decided = pending(platform, other, 5)
+    ApprovalDecision.objects.create(request=decided, user=approver, decision="approve")
+    pending(platform, approver, 6)
+    for user in (engineer, approver, platform_admin, other):
+        for can_decide in (True, False):
+            with CaptureQueriesContext(connection) as ctx:
+                inbox, mine = selectors.approval_pending_rows(user=user, can_decide=can_decide)
+            assert len(ctx.captured_queries) == 1
+            assert inbox == (selectors.approval_rows(selectors.approval_inbox(user=user)) if can_decide else [])
+            assert mine == selectors.approval_rows(selectors.my_requests(user=user)["pending"])
+    inbox, mine = selectors.approval_pending_rows(user=approver, can_decide=True)
+    assert [r["what"] for r in inbox] == ["agent a-1", "agent a-3", "agent a-4"] and len(mine) == 1
