@@ -1,4 +1,6 @@
 import hashlib
+from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
@@ -140,9 +142,11 @@ _RUN_STATUS = dict(DeploymentStatus.choices)
 _APPROVAL_STATUS = dict(ApprovalStatus.choices)
 
 
-def _minute(value) -> str:
-    """As the templates' |date:"Y-m-d H:i" shows it: in the current time zone, to the minute."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def _minutes() -> Callable[[datetime | None], str]:
+    """A time as the templates' |date:"Y-m-d H:i" shows it: in the current time zone (looked up once for a
+    whole table), to the minute; "" for none."""
+    zone = timezone.get_current_timezone()
+    return lambda value: value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _what(row: dict, prefix: str = "") -> str:
@@ -155,10 +159,10 @@ def run_rows(runs: QuerySet[Deployment]) -> list[dict]:
     """The rows of a table of runs (templates/deployments/_table.html), in the queryset's order (a page's
     slice of it, or every run it holds): url, pk, what, environment, status and its label, requested_by
     (a username, or None), when."""
-    url = url_of_pk("deployments:detail")
+    url, minute = url_of_pk("deployments:detail"), _minutes()
     return [{"pk": r["pk"], "url": url(r["pk"]), "what": _what(r), "environment": r["environment__name"],
              "status": r["status"], "status_label": _RUN_STATUS.get(r["status"], r["status"]),
-             "requested_by": r["requested_by__username"], "when": _minute(r["created_at"])}
+             "requested_by": r["requested_by__username"], "when": minute(r["created_at"])}
             for r in runs.values(*RUN_COLUMNS)]
 
 
@@ -166,11 +170,11 @@ def approval_rows(approvals: QuerySet[ApprovalRequest]) -> list[dict]:
     """The rows of a table of approval requests, in the queryset's order: url (the request's page),
     deployment_id, run_url, what, environment, requested_by_id, requested_by (a username, or None), reason
     (the run's), status and its label, outcome_note, expires."""
-    url, run_url = url_of_pk("deployments:approval"), url_of_pk("deployments:detail")
+    url, run_url, minute = url_of_pk("deployments:approval"), url_of_pk("deployments:detail"), _minutes()
     return [{"pk": r["pk"], "url": url(r["pk"]), "deployment_id": r["deployment_id"],
              "run_url": run_url(r["deployment_id"]), "what": _what(r, "deployment__"),
              "environment": r["deployment__environment__name"], "requested_by_id": r["requested_by_id"],
              "requested_by": r["requested_by__username"], "reason": r["deployment__reason"], "status": r["status"],
              "status_label": _APPROVAL_STATUS.get(r["status"], r["status"]), "outcome_note": r["outcome_note"],
-             "expires": _minute(r["expires_at"])}
+             "expires": minute(r["expires_at"])}
             for r in approvals.values(*APPROVAL_COLUMNS)]
