@@ -390,7 +390,8 @@ def _approval(a: ApprovalRequest, url=None) -> dict:
             "url": url(a.pk) if url else api_url("approval", a.pk)}
 
 
-# The columns an item shows (ApprovalOut): not the run's preview, parameters or secrets, nor the environment's settings.
+# The columns an item shows (ApprovalOut): not the run's preview, parameters or secrets, nor the environment's
+# settings.
 _APPROVAL_ITEM = ("deployment__template", "deployment__reason", "deployment__environment__name", "status",
                   "requested_by__username", "required_approvals", "approver_group__name", "created_at", "expires_at",
                   "decided_at", "outcome_note")

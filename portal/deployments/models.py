@@ -19,7 +19,8 @@ from portal.deployments.choices import (
 
 
 def run_subject(*, agent_slug: str | None, parameters: dict) -> str:
-    """The agent (or the instance) a run is for, or "": its agent's slug, else the agentName (or agent) it was given."""
+    """The agent (or the instance) a run is for, or "": its agent's slug, else the agentName (or agent) it was
+    given."""
     if agent_slug:
         return agent_slug
     return str(parameters.get("agentName") or parameters.get("agent") or "")

@@ -150,9 +150,9 @@ def _minutes() -> Callable[[datetime | None], str]:
 
 
 def _what(row: dict, prefix: str = "") -> str:
+    subject = run_subject(agent_slug=row[f"{prefix}agent__slug"], parameters=row[f"{prefix}parameters"])
     return run_what(kind=row[f"{prefix}kind"], template=row[f"{prefix}template"],
-                    cluster_action=row[f"{prefix}cluster_action"],
-                    subject=run_subject(agent_slug=row[f"{prefix}agent__slug"], parameters=row[f"{prefix}parameters"]))
+                    cluster_action=row[f"{prefix}cluster_action"], subject=subject)
 
 
 def run_rows(runs: QuerySet[Deployment]) -> list[dict]:

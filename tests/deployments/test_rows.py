@@ -24,7 +24,8 @@ def shown(value) -> str:
 def some_runs(env, user):
     agent = AgentFactory(slug="crm-loyalty-insights")
     return [
-        Deployment.objects.create(environment=env, template="agent", agent=agent, status=S.SUCCEEDED, requested_by=user),
+        Deployment.objects.create(environment=env, template="agent", agent=agent, status=S.SUCCEEDED,
+                                  requested_by=user),
         Deployment.objects.create(environment=env, template="agent", parameters={"agentName": "crm-new"},
                                   status=S.AWAITING_APPROVAL, requested_by=user),
         Deployment.objects.create(environment=env, template="agent", parameters={"agent": "crm-old"}, status=S.FAILED),
@@ -77,7 +78,8 @@ def test_approval_rows_show_what_each_request_and_its_run_say(platform, engineer
         expected = [{"pk": a.pk, "url": a.get_absolute_url(), "deployment_id": a.deployment_id,
                      "run_url": a.deployment.get_absolute_url(), "what": a.deployment.what, "environment": "dev",
                      "requested_by_id": a.requested_by_id,
-                     "requested_by": a.requested_by.username if a.requested_by else None, "reason": a.deployment.reason, "status": a.status, "status_label": a.get_status_display(),
+                     "requested_by": a.requested_by.username if a.requested_by else None,
+                     "reason": a.deployment.reason, "status": a.status, "status_label": a.get_status_display(),
                      "outcome_note": a.outcome_note, "expires": shown(a.expires_at)}
                     for a in ApprovalRequest.objects.order_by("pk")]
     assert rows == expected and len(rows) == len(approvals)
