@@ -110,6 +110,19 @@ def reset():
     Agent.objects.filter(slug__startswith="bench-").delete()
 
 
+def bench_token() -> None:
+    """The `bench` user's read token, bench.pages.BENCH_TOKEN (the benchmark loads the API's lists with it); once."""
+    from django.contrib.auth import get_user_model
+
+    from bench.pages import BENCH_TOKEN
+    from portal.api.models import ApiToken
+    from portal.api.services import token_digest
+
+    ApiToken.objects.get_or_create(digest=token_digest(BENCH_TOKEN), defaults={
+        "user": get_user_model().objects.get(username=BENCH_USER), "name": "bench: the API's lists",
+        "prefix": BENCH_TOKEN[:10], "scopes": ["read"], "expires_at": django_now() + timedelta(days=365)})
+
+
 def seed(*, agents: int, log_lines: int, today: date, results_per_check: int = RESULTS_PER_CHECK,
          cost_days: int = COST_DAYS, big_run_lines: int = 10_000, out=print) -> dict:
     """Add `agents` agents and their rows; calling it again adds more (tests seed two sizes)."""
@@ -130,6 +143,7 @@ def seed(*, agents: int, log_lines: int, today: date, results_per_check: int = R
         user_create_with_role(username=BENCH_USER, password=BENCH_PASSWORD, role=roles.PLATFORM_ADMIN,
                               first_name="Bench", last_name="Admin", email="bench@example.com", is_superuser=True)
     bench_user = User.objects.get(username=BENCH_USER)
+    bench_token()
     envs = list(Environment.objects.order_by("position"))
     teams = list(Team.objects.order_by("slug"))
     first_agent = next_id(Agent)
@@ -285,7 +299,12 @@ def main(argv=None):
     parser.add_argument("--log-lines", type=int, default=50, help="log lines per run; the issue's scale is 50")
     parser.add_argument("--today", type=date.fromisoformat, default=date.today(), help="YYYY-MM-DD")
     parser.add_argument("--reset", action="store_true", help="empty the tables this script fills first")
+    parser.add_argument("--token", action="store_true", help="only add the bench user's API token (to a database "
+                                                             "seeded before it existed) and stop")
     args = parser.parse_args(argv)
+    if args.token:
+        bench_token()
+        return
     print(f"Seeding {args.agents:,} agents on {connection.vendor} ({connection.settings_dict['NAME']})")
     start = time.perf_counter()
     if args.reset:

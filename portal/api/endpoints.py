@@ -1,6 +1,7 @@
 """The /api/v1/ operations. Each one checks the token's scope and the user's role, then calls the same
 selector or service as the page that does the same thing: no rule is skipped or re-implemented here."""
 
+from functools import partial
 from typing import Any
 
 from django.http import HttpResponse
@@ -41,6 +42,7 @@ from portal.api.schemas import (
 from portal.audit.services import audit_record
 from portal.catalog import selectors as catalog_selectors
 from portal.catalog.models import Agent, Environment, Placement
+from portal.core.links import url_of_pk
 from portal.costs import selectors as cost_selectors
 from portal.deployments import approvals as approval_services
 from portal.deployments import selectors as deployment_selectors
@@ -48,6 +50,7 @@ from portal.deployments import services as deployment_services
 from portal.deployments import templates
 from portal.deployments import parameter_rules, scope
 from portal.deployments.forms import DecisionForm, RequestDetailsForm
+from portal.deployments.choices import CAN_CANCEL, TERMINAL
 from portal.deployments.models import ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
 from portal.health import selectors as health_selectors
@@ -232,12 +235,33 @@ class DeploymentFilters(Schema):
     template: str = Field("", max_length=100, pattern=r"^[^\x00]*$")
 
 
+# A list item (DeploymentOut, as _deployment gives it) read as a plain row: only these columns (never a run's
+# preview, encrypted secrets or ARM state), no model instances, each URL reversed once for the whole page.
+_DEPLOYMENT_ITEM = {"id": "pk", "kind": "kind", "template": "template", "environment": "environment__name",
+                    "status": "status", "reason": "reason", "requested_by": "requested_by__username",
+                    "agent": "agent__slug", "retry_of": "retry_of_id", "created_at": "created_at",
+                    "started_at": "started_at", "finished_at": "finished_at", "parameters": "parameters",
+                    "secure_parameter_names": "secure_parameter_names", "error": "error", "approval": "approval__id"}
+
+
+def _deployment_items(runs) -> Mapped:
+    url, log_url, web_url = (url_of_pk(name) for name in ("api-v1:deployment", "api-v1:deployment_log",
+                                                           "deployments:detail"))
+
+    def item(row: dict) -> dict:
+        pk, status = row["pk"], row["status"]
+        return {**{key: row[column] for key, column in _DEPLOYMENT_ITEM.items()},
+                "finished": status in TERMINAL, "can_cancel": status in CAN_CANCEL and not row["cancel_requested"],
+                "url": url(pk), "log_url": log_url(pk), "web_url": web_url(pk)}
+
+    return Mapped(runs, item, values=(*_DEPLOYMENT_ITEM.values(), "cancel_requested"))
+
+
 @router.get("/deployments", response={200: list[DeploymentOut], **ERRORS}, tags=["deployments"])
 @paginate(PagePagination)
 def deployment_list(request, filters: Query[DeploymentFilters]):
     allow(request, TokenScope.READ, "deployments.view_deployment")
-    return Mapped(deployment_selectors.deployment_list(**filters.model_dump()).select_related("approval"),
-                  _deployment)
+    return _deployment_items(deployment_selectors.deployment_list(**filters.model_dump()))
 
 
 _JSON_TYPES = {"string": (str,), "int": (int,), "bool": (bool,), "object": (dict,), "array": (list,)}
@@ -353,7 +377,8 @@ def deployment_retry(request, pk: Id, response: HttpResponse):
 
 # --- Approvals ----------------------------------------------------------------------------------
 
-def _approval(a: ApprovalRequest) -> dict:
+def _approval(a: ApprovalRequest, url=None) -> dict:
+    """`url`: pk -> the request's API URL, for a list that reverses it once (url_of_pk)."""
     d = a.deployment
     return {"id": a.pk, "deployment": d.pk, "template": d.template, "environment": d.environment.name,
             "status": a.status, "requested_by": a.requested_by.get_username() if a.requested_by else None,
@@ -362,7 +387,14 @@ def _approval(a: ApprovalRequest) -> dict:
             "expires_at": a.expires_at, "decided_at": a.decided_at, "outcome_note": a.outcome_note,
             "decisions": [{"user": x.user.get_username(), "decision": x.decision, "comment": x.comment, "at": x.at}
                           for x in a.decisions.all()],
-            "url": api_url("approval", a.pk)}
+            "url": url(a.pk) if url else api_url("approval", a.pk)}
+
+
+# The columns an item shows (ApprovalOut): not the run's preview, parameters or secrets, nor the environment's
+# settings.
+_APPROVAL_ITEM = ("deployment__template", "deployment__reason", "deployment__environment__name", "status",
+                  "requested_by__username", "required_approvals", "approver_group__name", "created_at", "expires_at",
+                  "decided_at", "outcome_note")
 
 
 class ApprovalFilters(Schema):
@@ -377,9 +409,10 @@ def approval_list(request, filters: Query[ApprovalFilters]):
         qs = deployment_selectors.approval_inbox(user=user) if user.has_perm("deployments.decide_approvalrequest") \
             else ApprovalRequest.objects.none()
     else:
-        qs = ApprovalRequest.objects.select_related("deployment__environment", "requested_by", "approver_group") \
-            .order_by("-created_at", "-pk")
-    return Mapped(qs.prefetch_related("decisions__user"), _approval)
+        qs = ApprovalRequest.objects.order_by("-created_at", "-pk")  # index approval_created
+    qs = qs.select_related(None).select_related("deployment__environment", "requested_by", "approver_group") \
+        .only(*_APPROVAL_ITEM).prefetch_related("decisions__user")
+    return Mapped(qs, partial(_approval, url=url_of_pk("api-v1:approval")))
 
 
 def _get_approval(pk: int) -> ApprovalRequest:

@@ -9,16 +9,19 @@ MAX_PAGE_SIZE = 200
 
 
 class Mapped:
-    """A queryset (or list) whose rows are turned into dicts only for the page that is served."""
+    """A queryset (or list) whose rows are turned into dicts only for the page that is served. With `values`,
+    the page is read as plain rows, queryset.values(*values), for `fn` (no model instances), while the count
+    stays the queryset's own (without the joins those values may add)."""
 
-    def __init__(self, rows, fn):
-        self.rows, self.fn = rows, fn
+    def __init__(self, rows, fn, *, values: tuple[str, ...] = ()):
+        self.rows, self.fn, self.values = rows, fn, values
 
     def count(self) -> int:
         return self.rows.count() if hasattr(self.rows, "model") else len(self.rows)
 
     def __getitem__(self, window: slice) -> list:
-        return [self.fn(row) for row in self.rows[window]]
+        page = self.rows[window]
+        return [self.fn(row) for row in (page.values(*self.values) if self.values else page)]
 
 
 class PagePagination(PaginationBase):

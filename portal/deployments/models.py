@@ -18,6 +18,24 @@ from portal.deployments.choices import (
 )
 
 
+def run_subject(*, agent_slug: str | None, parameters: dict) -> str:
+    """The agent (or the instance) a run is for, or "": its agent's slug, else the agentName (or agent) it was
+    given."""
+    if agent_slug:
+        return agent_slug
+    return str(parameters.get("agentName") or parameters.get("agent") or "")
+
+
+def run_what(*, kind: str, template: str, cluster_action: str, subject: str) -> str:
+    """What a run does, from its columns (Deployment.what, and the tables that read runs as plain rows)."""
+    if kind == DeploymentKind.CLUSTER:
+        label = ClusterAction(cluster_action).label if cluster_action in ClusterAction.values else template
+        return f"{label} {subject}".strip()
+    if kind == DeploymentKind.RETIRE:
+        return f"Retire {subject}"
+    return f"{template} {subject}".strip()
+
+
 class Deployment(models.Model):
     """One run: a template deployed to an environment, or a cluster operation. The row is the truth."""
 
@@ -84,20 +102,13 @@ class Deployment(models.Model):
     @property
     def subject(self) -> str:
         """The agent (or the instance) this run is for, or ""."""
-        if self.agent_id:
-            return self.agent.slug
-        return str(self.parameters.get("agentName") or self.parameters.get("agent") or "")
+        return run_subject(agent_slug=self.agent.slug if self.agent_id else None, parameters=self.parameters)
 
     @property
     def what(self) -> str:
         """e.g. "agent crm-loyalty-insights", "Scale crm-loyalty-insights", "static-web-app"."""
-        if self.is_cluster:
-            label = ClusterAction(self.cluster_action).label if self.cluster_action in ClusterAction.values \
-                else self.template
-            return f"{label} {self.subject}".strip()
-        if self.is_retirement:
-            return f"Retire {self.subject}"
-        return f"{self.template} {self.subject}".strip()
+        return run_what(kind=self.kind, template=self.template, cluster_action=self.cluster_action,
+                        subject=self.subject)
 
     @property
     def title(self) -> str:
@@ -249,7 +260,9 @@ class ApprovalRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "expires_at"]),
-                   models.Index(fields=["-decided_at", "-id"], name="approval_decided")]
+                   models.Index(fields=["-decided_at", "-id"], name="approval_decided"),
+                   # The API's list of approval requests, newest first.
+                   models.Index(fields=["-created_at", "-id"], name="approval_created")]
         permissions = [("decide_approvalrequest", "Can approve or reject deployments")]
 
     def __str__(self):

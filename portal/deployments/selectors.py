@@ -1,15 +1,21 @@
 import hashlib
+from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from portal.deployments.choices import ACTIVE, IN_PROGRESS, DeploymentStatus
+from portal.core.links import url_of_pk
+from portal.deployments.choices import ACTIVE, IN_PROGRESS, ApprovalStatus, DeploymentStatus
 from portal.deployments.models import (
     ApprovalDecision,
     ApprovalRequest,
     Deployment,
     DeploymentLogLine,
     DeploymentOperation,
+    run_subject,
+    run_what,
 )
 
 
@@ -115,14 +121,29 @@ def my_requests(*, user) -> dict:
     }
 
 
+def _decidable_by(user) -> Q:
+    """Of pending requests, those this user may decide: not their own, not decided by them yet, in their approver
+    group where one is set."""
+    q = ~Q(requested_by=user) & ~Q(decisions__user=user)
+    if not user.is_superuser:
+        q &= Q(approver_group__isnull=True) | Q(approver_group__in=user.groups.all())
+    return q
+
+
 def approval_inbox(*, user) -> QuerySet:
     """Pending requests this user may decide: not their own, in their approver group where one is set."""
-    qs = (ApprovalRequest.objects.filter(status="pending").exclude(requested_by=user)
-          .exclude(decisions__user=user)
-          .select_related("deployment__environment", "deployment__agent", "requested_by", "approver_group"))
-    if not user.is_superuser:
-        qs = qs.filter(Q(approver_group__isnull=True) | Q(approver_group__in=user.groups.all()))
-    return qs.order_by("expires_at", "pk")
+    return (ApprovalRequest.objects.filter(status="pending").filter(_decidable_by(user))
+            .select_related("deployment__environment", "deployment__agent", "requested_by", "approver_group")
+            .order_by("expires_at", "pk"))
+
+
+def approval_pending_rows(*, user, can_decide: bool) -> tuple[list[dict], list[dict]]:
+    """The approvals page's pending requests, as rows (approval_rows), in one query: those this user may decide
+    (approval_inbox; none when their role decides nothing) and their own (my_requests' pending), each by expiry."""
+    own = Q(requested_by=user)
+    rows = approval_rows(ApprovalRequest.objects.filter(status="pending")
+                         .filter(own | _decidable_by(user) if can_decide else own).order_by("expires_at", "pk"))
+    return [r for r in rows if r["requested_by_id"] != user.pk], [r for r in rows if r["requested_by_id"] == user.pk]
 
 
 def approval_recent() -> QuerySet:
@@ -147,3 +168,54 @@ def parameter_diff(*, deployment: Deployment) -> list[dict]:
     names = sorted(set(before) | set(deployment.parameters))
     return [{"name": n, "before": before.get(n), "after": deployment.parameters.get(n),
              "changed": before.get(n) != deployment.parameters.get(n), "baseline": last} for n in names]
+
+
+# --- Tables of runs and approvals as plain rows (issue #11) ------------------------------------------
+# A table reads only the columns it shows (never a run's preview, error, secrets or continuation token), in
+# one query, and works out each cell once here: a row is a dict, which the template reads without the
+# lookups, calls and filters a model instance costs per cell (a reverse() per link, |date, get_FOO_display).
+
+_RUN = ("kind", "template", "cluster_action", "parameters", "agent__slug", "environment__name")
+RUN_COLUMNS = ("pk", *_RUN, "status", "requested_by__username", "created_at")
+APPROVAL_COLUMNS = ("pk", "deployment_id", "status", "outcome_note", "expires_at", "requested_by_id",
+                    "requested_by__username", "deployment__reason", *(f"deployment__{c}" for c in _RUN))
+_RUN_STATUS = dict(DeploymentStatus.choices)
+_APPROVAL_STATUS = dict(ApprovalStatus.choices)
+
+
+def _minutes() -> Callable[[datetime | None], str]:
+    """A time as the templates' |date:"Y-m-d H:i" shows it: in the current time zone (looked up once for a
+    whole table), to the minute; "" for none."""
+    zone = timezone.get_current_timezone()
+    return lambda value: value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _what(row: dict, prefix: str = "") -> str:
+    subject = run_subject(agent_slug=row[f"{prefix}agent__slug"], parameters=row[f"{prefix}parameters"])
+    return run_what(kind=row[f"{prefix}kind"], template=row[f"{prefix}template"],
+                    cluster_action=row[f"{prefix}cluster_action"], subject=subject)
+
+
+def run_rows(runs: QuerySet[Deployment]) -> list[dict]:
+    """The rows of a table of runs (templates/deployments/_table.html), in the queryset's order (a page's
+    slice of it, or every run it holds): url, pk, what, environment, status and its label, requested_by
+    (a username, or None), when."""
+    url, minute = url_of_pk("deployments:detail"), _minutes()
+    return [{"pk": r["pk"], "url": url(r["pk"]), "what": _what(r), "environment": r["environment__name"],
+             "status": r["status"], "status_label": _RUN_STATUS.get(r["status"], r["status"]),
+             "requested_by": r["requested_by__username"], "when": minute(r["created_at"])}
+            for r in runs.values(*RUN_COLUMNS)]
+
+
+def approval_rows(approvals: QuerySet[ApprovalRequest]) -> list[dict]:
+    """The rows of a table of approval requests, in the queryset's order: url (the request's page),
+    deployment_id, run_url, what, environment, requested_by_id, requested_by (a username, or None), reason
+    (the run's), status and its label, outcome_note, expires."""
+    url, run_url, minute = url_of_pk("deployments:approval"), url_of_pk("deployments:detail"), _minutes()
+    return [{"pk": r["pk"], "url": url(r["pk"]), "deployment_id": r["deployment_id"],
+             "run_url": run_url(r["deployment_id"]), "what": _what(r, "deployment__"),
+             "environment": r["deployment__environment__name"], "requested_by_id": r["requested_by_id"],
+             "requested_by": r["requested_by__username"], "reason": r["deployment__reason"], "status": r["status"],
+             "status_label": _APPROVAL_STATUS.get(r["status"], r["status"]), "outcome_note": r["outcome_note"],
+             "expires": minute(r["expires_at"])}
+            for r in approvals.values(*APPROVAL_COLUMNS)]

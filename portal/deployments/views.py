@@ -26,20 +26,25 @@ def _deployment_or_404(pk):
         raise Http404("No such deployment.")
 
 
+def _page_of_rows(request, queryset, rows):
+    """The page `?page=` asks for, its objects read as a table's plain rows (selectors.run_rows, approval_rows)."""
+    page = page_of(request, queryset)
+    page.object_list = rows(page.object_list)
+    return page
+
+
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_list(request):
     # Exact matches: a value longer than any name matches nothing, never a shortened other one.
     filters = {key: request.GET.get(key, "").strip() for key in ("environment", "status", "template")}
-    context = {
-        "running": selectors.deployment_running_now(),
-        "deployments": page_of(request, selectors.deployment_list(**filters)),
-        "filters": filters,
-        "environments": Environment.objects.order_by("position").values_list("name", flat=True),
-        "statuses": DeploymentStatus.choices,
-    }
-    template = "deployments/deployment_list.html#results" if request.htmx else "deployments/deployment_list.html"
-    return htmx_vary(render(request, template, context))
+    context = {"deployments": _page_of_rows(request, selectors.deployment_list(**filters), selectors.run_rows)}
+    if request.htmx:  # the results only: no running-now table, no filter form
+        return htmx_vary(render(request, "deployments/deployment_list.html#results", context))
+    context.update(running=selectors.run_rows(selectors.deployment_running_now()), filters=filters,
+                   environments=Environment.objects.order_by("position").values_list("name", flat=True),
+                   statuses=DeploymentStatus.choices)
+    return htmx_vary(render(request, "deployments/deployment_list.html", context))
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,8 +238,9 @@ def cluster_operation(request, placement_id, action):
 @require_perm("deployments.view_deployment")
 def my_requests(request):
     """The signed-in person's runs and their approval requests still waiting (issue #9)."""
-    context = selectors.my_requests(user=request.user)
-    context["runs"] = page_of(request, context["runs"])  # paged, not cut at 50
+    mine = selectors.my_requests(user=request.user)
+    context = {"runs": _page_of_rows(request, mine["runs"], selectors.run_rows),  # paged, not cut at 50
+               "pending": selectors.approval_rows(mine["pending"])}
     return render(request, "deployments/my_requests.html", context)
 
 
@@ -242,12 +248,10 @@ def my_requests(request):
 @require_perm("deployments.view_approvalrequest")
 def approval_inbox(request):
     can_decide = request.user.has_perm("deployments.decide_approvalrequest")
-    context = {
-        "pending": selectors.approval_inbox(user=request.user) if can_decide else [],
-        "recent": page_of(request, selectors.approval_recent()),
-        "mine": selectors.my_requests(user=request.user)["pending"],  # issue #9: one's own, waiting
-        "can_decide": can_decide,
-    }
+    # Waiting for this user, and (issue #9) their own waiting for someone else: one query.
+    pending, mine = selectors.approval_pending_rows(user=request.user, can_decide=can_decide)
+    context = {"pending": pending, "mine": mine, "can_decide": can_decide,
+               "recent": _page_of_rows(request, selectors.approval_recent(), selectors.approval_rows)}
     return render(request, "deployments/approval_inbox.html", context)
 
 

@@ -183,3 +183,41 @@ def test_template_parameters_as_json_schema(engineer, token_for, api):
         "type": "integer", "minimum": 0, "maximum": 63,
         "description": "Database number on the shared Redis cache for the agent's hot memory (0 is the CRUD "
                        "service's)."}
+
+
+def test_a_list_item_says_what_the_runs_own_answer_says(awaiting, staging, engineer, token_for, api):
+    """The list reads plain rows (issue #11); each item is still the run's own answer without preview and resources."""
+    from tests.factories import AgentFactory
+
+    call = api(token_for(engineer, "read", "deploy"))
+    first = Deployment.objects.create(environment=staging, template="agent", agent=AgentFactory(slug="crm-x"),
+                                      status=S.FAILED, error={"code": "Conflict", "message": "taken"},
+                                      secure_parameter_names=["apiKey"], parameters={"agentName": "crm-x"})
+    Deployment.objects.create(environment=staging, template="agent", status=S.RUNNING, cancel_requested=True,
+                              retry_of=first, requested_by=engineer)
+    Deployment.objects.create(environment=staging, template="static-web-app", status=S.QUEUED)
+    items = call("get", "deployments").json()["items"]
+    assert len(items) == 4 and any(i["approval"] == awaiting.pk for i in items)
+    for item in items:
+        own = call("get", f"deployments/{item['id']}").json()
+        assert item == {key: value for key, value in own.items() if key not in ("preview", "operations")}
+    assert {(i["finished"], i["can_cancel"]) for i in items} == {(True, False), (False, False), (False, True)}
+
+
+def test_an_approval_list_item_says_what_the_requests_own_answer_says(awaiting, prod, engineer, approver, token_for,
+                                                                       api, django_capture_on_commit_callbacks):
+    """The list reads only the columns an item shows (issue #11); each item is still the request's own answer."""
+    call = api(token_for(approver, "read", "approve"))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert call("post", f"approvals/{awaiting.pk}/reject", json={"comment": "not today"}).status_code == 200
+    second = Deployment.objects.create(environment=prod, template="static-web-app", reason="site", status=S.QUEUED)
+    ApprovalRequest.objects.create(deployment=second, expires_at=awaiting.expires_at, template_hash="t",
+                                   parameters_hash="p")
+    for path in ("approvals", "approvals?pending=true"):
+        items = call("get", path).json()["items"]
+        for item in items:
+            assert item == call("get", f"approvals/{item['id']}").json()
+    items = call("get", "approvals").json()["items"]
+    assert [i["deployment"] for i in items] == [second.pk, awaiting.deployment_id]  # newest first
+    assert items[1]["decisions"][0]["user"] == approver.username and items[1]["approver_group"] == "Approver"
+    assert items[0]["requested_by"] is None and items[0]["reason"] == "site"
