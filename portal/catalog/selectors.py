@@ -1,45 +1,88 @@
-from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from collections import Counter, defaultdict
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
 from portal.deployments.models import Deployment
-from portal.health.selectors import health_summary_annotations
+from portal.health.choices import HealthState
+from portal.health.models import HealthCheck
 from portal.costs.selectors import month_cost_annotations
 from provisioning.cost.base import month_start
 
 
-def _count(queryset) -> Coalesce:
-    """COUNT(*) of a correlated queryset as one scalar subquery (0 when it has no rows)."""
-    # COUNT(*), not COUNT(id): with an index on the filtered columns PostgreSQL counts from the index alone.
-    return Coalesce(Subquery(queryset.order_by().annotate(n=Func(template="COUNT(*)", output_field=IntegerField()))
-                             .values("n")[:1]), Value(0))
+# Counts per environment come from GROUP BYs over the (environment, status) and (environment, active, state)
+# indexes: one pass over each table, where a scalar subquery per count read the same entries once per count (#11).
+def _placement_counts() -> QuerySet:
+    return (Placement.objects.order_by().values_list("environment", "status")
+            .annotate(n=Count("*"), kind=Value("placement")))
 
 
-def environment_list() -> QuerySet[Environment]:
-    """Environments with their placement counts and latest deployment, for the dashboard (one query).
-    Each aggregate is its own scalar subquery: joining placements and syncs into one GROUP BY made the
-    health subqueries run once per joined row (94.7 s at 30,000 placements)."""
+def _health_counts() -> QuerySet:
+    return (HealthCheck.objects.filter(active=True).order_by().values_list("environment", "state")
+            .annotate(n=Count("*"), kind=Value("health")))
+
+
+def _counted(rows) -> dict[tuple[str, int], Counter]:
+    counts: dict[tuple[str, int], Counter] = defaultdict(Counter)
+    for environment_id, key, n, kind in rows:
+        counts[kind, environment_id][key] = n
+    return counts
+
+
+def _health_checked_at() -> Subquery:
+    # ORDER BY ... LIMIT 1, not MAX(): one entry of the (environment, active, checked_at) index, not all of them
+    return Subquery(HealthCheck.objects.filter(environment=OuterRef("pk"), active=True, checked_at__isnull=False)
+                    .order_by("-checked_at").values("checked_at")[:1])
+
+
+def _set_health(env: Environment, checks: Counter) -> None:
+    env.health_total = sum(checks.values())
+    env.health_red = checks[HealthState.RED]
+    env.health_amber = checks[HealthState.AMBER]
+    env.health_unknown = checks[HealthState.UNKNOWN]
+
+
+def environment_list() -> list[Environment]:
+    """Environments with their placement and health counts, latest deployment, sync and cost, for the home page:
+    two queries however many placements and checks there are. The counts come from one query (the two GROUP
+    BYs joined by UNION ALL); the rest are subqueries that each read one index entry. Joining placements and
+    syncs into one GROUP BY made the health subqueries run once per joined row (94.7 s at 30,000 placements)."""
     latest = Deployment.objects.filter(environment=OuterRef("pk")).order_by("-created_at", "-pk")
-    placements = Placement.objects.filter(environment=OuterRef("pk"))
-    redis_used = (placements.filter(redis_db__isnull=False).order_by().values("environment")
-                  .annotate(n=Count("redis_db", distinct=True)).values("n"))  # a shared database counts once
+    redis_used = (Placement.objects.filter(environment=OuterRef("pk"), redis_db__isnull=False).order_by()
+                  .values("environment").annotate(n=Count("redis_db", distinct=True)).values("n"))  # shared: once
     last_sync = EnvironmentSync.objects.filter(environment=OuterRef("pk"), finished_at__isnull=False) \
         .order_by("-finished_at").values("finished_at")
-    return Environment.objects.annotate(
+    environments = list(Environment.objects.annotate(
         last_deployment_id=Subquery(latest.values("pk")[:1]),
         last_deployment_template=Subquery(latest.values("template")[:1]),
         last_deployment_status=Subquery(latest.values("status")[:1]),
-        last_deployment_at=Subquery(latest.values("created_at")[:1]),
-        agents_placed=_count(placements.exclude(status=PlacementStatus.RETIRED)),
-        agents_running=_count(placements.filter(status=PlacementStatus.RUNNING)),
-        agents_blocked=_count(placements.filter(status=PlacementStatus.BLOCKED)),
         redis_used=Coalesce(Subquery(redis_used[:1]), Value(0)),
         last_sync_at=Subquery(last_sync[:1]),
-        **health_summary_annotations(),
+        health_checked_at=_health_checked_at(),
         **month_cost_annotations(month_start(timezone.localdate())),
-    ).order_by("position", "name")
+    ).order_by("position", "name"))
+    counts = _counted(_placement_counts().union(_health_counts(), all=True).order_by())
+    for env in environments:
+        placements = counts["placement", env.pk]
+        env.agents_placed = sum(n for status, n in placements.items() if status != PlacementStatus.RETIRED)
+        env.agents_running = placements[PlacementStatus.RUNNING]
+        env.agents_blocked = placements[PlacementStatus.BLOCKED]
+        _set_health(env, counts["health", env.pk])
+    return environments
+
+
+def environment_health_list() -> list[Environment]:
+    """Environments with their active health checks by state and when they last ran, for the health overview
+    (what environment_list gives the home page, without the placements, deployments and costs): two queries."""
+    environments = list(Environment.objects.only("pk", "name").annotate(health_checked_at=_health_checked_at())
+                        .order_by("position", "name"))
+    counts = _counted(_health_counts())
+    for env in environments:
+        _set_health(env, counts["health", env.pk])
+    return environments
 
 
 def environment_get(*, name: str) -> Environment:
