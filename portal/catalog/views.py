@@ -23,10 +23,12 @@ def _environment_or_404(name):
 @require_perm("catalog.view_environment")
 def environment_detail(request, name):
     environment = _environment_or_404(name)
+    placements = page_of(request, selectors.placement_list(environment=environment))
+    placements.object_list = selectors.placement_rows(placements=placements.object_list)
     context = {
         "environment": environment,
         "sync": selectors.environment_latest_sync(environment=environment),
-        "placements": page_of(request, selectors.placement_list(environment=environment)),
+        "placements": placements,
     }
     return render(request, "catalog/environment_detail.html", context)
 
@@ -87,7 +89,7 @@ def agent_list(request):
     choices = selectors.agent_filter_choices()
     form = AgentFilterForm(request.GET or None, choices=choices)
     filters = form.filters() if request.GET else {}
-    page = page_of(request, selectors.agent_table(**filters))
+    page = page_of(request, selectors.agent_table(choices=choices, **filters))
     # one cell per environment column, worked out by the selector rather than by nested template loops
     page.object_list = selectors.agent_rows(agents=page.object_list,
                                             environments=[pk for pk, _ in choices["environments"]],
