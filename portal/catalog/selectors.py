@@ -24,29 +24,36 @@ from provisioning.cost.base import month_start
 # month, per process) and cloned with .all() for each request, as a generic view's `queryset` attribute is.
 # Building their subqueries anew was a third of the home page's Python at 10,000 agents (#11).
 
-# Counts per environment come from GROUP BYs over the (environment, status) and (environment, active, state)
-# indexes: one pass over each table, where a scalar subquery per count read the same entries once per count (#11).
-def _health_counts() -> QuerySet:
-    return (HealthCheck.objects.filter(active=True).order_by().values_list("environment", "state")
-            .annotate(n=Count("*"), kind=Value("health")))
+def _counts_sql(kind: str, model, field: str, values: list[str], *, active_only: bool = False) -> tuple[str, list]:
+    """SQL giving (environment id, kind, value, count) for every environment and each of `values` of `field`:
+    one COUNT(*) per pair, each an index range of (environment, [active,] field). Every index entry is read
+    once and only counted; a GROUP BY over the same entries also compared each one with the last (2.9 -> 1.8 ms
+    for 30,000 placements and 30,000 checks, #11). A value not in `values` is not counted."""
+    qn = connection.ops.quote_name
+    env_table, env_pk = qn(Environment._meta.db_table), qn(Environment._meta.pk.column)
+    conditions = [f"c.{qn(model._meta.get_field('environment').column)} = e.{env_pk}",
+                  f"c.{qn(model._meta.get_field(field).column)} = v.value"]
+    params: list = [kind]
+    if active_only:
+        conditions.append(f"c.{qn(model._meta.get_field('active').column)} = %s")
+        params.append(True)
+    sql = (f"SELECT e.{env_pk}, %s, v.value, (SELECT COUNT(*) FROM {qn(model._meta.db_table)} c"
+           f" WHERE {' AND '.join(conditions)})"
+           f" FROM {env_table} e CROSS JOIN ({' UNION ALL '.join(['SELECT %s AS value'] * len(values))}) v")
+    return sql, params + list(values)
 
 
-@cache
-def _health_counted() -> QuerySet:
-    return _health_counts()
-
-
-@cache
-def _placement_and_health_counted() -> QuerySet:
-    placements = (Placement.objects.order_by().values_list("environment", "status")
-                  .annotate(n=Count("*"), kind=Value("placement")))
-    return placements.union(_health_counts(), all=True).order_by()
-
-
-def _counted(rows: QuerySet) -> dict[tuple[str, int], Counter]:
+def _counts_by_environment(*, placements: bool) -> dict[tuple[str, int], Counter]:
+    """Active health checks by state (and, with `placements`, placements by status) of every environment, in
+    one query however many there are: counts[kind, environment id][value]."""
+    parts = [_counts_sql("health", HealthCheck, "state", HealthState.values, active_only=True)]
+    if placements:
+        parts.append(_counts_sql("placement", Placement, "status", PlacementStatus.values))
     counts: dict[tuple[str, int], Counter] = defaultdict(Counter)
-    for environment_id, key, n, kind in rows.all():
-        counts[kind, environment_id][key] = n
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(sql for sql, _ in parts), [param for _, params in parts for param in params])
+        for environment_id, kind, value, n in cursor.fetchall():
+            counts[kind, environment_id][value] = n
     return counts
 
 
@@ -83,11 +90,11 @@ def _environments_for_home(month: date) -> QuerySet[Environment]:
 
 def environment_list() -> list[Environment]:
     """Environments with their placement and health counts, latest deployment, sync and cost, for the home page:
-    two queries however many placements and checks there are. The counts come from one query (the two GROUP
-    BYs joined by UNION ALL); the rest are subqueries that each read one index entry. Joining placements and
-    syncs into one GROUP BY made the health subqueries run once per joined row (94.7 s at 30,000 placements)."""
+    two queries however many placements and checks there are. The counts come from one query (see
+    _counts_sql); the rest are subqueries that each read one index entry. Joining placements and syncs into one
+    GROUP BY made the health subqueries run once per joined row (94.7 s at 30,000 placements)."""
     environments = list(_environments_for_home(month_start(timezone.localdate())).all())
-    counts = _counted(_placement_and_health_counted())
+    counts = _counts_by_environment(placements=True)
     for env in environments:
         placements = counts["placement", env.pk]
         env.agents_placed = sum(n for status, n in placements.items() if status != PlacementStatus.RETIRED)
@@ -107,7 +114,7 @@ def environment_health_list() -> list[Environment]:
     """Environments with their active health checks by state and when they last ran, for the health overview
     (what environment_list gives the home page, without the placements, deployments and costs): two queries."""
     environments = list(_environments_for_health().all())
-    counts = _counted(_health_counted())
+    counts = _counts_by_environment(placements=False)
     for env in environments:
         _set_health(env, counts["health", env.pk])
     return environments
