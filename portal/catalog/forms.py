@@ -18,8 +18,8 @@ class AgentFilterForm(forms.Form):
     def __init__(self, *args, choices: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["domain"].choices = [("", "All domains")] + [(d, d) for d in choices["domains"]]
-        self.fields["team"].choices = [("", "All teams")] + list(choices["teams"])
-        self.fields["environment"].choices = [("", "All environments")] + [(e, e) for e in choices["environments"]]
+        self.fields["team"].choices = [("", "All teams")] + [(slug, name) for _, slug, name in choices["teams"]]
+        self.fields["environment"].choices = [("", "All environments")] + [(e, e) for _, e in choices["environments"]]
 
     def filters(self) -> dict:
         """The valid filters; an unknown value is dropped rather than failing the page."""

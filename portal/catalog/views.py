@@ -23,10 +23,12 @@ def _environment_or_404(name):
 @require_perm("catalog.view_environment")
 def environment_detail(request, name):
     environment = _environment_or_404(name)
+    placements = page_of(request, selectors.placement_list(environment=environment))
+    placements.object_list = selectors.placement_rows(placements=placements.object_list)
     context = {
         "environment": environment,
         "sync": selectors.environment_latest_sync(environment=environment),
-        "placements": page_of(request, selectors.placement_list(environment=environment)),
+        "placements": placements,
     }
     return render(request, "catalog/environment_detail.html", context)
 
@@ -87,12 +89,13 @@ def agent_list(request):
     choices = selectors.agent_filter_choices()
     form = AgentFilterForm(request.GET or None, choices=choices)
     filters = form.filters() if request.GET else {}
-    page = page_of(request, selectors.agent_list(**filters))
-    environments = choices["environments"]
-    for agent in page:   # one cell per environment column, worked out here rather than by nested template loops
-        placed = {p.environment.name: p for p in agent.placements.all()}
-        agent.cells = [placed.get(name) for name in environments]
-    context = {"form": form, "agents": page, "page": page, "filters": filters, "environments": environments}
+    page = page_of(request, selectors.agent_table(choices=choices, **filters))
+    # one cell per environment column, worked out by the selector rather than by nested template loops
+    page.object_list = selectors.agent_rows(agents=page.object_list,
+                                            environments=[pk for pk, _ in choices["environments"]],
+                                            teams={pk: name for pk, _, name in choices["teams"]})
+    context = {"form": form, "agents": page, "page": page, "filters": filters,
+               "environments": [name for _, name in choices["environments"]]}
     template = "catalog/agent_list.html#results" if request.htmx and not request.htmx.boosted else \
         "catalog/agent_list.html"
     return htmx_vary(render(request, template, context))

@@ -12,7 +12,7 @@ from portal.health import selectors
 @require_GET
 @require_perm("health.view_healthcheck")
 def overview(request):
-    return render(request, "health/overview.html", {"environments": catalog_selectors.environment_list()})
+    return render(request, "health/overview.html", {"environments": catalog_selectors.environment_health_list()})
 
 
 @require_GET

@@ -1,4 +1,5 @@
-"""Issue #11: the home page's per-environment figures, each from its own subquery, and summary syncs pruned."""
+"""Issue #11: the home page's and health overview's per-environment figures, counted in one pass whatever the
+number of placements and checks, and summary syncs pruned."""
 
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -6,9 +7,10 @@ import pytest
 
 from portal.catalog.choices import PlacementStatus, SyncStatus
 from portal.catalog.models import EnvironmentSync
-from portal.catalog.selectors import environment_list
+from portal.catalog.selectors import environment_health_list, environment_list
 from portal.catalog.services import environment_sync_prune
 from portal.deployments.models import Deployment
+from portal.health.models import HealthCheck
 from tests.factories import AgentFactory, EnvironmentFactory, PlacementFactory
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=dt_timezone.utc)
@@ -37,6 +39,33 @@ def test_environment_list_counts_each_figure_once_however_many_placements_and_sy
     assert rows["dev"].last_sync_at == NOW - timedelta(minutes=5)
     assert (rows["dev"].last_deployment_id, rows["dev"].last_deployment_template) == (last.pk, "static-web-app")
     assert (rows["prod"].agents_placed, rows["prod"].redis_used, rows["prod"].last_sync_at) == (0, 0, None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("selector", [environment_list, environment_health_list])
+def test_both_environment_lists_count_active_checks_by_state_and_show_the_latest_check(selector):
+    dev = EnvironmentFactory(name="dev", position=0)
+    prod = EnvironmentFactory(name="prod", position=1)
+    staging = EnvironmentFactory(name="staging", position=2)
+    states = ["green", "green", "green", "red", "amber", "amber", "unknown"]
+    for i, state in enumerate(states):
+        HealthCheck.objects.create(environment=dev, kind="workload", target=f"agent-{i}", label=f"agent {i}",
+                                   state=state, checked_at=NOW - timedelta(minutes=i))
+    # inactive (the agent left dev): neither counted nor its time shown, however recent
+    HealthCheck.objects.create(environment=dev, kind="workload", target="gone", label="gone", state="red",
+                               active=False, checked_at=NOW + timedelta(hours=1))
+    HealthCheck.objects.create(environment=dev, kind="http", target="never", label="never run")  # unknown, no time
+    HealthCheck.objects.create(environment=prod, kind="pool", target="system", label="system", state="green",
+                               checked_at=NOW - timedelta(days=1))
+
+    rows = {env.name: env for env in selector()}
+
+    assert list(rows) == ["dev", "prod", "staging"]
+    dev_row, prod_row, staging_row = rows["dev"], rows["prod"], rows["staging"]
+    assert (dev_row.health_total, dev_row.health_red, dev_row.health_amber, dev_row.health_unknown) == (8, 1, 2, 2)
+    assert dev_row.health_checked_at == NOW
+    assert (prod_row.health_total, prod_row.health_red, prod_row.health_checked_at) == (1, 0, NOW - timedelta(days=1))
+    assert (staging_row.health_total, staging_row.health_unknown, staging_row.health_checked_at) == (0, 0, None)
 
 
 @pytest.mark.django_db

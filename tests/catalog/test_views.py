@@ -1,3 +1,5 @@
+import re
+
 from django.urls import reverse
 
 from portal.catalog.choices import SyncStatus
@@ -113,3 +115,35 @@ def test_the_edit_form_shows_the_environments_other_resource_groups_and_its_vers
     html = client_for(platform_admin).get(reverse("catalog:environment_edit", args=["dev"])).content.decode()
     assert 'value="peakportal-dev-rg, shared-dev-rg"' in html     # saving the form keeps them
     assert f'name="version" value="{platform.version}"' in html
+
+
+
+def _row_of(html: str, slug: str) -> str:
+    """The agent's table row, with the whitespace between tags dropped."""
+    row = html[html.index(f'<a href="/agents/{slug}/">'):]
+    return re.sub(r">\s+<", "><", row[:row.index("</tr>")]).strip()
+
+
+def test_agent_list_row_shows_team_memory_link_and_each_environment_s_placement_in_column_order(db, client_for,
+                                                                                                 viewer):
+    from portal.catalog.choices import PlacementStatus
+    from tests.factories import AgentFactory, EnvironmentFactory, PlacementFactory, TeamFactory
+
+    dev, staging, prod = (EnvironmentFactory(name=name, position=i) for i, name in enumerate(["dev", "staging", "prod"]))
+    agent = AgentFactory(slug="crm-notes", display_name="CRM <notes>", domain="crm",
+                         owner_team=TeamFactory(slug="crm", name="CRM & friends"), memory_tiers=["hot", "cold"])
+    PlacementFactory(agent=agent, environment=prod, status=PlacementStatus.BLOCKED)  # prod first, shown last
+    PlacementFactory(agent=agent, environment=dev, status=PlacementStatus.RUNNING)
+    AgentFactory(slug="other", domain="logistics", memory_tiers=["warm"])              # placed nowhere
+
+    html = client_for(viewer).get(reverse("catalog:agent_list")).content.decode()
+
+    assert "<th scope=\"col\">dev</th><th scope=\"col\">staging</th><th scope=\"col\">prod</th>" in \
+        re.sub(r">\s+<", "><", html)
+    assert _row_of(html, "crm-notes") == (
+        '<a href="/agents/crm-notes/">CRM &lt;notes&gt;</a><div class="detail"><code>crm-notes</code></div></th>'
+        "<td>crm</td><td>CRM &amp; friends</td><td>hot, cold</td>"
+        '<td><span class="status status-running">Running</span></td>'   # dev
+        "<td></td>"                                                     # staging: not placed
+        '<td><span class="status status-blocked">Blocked</span></td>')  # prod
+    assert _row_of(html, "other").endswith("<td>warm</td><td></td><td></td><td></td>")

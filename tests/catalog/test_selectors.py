@@ -1,0 +1,89 @@
+"""The catalog's list selectors at issue #11's scale: rows as the pages show them, from a fixed number of queries."""
+
+import pytest
+from django.urls import reverse
+
+from portal.catalog import selectors
+from portal.catalog.choices import PlacementStatus
+from portal.catalog.models import Agent
+from tests.factories import AgentFactory, EnvironmentFactory, PlacementFactory, TeamFactory
+
+
+@pytest.fixture
+def envs(db):
+    return [EnvironmentFactory(name=name, position=i) for i, name in enumerate(["dev", "staging", "prod"])]
+
+
+def test_agent_domains_lists_each_domain_once_in_order_as_select_distinct_does(db):
+    for domain in ["logistics", "crm", "ecommerce", "crm", "logistics", "a-first", "crm"]:
+        AgentFactory(domain=domain)
+
+    assert selectors.agent_domains() == ["a-first", "crm", "ecommerce", "logistics"]
+    assert selectors.agent_domains() == list(Agent.objects.order_by("domain").values_list("domain", flat=True)
+                                             .distinct())
+
+
+def test_agent_domains_of_no_agents_is_empty(db):
+    assert selectors.agent_domains() == []
+
+
+def test_agent_table_filters_by_team_and_environment_ids_like_the_api_s_agent_list_by_names(envs):
+    dev, staging, _ = envs
+    crm, other = TeamFactory(slug="crm"), TeamFactory(slug="other")
+    in_dev = AgentFactory(slug="a-dev", owner_team=crm)
+    in_both = AgentFactory(slug="b-both", owner_team=crm)
+    AgentFactory(slug="c-nowhere", owner_team=crm)
+    other_dev = AgentFactory(slug="d-other", owner_team=other)
+    for agent, env in [(in_dev, dev), (in_both, dev), (in_both, staging), (other_dev, dev)]:
+        PlacementFactory(agent=agent, environment=env)
+    choices = selectors.agent_filter_choices()
+
+    for filters in [{}, {"team": "crm"}, {"environment": "dev"}, {"team": "crm", "environment": "dev"},
+                    {"environment": "staging", "q": "both"}]:
+        table = [row["slug"] for row in selectors.agent_table(choices=choices, **filters)]
+        assert table == [agent.slug for agent in selectors.agent_list(**filters)], filters
+    assert [row["slug"] for row in selectors.agent_table(choices=choices, team="crm", environment="dev")] == \
+        ["a-dev", "b-both"]
+
+
+def test_agent_rows_gives_each_agent_its_url_team_memory_and_a_cell_per_environment_in_one_query(
+        envs, django_assert_num_queries):
+    dev, staging, prod = envs
+    agent = AgentFactory(slug="crm-notes", owner_team=TeamFactory(slug="crm", name="CRM team"),
+                         memory_tiers=["hot", "warm"])
+    PlacementFactory(agent=agent, environment=prod, status=PlacementStatus.BLOCKED)
+    PlacementFactory(agent=agent, environment=dev, status=PlacementStatus.RUNNING)
+    nowhere = AgentFactory(slug="nowhere", memory_tiers=[])
+    choices = selectors.agent_filter_choices()
+    table = list(selectors.agent_table(choices=choices))
+    teams = {pk: name for pk, _, name in choices["teams"]}
+
+    with django_assert_num_queries(1):
+        rows = selectors.agent_rows(agents=table, environments=[dev.pk, staging.pk, prod.pk], teams=teams)
+
+    first, second = rows
+    assert (first["slug"], first["url"], first["team"], first["memory"]) == \
+        ("crm-notes", agent.get_absolute_url(), "CRM team", "hot, warm")
+    assert first["cells"] == [selectors.PlacementCell("running", "Running"), None,
+                              selectors.PlacementCell("blocked", "Blocked")]
+    assert (second["url"], second["memory"], second["cells"]) == (nowhere.get_absolute_url(), "", [None] * 3)
+
+
+def test_placement_list_counts_without_joins_and_placement_rows_add_url_and_status_label(
+        envs, django_assert_num_queries):
+    dev, staging, _ = envs
+    team = TeamFactory(slug="t", name="The team")
+    for slug, status in [("b-agent", PlacementStatus.FAILED), ("a-agent", PlacementStatus.RUNNING)]:
+        PlacementFactory(agent=AgentFactory(slug=slug, owner_team=team), environment=dev, status=status,
+                         status_detail="quota" if status == PlacementStatus.FAILED else "")
+    PlacementFactory(environment=staging)                                       # another environment's
+
+    with django_assert_num_queries(1):                                          # the count
+        placements = selectors.placement_list(environment=dev)
+    assert placements.count() == len(placements) == 2
+    with django_assert_num_queries(1):
+        rows = selectors.placement_rows(placements=placements[0:50])
+
+    assert [(r["slug"], r["team"], r["status"], r["status_label"], r["status_detail"]) for r in rows] == [
+        ("a-agent", "The team", "running", "Running", ""), ("b-agent", "The team", "failed", "Failed", "quota")]
+    assert rows[0]["url"] == reverse("catalog:agent_detail", args=["a-agent"])
