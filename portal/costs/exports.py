@@ -99,13 +99,18 @@ def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
     def trend():
         pks, names = _columns()
         months = period.trend_months()
-        rows = _trend(CostMonthService.objects.filter(month__range=(months[0], period.month)), months, pks, names)
+        rows = _trend(_month_totals(CostMonthService.objects.filter(month__range=(months[0], period.month))), months,
+                      pks, names)
         return ["month", *names, "total"], [[r.key, *map(amount, r.amounts), amount(r.total)] for r in rows]
 
     def days():
         return _days_table(_days(period, _day_totals(period), list(CostForecast.objects.filter(month=period.month))))
 
     return {"environments": environments, "services": services, "agents": agents, "trend": trend, "days": days}
+
+
+def _month_totals(rows):
+    return rows.order_by().values("month", "environment_id").annotate(total=Sum("cost"))
 
 
 def _columns() -> tuple[list[int], list[str]]:
@@ -130,8 +135,9 @@ def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Tabl
     def trend():
         env = _environment(name)
         months = period.trend_months()
-        rows = _trend(CostMonthService.objects.filter(environment=env, month__range=(months[0], period.month)), months,
-                      [env.pk], [name])
+        rows = _trend(_month_totals(CostMonthService.objects.filter(environment=env,
+                                                                    month__range=(months[0], period.month))),
+                      months, [env.pk], [name])
         return (["month", "environment", "cost", "budget"],
                 [[r.key, name, amount(r.total), amount(env.monthly_budget)] for r in rows])
 

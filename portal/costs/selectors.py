@@ -5,12 +5,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-
 from functools import cached_property
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from portal.catalog.models import Agent, Environment
+from portal.costs import sql
+from portal.costs.links import url_maker
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
 from portal.costs.models import (
     BudgetAlert,
@@ -34,33 +36,34 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True)
 class Period:
-    """A calendar month as a page shows it; `today` decides what is current and what is future."""
+    """A calendar month as a page shows it; `today` decides what is current and what is future. Its values
+    are worked out once (a page reads `param` in every link)."""
 
     month: date
     today: date
 
-    @property
+    @cached_property
     def last(self) -> date:
         return month_end(self.month)
 
-    @property
+    @cached_property
     def is_current(self) -> bool:
         return self.month == month_start(self.today)
 
-    @property
+    @cached_property
     def previous(self) -> date:
         return month_start(self.month - timedelta(days=1))
 
-    @property
+    @cached_property
     def next(self) -> date | None:
         following = self.last + timedelta(days=1)
         return following if following <= self.today else None
 
-    @property
+    @cached_property
     def param(self) -> str:
         return f"{self.month:%Y-%m}"
 
-    @property
+    @cached_property
     def label(self) -> str:
         return f"{self.month:%B %Y}"
 
@@ -111,6 +114,14 @@ def ingest_annotations() -> dict:
 
 
 @dataclass
+class StoredForecast:
+    """What a page reads of an environment's stored forecast for the month (CostForecast): the days."""
+
+    daily: list                       # [["2026-11-01", "18.52"], ...]
+    as_of: date
+
+
+@dataclass
 class EnvironmentCost:
     environment: Environment
     actual: Decimal
@@ -120,6 +131,8 @@ class EnvironmentCost:
     last_run_status: str | None
     last_error: str
     forecast_error: str = ""          # the last ingest stored the actual cost but could not read the forecast
+    stored_forecast: StoredForecast | None = None   # the month's stored forecast, day by day (None: none stored)
+    thresholds: dict[str, list[int]] | None = None  # the budget alerts' thresholds (with policy=True)
 
     @property
     def name(self) -> str:
@@ -157,24 +170,64 @@ def _percent(amount: Decimal | None, budget: Decimal) -> Decimal | None:
     return (amount * 100 / budget).quantize(Decimal("0.1"))
 
 
-def _environment_costs(period: Period, *, name: str | None = None) -> list[EnvironmentCost]:
-    envs = Environment.objects.annotate(**month_cost_annotations(period.month), **ingest_annotations()) \
-        .order_by("position", "name")
-    if name is not None:
-        envs = envs.filter(name=name)
+ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # what the cost pages show of one
+
+
+def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
+    """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
+    data and how its last ingest ended, and, with `policy`, its alert thresholds: one statement (portal.costs.sql:
+    as a queryset of ten subqueries it cost more to build than to run)."""
+    env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
+    fields = [*env_fields, CostMonthService._meta.get_field("cost"),
+              *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),
+              *(CostIngestRun._meta.get_field(f)
+                for f in ("finished_at", "finished_at", "status", "error_code", "error", "forecast_error"))]
+    if policy:
+        fields += [BudgetPolicy._meta.get_field(f) for f in ("actual_thresholds", "forecast_thresholds")]
+    runs, terminal = sql.table(CostIngestRun), sorted(INGEST_TERMINAL)
+    latest = "ORDER BY r.finished_at DESC, r.id DESC LIMIT 1"
+    statement = f"""
+        SELECT {", ".join(f"e.{f.column}" for f in env_fields)},
+               (SELECT SUM(s.cost) FROM {sql.table(CostMonthService)} s WHERE s.environment_id = e.id AND s.month = %s),
+               f.forecast, f.daily, f.as_of,
+               (SELECT r.finished_at FROM {runs} r WHERE r.environment_id = e.id AND r.status = %s {latest}),
+               l.finished_at, l.status, l.error_code, l.error, l.forecast_error
+               {", p.actual_thresholds, p.forecast_thresholds" if policy else ""}
+        FROM {sql.table(Environment)} e
+        LEFT JOIN {sql.table(CostForecast)} f ON f.environment_id = e.id AND f.month = %s
+        LEFT JOIN {runs} l ON l.id = (SELECT r.id FROM {runs} r WHERE r.environment_id = e.id
+                                      AND r.status IN ({sql.placeholders(terminal)}) {latest})
+        {f"LEFT JOIN {sql.table(BudgetPolicy)} p ON p.environment_id = e.id" if policy else ""}
+        {"WHERE e.name = %s" if name is not None else ""}
+        ORDER BY e.position, e.name"""
+    params = [period.month, IngestStatus.SUCCEEDED, period.month, *terminal, *([name] if name is not None else [])]
     result = []
-    for env in envs:
-        actual = env.cost_actual or ZERO
-        forecast = env.cost_forecast
+    for row in sql.fetch(statement, params, fields):
+        env = Environment.from_db(connection.alias, ENVIRONMENT_FIELDS, row[:len(ENVIRONMENT_FIELDS)])
+        (actual, forecast, daily, as_of, data_at, last_run_at, last_status, error_code, error, forecast_error,
+         *thresholds) = row[len(ENVIRONMENT_FIELDS):]
+        actual = actual or ZERO
         if forecast is None and not period.is_current and period.month < month_start(period.today):
             forecast = actual  # a month that has ended: its forecast is what it cost
         result.append(EnvironmentCost(
-            environment=env, actual=actual, forecast=forecast, data_at=env.cost_data_at,
-            last_run_at=env.cost_last_run_at, last_run_status=env.cost_last_run_status,
-            last_error=f"{env.cost_last_error_code}: {env.cost_last_error}" if env.cost_last_error else "",
-            forecast_error=env.cost_last_forecast_error or "",
+            environment=env, actual=actual, forecast=forecast, data_at=data_at,
+            last_run_at=last_run_at, last_run_status=last_status,
+            last_error=f"{error_code}: {error}" if error else "", forecast_error=forecast_error or "",
+            stored_forecast=StoredForecast(daily=daily or [], as_of=as_of) if as_of is not None else None,
+            thresholds=_thresholds(*thresholds) if policy else None,
         ))
     return result
+
+
+def _thresholds(actual: list[int] | None, forecast: list[int] | None) -> dict[str, list[int]]:
+    """Thresholds by basis: the policy's, or the defaults without one."""
+    if actual is None and forecast is None:
+        return {Basis.ACTUAL: list(DEFAULT_THRESHOLDS), Basis.FORECAST: list(DEFAULT_THRESHOLDS)}
+    return {Basis.ACTUAL: list(actual or []), Basis.FORECAST: list(forecast or [])}
+
+
+def _stored_forecasts(environments: list[EnvironmentCost]) -> list[StoredForecast]:
+    return [e.stored_forecast for e in environments if e.stored_forecast is not None]
 
 
 # --- Rows of the tables -------------------------------------------------------------------------
@@ -186,17 +239,20 @@ class Row:
     key: str
     amounts: list[Decimal]
     total: Decimal
-    agent: Agent | None = None       # for agent rows: the catalog's agent, when the tag names one
     share: Decimal | None = None     # percent of the table's total
     labels: list[str] | None = None  # the columns' names
+    team: str = ""                   # agent rows: the owner team's name, when the tag names a catalog agent
+    url: str | None = None           # agent rows: the catalog agent's page, when the tag names one
+    urls: list[str] | None = None    # service rows of the dashboard: the service in each column's environment
 
     @property
     def cells(self) -> list[tuple[str, Decimal]]:
         return list(zip(self.labels or [], self.amounts))
 
     @property
-    def team(self) -> str:
-        return self.agent.owner_team.name if self.agent is not None else ""
+    def linked_cells(self) -> list[tuple[Decimal, str]]:
+        """(amount, link) per column."""
+        return list(zip(self.amounts, self.urls or []))
 
 
 TOP_AGENTS = 20   # agent tables on a page: the largest, then the rest summed (the CSV has every row)
@@ -240,15 +296,38 @@ def _shares(rows: list[Row], grand: Decimal) -> list[Row]:
     return rows
 
 
+def _team() -> Subquery:
+    """The owner team's name of the catalog agent an agent tag names (None: the tag names no agent)."""
+    return Subquery(Agent.objects.filter(slug=OuterRef("agent")).values("owner_team__name")[:1])
+
+
+def _agent_row(agent: str, team: str | None, amounts: list[Decimal], labels: list[str] | None, link) -> Row:
+    """A row of an agent table: the team and the link when the tag names a catalog agent (every agent has a
+    team, so a name means the agent exists)."""
+    return Row(key=agent, amounts=amounts, total=sum(amounts, ZERO), labels=labels, team=team or "",
+               url=link(agent) if team is not None else None)
+
+
+def agent_link():
+    """The catalog agent page of a slug (one reverse() for a table of agents)."""
+    return url_maker("catalog:agent_detail", converter="slug")
+
+
 def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str], tagged: Decimal) \
         -> tuple[list[Row], Rest | None]:
     """The dashboard's agents: the largest TOP_AGENTS by their cost in all environments (CostAgentTotal, read
-    from its index), their cost in each environment (CostAgentMonth) and how many agents there are: one query."""
+    from its index), their cost in each environment (CostAgentMonth, by its unique key), their team and how
+    many agents there are: one query."""
     totals = CostAgentTotal.objects.filter(month=period.month)
-    largest = totals.order_by("-cost", "agent").values("agent")[:TOP_AGENTS]
-    values = list(CostAgentMonth.objects.filter(month=period.month, agent__in=Subquery(largest)).order_by()
-                  .values("agent", "environment_id", total=Sum("cost"), agents=_count(totals)))
-    top = _shares(_pivot(values, "agent", columns, "environment_id", labels), tagged)
+    per_column = {f"c{i}": Subquery(CostAgentMonth.objects.filter(environment_id=pk, month=period.month,
+                                                                  agent=OuterRef("agent")).values("cost")[:1])
+                  for i, pk in enumerate(columns)}
+    values = list(totals.order_by("-cost", "agent")
+                  .values("agent", **per_column, team=_team(), agents=_count(totals))[:TOP_AGENTS])
+    link = agent_link()
+    rows = [_agent_row(v["agent"], v["team"], [v[f"c{i}"] or ZERO for i in range(len(columns))], labels, link)
+            for v in values]
+    top = _shares(sorted(rows, key=lambda row: (-row.total, row.key)), tagged)
     return top, _rest(top, values[0]["agents"] if values else 0, tagged)
 
 
@@ -257,12 +336,19 @@ def _count(rows: QuerySet) -> Subquery:
     return Subquery(rows.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n"))
 
 
+def _largest_agents(agents: QuerySet, total: Decimal) -> tuple[list[Row], Rest | None]:
+    """The largest TOP_AGENTS rows of a rollup with one row per agent tag (read from its index by cost), with
+    their teams and how many rows there are (one query), and the rest of `total`."""
+    largest = list(agents.annotate(team=_team(), n=_count(agents)).order_by("-cost", "agent")
+                   .values_list("agent", "cost", "team", "n")[:TOP_AGENTS])
+    link = agent_link()
+    top = _shares([_agent_row(agent, team, [cost], None, link) for agent, cost, team, _ in largest], total)
+    return top, _rest(top, largest[0][3] if largest else 0, total)
+
+
 def _top_agents_of(period: Period, environment: Environment, tagged: Decimal) -> tuple[list[Row], Rest | None]:
     """An environment's largest TOP_AGENTS agents (CostAgentMonth, read from its index) and the rest."""
-    agents = CostAgentMonth.objects.filter(environment=environment, month=period.month)
-    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
-    top = [Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest]
-    return _shares(top, tagged), _rest(top, largest[0][2] if largest else 0, tagged)
+    return _largest_agents(CostAgentMonth.objects.filter(environment=environment, month=period.month), tagged)
 
 
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
@@ -278,18 +364,6 @@ def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] |
     for row in rows:
         row.share = (row.total * 100 / grand).quantize(Decimal("0.1")) if grand else None
     return sorted(rows, key=lambda row: (-row.total, row.key))
-
-
-def _with_agents(rows: list[Row], *, top: int | None = TOP_AGENTS) -> list[Row]:
-    """Attach the catalog's agent (and its team) to agent rows, the first `top` of them (what a page shows;
-    None: all, for the CSV): one query."""
-    if top is not None:
-        _with_agents(rows[:top], top=None)
-        return rows
-    agents = {a.slug: a for a in Agent.objects.filter(slug__in=[r.key for r in rows]).select_related("owner_team")}
-    for row in rows:
-        row.agent = agents.get(row.key)
-    return rows
 
 
 def agent_totals(entries: QuerySet, columns: list[int]) -> QuerySet:
@@ -339,11 +413,27 @@ def _day_totals(period: Period, *, environment: Environment | None = None, servi
                      environment=environment, service=service, resource_group=resource_group)
 
 
-def _by_service(rows: QuerySet, columns: list, labels: list[str] | None = None) -> tuple[list[Row], Decimal]:
-    """CostMonthService rows as one Row per service (an amount per column), and their tagged total."""
-    values = list(rows.values("service", "environment_id", "tagged").annotate(total=Sum("cost")))
+def _by_service(values: list[dict], columns: list, labels: list[str] | None = None) -> tuple[list[Row], Decimal]:
+    """CostMonthService values (service, environment_id, tagged, total) as one Row per service (an amount per
+    column), and their tagged total."""
     tagged = sum((v["total"] or ZERO for v in values if v["tagged"] and v["environment_id"] in columns), ZERO)
     return _pivot(values, "service", columns, "environment_id", labels), tagged
+
+
+def _month(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _services_and_trend(period: Period, columns: list, labels: list[str], *, environment: Environment | None = None) \
+        -> tuple[list[Row], Decimal, list[Row], list[date]]:
+    """The month by service (and its tagged total) and the last six months, from one query of CostMonthService."""
+    months = period.trend_months()
+    rows = CostMonthService.objects.filter(month__range=(months[0], period.month)).order_by()
+    if environment is not None:
+        rows = rows.filter(environment=environment)
+    values = list(rows.values("month", "service", "environment_id", "tagged").annotate(total=Sum("cost")))
+    services, tagged = _by_service([v for v in values if _month(v["month"]) == period.month], columns, labels)
+    return services, tagged, _trend(values, months, columns, labels), months
 
 
 @dataclass
@@ -353,10 +443,15 @@ class Day:
     cumulative: Decimal | None
     forecast_cumulative: Decimal | None   # from the last actual day on, where a forecast exists
 
+    @property
+    def label(self) -> str:
+        """"Sun 1 Nov" (as the date filter's "D j M")."""
+        return f"{self.date:%a} {self.date.day} {self.date:%b}"
 
-def _days(period: Period, entries: QuerySet[CostDay], forecasts: list[CostForecast]) -> list[Day]:
+
+def _days(period: Period, entries: QuerySet[CostDay], forecasts: list) -> list[Day]:
     """Each day of the month: its cost, the month so far, and, after the last day with data, where the
-    stored forecasts take the month."""
+    stored forecasts (CostForecast or StoredForecast: `daily` and `as_of`) take the month."""
     actual = {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
     last_actual = max(actual) if actual else None
     projected: dict[date, Decimal] = defaultdict(Decimal)
@@ -437,28 +532,28 @@ class Dashboard(TopAgents):
 
 
 def cost_dashboard(*, period: Period) -> Dashboard:
+    """Every environment's month: five queries, however many rows, services or agents."""
     environments = _environment_costs(period)
     columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
-    services, tagged = _by_service(_month_services(period), columns, names)
+    services, tagged, trend, months = _services_and_trend(period, columns, names)
+    links = [url_maker("costs:service", name) for name in names]
+    for row in services:
+        row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
     top, rest = _top_agents_everywhere(period, columns, names, tagged)
-    months = period.trend_months()
-    trend = _trend(CostMonthService.objects.filter(month__range=(months[0], period.month)), months, columns, names)
-    forecasts = list(CostForecast.objects.filter(month=period.month))
     alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
                   .order_by("environment__position", "basis", "threshold"))
-    return Dashboard(period=period, environments=environments, services=services, top=_with_agents(top), rest=rest,
-                     trend=trend, trend_months=months, days=_days(period, _day_totals(period), forecasts),
-                     alerts=alerts)
+    return Dashboard(period=period, environments=environments, services=services, top=top, rest=rest,
+                     trend=trend, trend_months=months,
+                     days=_days(period, _day_totals(period), _stored_forecasts(environments)), alerts=alerts)
 
 
-def _trend(entries: QuerySet[CostMonthService], months: list[date], columns: list, labels: list[str]) -> list[Row]:
-    """One row per month (oldest first), an amount per column (environment ids)."""
-    values = entries.order_by().values("month", "environment_id").annotate(total=Sum("cost"))
+def _trend(values, months: list[date], columns: list, labels: list[str]) -> list[Row]:
+    """CostMonthService values (month, environment_id, total, ...) as one row per month (oldest first), an amount
+    per column (environment ids)."""
     index = {column: i for i, column in enumerate(columns)}
     by_month = {m: [ZERO] * len(columns) for m in months}
     for item in values:
-        month = item["month"]
-        month = month.date() if isinstance(month, datetime) else month
+        month = _month(item["month"])
         if month in by_month and item["environment_id"] in index:
             by_month[month][index[item["environment_id"]]] += item["total"] or ZERO
     return [Row(key=f"{m:%Y-%m}", amounts=amounts, total=sum(amounts, ZERO), labels=labels)
@@ -485,24 +580,21 @@ class EnvironmentDetail(TopAgents):
 
 def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
     """One environment's month: by service (the drill-down's first step), by agent tag, day by day
-    with the forecast, the last six months. Raises Environment.DoesNotExist."""
-    found = _environment_costs(period, name=name)
+    with the forecast, the last six months: five queries. Raises Environment.DoesNotExist."""
+    found = _environment_costs(period, name=name, policy=True)
     if not found:
         raise Environment.DoesNotExist(name)
     cost = found[0]
     env = cost.environment
-    column = [env.pk]
-    services, tagged = _by_service(_month_services(period, environment=env), column)
+    services, tagged, trend, months = _services_and_trend(period, [env.pk], [env.name], environment=env)
+    for row in services:
+        row.labels = None
     top, rest = _top_agents_of(period, env, tagged)
-    months = period.trend_months()
-    trend = _trend(CostMonthService.objects.filter(environment=env, month__range=(months[0], period.month)), months,
-                   column, [env.name])
-    forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
     alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
-    return EnvironmentDetail(period=period, cost=cost, services=services, top=_with_agents(top), rest=rest,
+    return EnvironmentDetail(period=period, cost=cost, services=services, top=top, rest=rest,
                              trend=trend, trend_months=months,
-                             days=_days(period, _day_totals(period, environment=env), forecasts), alerts=alerts,
-                             thresholds=budget_thresholds(environment=env))
+                             days=_days(period, _day_totals(period, environment=env), _stored_forecasts(found)),
+                             alerts=alerts, thresholds=cost.thresholds)
 
 
 def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
@@ -557,9 +649,7 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
         agents = _entries(period, environment=env, service=service, resource_group=resource_group)
     else:
         agents = CostAgentService.objects.filter(environment=env, month=period.month, service=service)
-    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
-    top = _shares([Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest], detail.total)
-    detail.top, detail.rest = _with_agents(top), _rest(top, largest[0][2] if largest else 0, detail.total)
+    detail.top, detail.rest = _largest_agents(agents, detail.total)
     return detail
 
 
