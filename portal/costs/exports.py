@@ -18,6 +18,7 @@ from portal.costs.models import CostAgentMonth, CostForecast, CostMonthService
 from portal.costs.selectors import (
     ZERO,
     Period,
+    _day_actuals,
     _day_totals,
     _days,
     _entries,
@@ -104,7 +105,8 @@ def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
         return ["month", *names, "total"], [[r.key, *map(amount, r.amounts), amount(r.total)] for r in rows]
 
     def days():
-        return _days_table(_days(period, _day_totals(period), list(CostForecast.objects.filter(month=period.month))))
+        return _days_table(_days(period, _day_actuals(_day_totals(period)),
+                                 list(CostForecast.objects.filter(month=period.month))))
 
     return {"environments": environments, "services": services, "agents": agents, "trend": trend, "days": days}
 
@@ -144,7 +146,7 @@ def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Tabl
     def days():
         env = _environment(name)
         forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
-        return _days_table(_days(period, _day_totals(period, environment=env), forecasts))
+        return _days_table(_days(period, _day_actuals(_day_totals(period, environment=env)), forecasts))
 
     return {"services": services, "agents": agents, "trend": trend, "days": days}
 
@@ -169,8 +171,8 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
 
     def days():
         env = _environment(name)
-        return _days_table(_days(period, _day_totals(period, environment=env, service=service, resource_group=group),
-                                 []))
+        return _days_table(_days(period, _day_actuals(_day_totals(period, environment=env, service=service,
+                                                                  resource_group=group)), []))
 
     return {"resource_groups": resource_groups, "agents": agents, "days": days}
 

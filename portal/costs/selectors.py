@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Field, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from portal.catalog.models import Agent, Environment
 from portal.costs import sql
@@ -133,6 +133,7 @@ class EnvironmentCost:
     forecast_error: str = ""          # the last ingest stored the actual cost but could not read the forecast
     stored_forecast: StoredForecast | None = None   # the month's stored forecast, day by day (None: none stored)
     thresholds: dict[str, list[int]] | None = None  # the budget alerts' thresholds (with policy=True)
+    alerts: int = 0                                  # budget alerts of the month
 
     @property
     def name(self) -> str:
@@ -175,13 +176,14 @@ ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # wh
 
 def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
     """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
-    data and how its last ingest ended, and, with `policy`, its alert thresholds: one statement (portal.costs.sql:
+    data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
+    statement (portal.costs.sql:
     as a queryset of ten subqueries it cost more to build than to run)."""
     env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
     fields = [*env_fields, CostMonthService._meta.get_field("cost"),
               *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),
               *(CostIngestRun._meta.get_field(f)
-                for f in ("finished_at", "finished_at", "status", "error_code", "error", "forecast_error"))]
+                for f in ("finished_at", "finished_at", "status", "error_code", "error", "forecast_error")), None]
     if policy:
         fields += [BudgetPolicy._meta.get_field(f) for f in ("actual_thresholds", "forecast_thresholds")]
     runs, terminal = sql.table(CostIngestRun), sorted(INGEST_TERMINAL)
@@ -191,7 +193,8 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
                (SELECT SUM(s.cost) FROM {sql.table(CostMonthService)} s WHERE s.environment_id = e.id AND s.month = %s),
                f.forecast, f.daily, f.as_of,
                (SELECT r.finished_at FROM {runs} r WHERE r.environment_id = e.id AND r.status = %s {latest}),
-               l.finished_at, l.status, l.error_code, l.error, l.forecast_error
+               l.finished_at, l.status, l.error_code, l.error, l.forecast_error,
+               (SELECT COUNT(*) FROM {sql.table(BudgetAlert)} a WHERE a.environment_id = e.id AND a.month = %s)
                {", p.actual_thresholds, p.forecast_thresholds" if policy else ""}
         FROM {sql.table(Environment)} e
         LEFT JOIN {sql.table(CostForecast)} f ON f.environment_id = e.id AND f.month = %s
@@ -200,11 +203,12 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
         {f"LEFT JOIN {sql.table(BudgetPolicy)} p ON p.environment_id = e.id" if policy else ""}
         {"WHERE e.name = %s" if name is not None else ""}
         ORDER BY e.position, e.name"""
-    params = [period.month, IngestStatus.SUCCEEDED, period.month, *terminal, *([name] if name is not None else [])]
+    params = [period.month, IngestStatus.SUCCEEDED, period.month, period.month, *terminal,
+              *([name] if name is not None else [])]
     result = []
     for row in sql.fetch(statement, params, fields):
         env = Environment.from_db(connection.alias, ENVIRONMENT_FIELDS, row[:len(ENVIRONMENT_FIELDS)])
-        (actual, forecast, daily, as_of, data_at, last_run_at, last_status, error_code, error, forecast_error,
+        (actual, forecast, daily, as_of, data_at, last_run_at, last_status, error_code, error, forecast_error, alerts,
          *thresholds) = row[len(ENVIRONMENT_FIELDS):]
         actual = actual or ZERO
         if forecast is None and not period.is_current and period.month < month_start(period.today):
@@ -214,7 +218,7 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
             last_run_at=last_run_at, last_run_status=last_status,
             last_error=f"{error_code}: {error}" if error else "", forecast_error=forecast_error or "",
             stored_forecast=StoredForecast(daily=daily or [], as_of=as_of) if as_of is not None else None,
-            thresholds=_thresholds(*thresholds) if policy else None,
+            thresholds=_thresholds(*thresholds) if policy else None, alerts=alerts,
         ))
     return result
 
@@ -242,7 +246,7 @@ class Row:
     share: Decimal | None = None     # percent of the table's total
     labels: list[str] | None = None  # the columns' names
     team: str = ""                   # agent rows: the owner team's name, when the tag names a catalog agent
-    url: str | None = None           # agent rows: the catalog agent's page, when the tag names one
+    url: str | None = None           # the row's page: an agent's in the catalog (when the tag names one), a service's
     urls: list[str] | None = None    # service rows of the dashboard: the service in each column's environment
 
     @property
@@ -296,9 +300,11 @@ def _shares(rows: list[Row], grand: Decimal) -> list[Row]:
     return rows
 
 
-def _team() -> Subquery:
-    """The owner team's name of the catalog agent an agent tag names (None: the tag names no agent)."""
-    return Subquery(Agent.objects.filter(slug=OuterRef("agent")).values("owner_team__name")[:1])
+def _team_sql(agent: str) -> str:
+    """SQL of the owner team's name of the catalog agent the tag `agent` (a column) names; NULL: it names none."""
+    team = Agent._meta.get_field("owner_team").related_model
+    return (f"(SELECT tm.name FROM {sql.table(Agent)} a JOIN {sql.table(team)} tm ON tm.id = a.owner_team_id "
+            f"WHERE a.slug = {agent} LIMIT 1)")
 
 
 def _agent_row(agent: str, team: str | None, amounts: list[Decimal], labels: list[str] | None, link) -> Row:
@@ -313,34 +319,42 @@ def agent_link():
     return url_maker("catalog:agent_detail", converter="slug")
 
 
+def _team_field() -> Field:
+    return Agent._meta.get_field("owner_team").related_model._meta.get_field("name")
+
+
 def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str], tagged: Decimal) \
         -> tuple[list[Row], Rest | None]:
     """The dashboard's agents: the largest TOP_AGENTS by their cost in all environments (CostAgentTotal, read
     from its index), their cost in each environment (CostAgentMonth, by its unique key), their team and how
-    many agents there are: one query."""
-    totals = CostAgentTotal.objects.filter(month=period.month)
-    per_column = {f"c{i}": Subquery(CostAgentMonth.objects.filter(environment_id=pk, month=period.month,
-                                                                  agent=OuterRef("agent")).values("cost")[:1])
-                  for i, pk in enumerate(columns)}
-    values = list(totals.order_by("-cost", "agent")
-                  .values("agent", **per_column, team=_team(), agents=_count(totals))[:TOP_AGENTS])
+    many agents there are: one statement."""
+    totals, months = sql.table(CostAgentTotal), sql.table(CostAgentMonth)
+    per_column = "".join(f", (SELECT m.cost FROM {months} m WHERE m.environment_id = %s AND m.month = t.month "
+                         f"AND m.agent = t.agent)" for _ in columns)
+    statement = (f"SELECT t.agent{per_column}, {_team_sql('t.agent')}, "
+                 f"(SELECT COUNT(*) FROM {totals} c WHERE c.month = %s) "
+                 f"FROM {totals} t WHERE t.month = %s ORDER BY t.cost DESC, t.agent LIMIT %s")
+    cost = CostAgentMonth._meta.get_field("cost")
+    values = sql.fetch(statement, [*columns, period.month, period.month, TOP_AGENTS],
+                       [None, *(cost for _ in columns), _team_field(), None])
     link = agent_link()
-    rows = [_agent_row(v["agent"], v["team"], [v[f"c{i}"] or ZERO for i in range(len(columns))], labels, link)
-            for v in values]
+    rows = [_agent_row(agent, team, [amount or ZERO for amount in amounts], labels, link)
+            for agent, *amounts, team, _ in values]
     top = _shares(sorted(rows, key=lambda row: (-row.total, row.key)), tagged)
-    return top, _rest(top, values[0]["agents"] if values else 0, tagged)
+    return top, _rest(top, values[0][-1] if values else 0, tagged)
 
 
-def _count(rows: QuerySet) -> Subquery:
-    """How many `rows`, as a scalar subquery another query carries (computed once: it refers to nothing outside)."""
-    return Subquery(rows.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n"))
-
-
-def _largest_agents(agents: QuerySet, total: Decimal) -> tuple[list[Row], Rest | None]:
-    """The largest TOP_AGENTS rows of a rollup with one row per agent tag (read from its index by cost), with
-    their teams and how many rows there are (one query), and the rest of `total`."""
-    largest = list(agents.annotate(team=_team(), n=_count(agents)).order_by("-cost", "agent")
-                   .values_list("agent", "cost", "team", "n")[:TOP_AGENTS])
+def _largest_agents(model: type, where: dict, total: Decimal) -> tuple[list[Row], Rest | None]:
+    """The largest TOP_AGENTS rows of `model` (a rollup with one row per agent tag where `where` holds: column
+    names and values), read from its index by cost, with their teams and how many rows there are (one
+    statement), and the rest of `total`."""
+    table = sql.table(model)
+    narrowed = " AND ".join(f"{{t}}.{column} = %s" for column in where)
+    statement = (f"SELECT x.agent, x.cost, {_team_sql('x.agent')}, "
+                 f"(SELECT COUNT(*) FROM {table} c WHERE {narrowed.format(t='c')}) "
+                 f"FROM {table} x WHERE {narrowed.format(t='x')} ORDER BY x.cost DESC, x.agent LIMIT %s")
+    largest = sql.fetch(statement, [*where.values(), *where.values(), TOP_AGENTS],
+                        [None, model._meta.get_field("cost"), _team_field(), None])
     link = agent_link()
     top = _shares([_agent_row(agent, team, [cost], None, link) for agent, cost, team, _ in largest], total)
     return top, _rest(top, largest[0][3] if largest else 0, total)
@@ -348,7 +362,7 @@ def _largest_agents(agents: QuerySet, total: Decimal) -> tuple[list[Row], Rest |
 
 def _top_agents_of(period: Period, environment: Environment, tagged: Decimal) -> tuple[list[Row], Rest | None]:
     """An environment's largest TOP_AGENTS agents (CostAgentMonth, read from its index) and the rest."""
-    return _largest_agents(CostAgentMonth.objects.filter(environment=environment, month=period.month), tagged)
+    return _largest_agents(CostAgentMonth, {"environment_id": environment.pk, "month": period.month}, tagged)
 
 
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
@@ -424,16 +438,43 @@ def _month(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _services_and_trend(period: Period, columns: list, labels: list[str], *, environment: Environment | None = None) \
-        -> tuple[list[Row], Decimal, list[Row], list[date]]:
-    """The month by service (and its tagged total) and the last six months, from one query of CostMonthService."""
-    months = period.trend_months()
-    rows = CostMonthService.objects.filter(month__range=(months[0], period.month)).order_by()
-    if environment is not None:
-        rows = rows.filter(environment=environment)
-    values = list(rows.values("month", "service", "environment_id", "tagged").annotate(total=Sum("cost")))
-    services, tagged = _by_service([v for v in values if _month(v["month"]) == period.month], columns, labels)
-    return services, tagged, _trend(values, months, columns, labels), months
+@dataclass
+class MonthRows:
+    """What a cost page reads of the rollups besides its agents: CostMonthService values (month, key, environment_id,
+    tagged, total) and the period's cost per day (CostDay)."""
+
+    values: list[dict]
+    days: dict[date, Decimal]
+
+    def of_month(self, month: date) -> list[dict]:
+        return [v for v in self.values if v["month"] == month]
+
+
+def _month_rows(period: Period, *, months: list[date], key: str = "service", environment: Environment | None = None,
+                service: str | None = None, resource_group: str = "") -> MonthRows:
+    """CostMonthService grouped by month, `key` (service or resource_group), environment and tagged over `months`,
+    and the period's days of CostDay, narrowed to an environment and a service where given (the days also to a
+    resource group): one statement, the day rows being those without a key."""
+    narrowed, params = "", []
+    for column, value in (("environment_id", environment.pk if environment is not None else None),
+                          ("service", service)):
+        if value is not None:
+            narrowed, params = f"{narrowed} AND {column} = %s", [*params, value]
+    by_day, day_params = narrowed, params
+    if resource_group:
+        by_day, day_params = f"{narrowed} AND resource_group = %s", [*params, resource_group]
+    statement = f"""
+        SELECT month, {key}, environment_id, tagged, SUM(cost) FROM {sql.table(CostMonthService)}
+        WHERE month BETWEEN %s AND %s{narrowed} GROUP BY month, {key}, environment_id, tagged
+        UNION ALL
+        SELECT date, NULL, NULL, NULL, SUM(cost) FROM {sql.table(CostDay)}
+        WHERE date BETWEEN %s AND %s{by_day} GROUP BY date"""
+    field = CostMonthService._meta.get_field
+    rows = sql.fetch(statement, [months[0], period.month, *params, period.month, period.last, *day_params],
+                     [field("month"), None, None, field("tagged"), field("cost")])
+    return MonthRows(values=[{"month": when, key: name, "environment_id": env, "tagged": tagged, "total": total}
+                             for when, name, env, tagged, total in rows if name is not None],
+                     days={when: total for when, name, _, _, total in rows if name is None})
 
 
 @dataclass
@@ -448,11 +489,18 @@ class Day:
         """"Sun 1 Nov" (as the date filter's "D j M")."""
         return f"{self.date:%a} {self.date.day} {self.date:%b}"
 
+    @property
+    def amounts(self) -> list[Decimal | None]:
+        return [self.actual, self.cumulative, self.forecast_cumulative]
 
-def _days(period: Period, entries: QuerySet[CostDay], forecasts: list) -> list[Day]:
-    """Each day of the month: its cost, the month so far, and, after the last day with data, where the
+
+def _day_actuals(entries: QuerySet[CostDay]) -> dict[date, Decimal]:
+    return {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
+
+
+def _days(period: Period, actual: dict[date, Decimal], forecasts: list) -> list[Day]:
+    """Each day of the month: its cost (`actual`), the month so far, and, after the last day with data, where the
     stored forecasts (CostForecast or StoredForecast: `daily` and `as_of`) take the month."""
-    actual = {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
     last_actual = max(actual) if actual else None
     projected: dict[date, Decimal] = defaultdict(Decimal)
     for forecast in forecasts:
@@ -532,19 +580,24 @@ class Dashboard(TopAgents):
 
 
 def cost_dashboard(*, period: Period) -> Dashboard:
-    """Every environment's month: five queries, however many rows, services or agents."""
+    """Every environment's month: three statements (four with budget alerts), however many rows, services or
+    agents."""
     environments = _environment_costs(period)
     columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
-    services, tagged, trend, months = _services_and_trend(period, columns, names)
+    months = period.trend_months()
+    rows = _month_rows(period, months=months)
+    services, tagged = _by_service(rows.of_month(period.month), columns, names)
     links = [url_maker("costs:service", name) for name in names]
     for row in services:
         row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
     top, rest = _top_agents_everywhere(period, columns, names, tagged)
-    alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
-                  .order_by("environment__position", "basis", "threshold"))
+    alerts = []
+    if any(e.alerts for e in environments):
+        alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
+                      .order_by("environment__position", "basis", "threshold"))
     return Dashboard(period=period, environments=environments, services=services, top=top, rest=rest,
-                     trend=trend, trend_months=months,
-                     days=_days(period, _day_totals(period), _stored_forecasts(environments)), alerts=alerts)
+                     trend=_trend(rows.values, months, columns, names), trend_months=months,
+                     days=_days(period, rows.days, _stored_forecasts(environments)), alerts=alerts)
 
 
 def _trend(values, months: list[date], columns: list, labels: list[str]) -> list[Row]:
@@ -580,21 +633,27 @@ class EnvironmentDetail(TopAgents):
 
 def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
     """One environment's month: by service (the drill-down's first step), by agent tag, day by day
-    with the forecast, the last six months: five queries. Raises Environment.DoesNotExist."""
+    with the forecast, the last six months: three statements (four with budget alerts). Raises
+    Environment.DoesNotExist."""
     found = _environment_costs(period, name=name, policy=True)
     if not found:
         raise Environment.DoesNotExist(name)
     cost = found[0]
     env = cost.environment
-    services, tagged, trend, months = _services_and_trend(period, [env.pk], [env.name], environment=env)
+    months = period.trend_months()
+    rows = _month_rows(period, months=months, environment=env)
+    services, tagged = _by_service(rows.of_month(period.month), [env.pk])
+    links = url_maker("costs:service", env.name)
     for row in services:
-        row.labels = None
+        row.url = links(row.key)
     top, rest = _top_agents_of(period, env, tagged)
-    alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
+    alerts = []
+    if cost.alerts:
+        alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
     return EnvironmentDetail(period=period, cost=cost, services=services, top=top, rest=rest,
-                             trend=trend, trend_months=months,
-                             days=_days(period, _day_totals(period, environment=env), _stored_forecasts(found)),
-                             alerts=alerts, thresholds=cost.thresholds)
+                             trend=_trend(rows.values, months, [env.pk], [env.name]), trend_months=months,
+                             days=_days(period, rows.days, _stored_forecasts(found)), alerts=alerts,
+                             thresholds=cost.thresholds)
 
 
 def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
@@ -637,19 +696,18 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
     env = cost.environment
     resource_group = resource_group.lower()
     column = [env.pk]
-    groups = _pivot(_month_services(period, environment=env, service=service).values("resource_group", "environment_id")
-                    .annotate(total=Sum("cost")), "resource_group", column, "environment_id")
+    rows = _month_rows(period, months=[period.month], key="resource_group", environment=env, service=service,
+                       resource_group=resource_group)
+    groups = _pivot(rows.values, "resource_group", column, "environment_id")
     detail = ServiceDetail(period=period, cost=cost, service=service, resource_group=resource_group,
-                           resource_groups=groups, top=[], rest=None,
-                           days=_days(period, _day_totals(period, environment=env, service=service,
-                                                          resource_group=resource_group), []))
+                           resource_groups=groups, top=[], rest=None, days=_days(period, rows.days, []))
     # The largest agent tags (untagged included), read from an index, and how many there are; the rest is the
     # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
+    where = {"environment_id": env.pk, "month": period.month, "service": service}
     if resource_group:
-        agents = _entries(period, environment=env, service=service, resource_group=resource_group)
+        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total)
     else:
-        agents = CostAgentService.objects.filter(environment=env, month=period.month, service=service)
-    detail.top, detail.rest = _largest_agents(agents, detail.total)
+        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total)
     return detail
 
 
