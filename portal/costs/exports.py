@@ -177,19 +177,18 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
     return {"resource_groups": resource_groups, "agents": agents, "days": days}
 
 
-def showback_tables(period: Period, environment: str) -> dict[str, Callable[[], Table]]:
+def showback_tables(period: Period, environments: list[Environment]) -> dict[str, Callable[[], Table]]:
     from portal.costs import showback
 
     def agents():
-        rows = showback.showback_agent_rows(period=period, environment=environment)
+        rows = showback.showback_agent_rows(period=period, environments=environments)
         return (["month", "environment", "agent", "team", "replicas", "direct", "shared", "total"],
-                ([period.param, r.environment, r.slug, team, r.replicas, amount(r.direct), amount(r.shared),
-                  amount(r.total)] for r, team in rows))
+                ([period.param, r.environment, r.slug, r.team, r.replicas, amount(r.direct), amount(r.shared),
+                  amount(r.total)] for r in rows))
 
     def teams():
-        summaries = showback.showback_environments(period=period, environment=environment)
-        rows = showback.showback_teams(period=period, environments=summaries)
-        return (["month", "team", "agents", *[e.environment.name for e in summaries], "total"],
+        rows = showback.showback_teams(period=period, environments=environments)
+        return (["month", "team", "agents", *[e.name for e in environments], "total"],
                 [[period.param, t.team, t.agents, *map(amount, t.amounts), amount(t.total)] for t in rows])
 
     return {"agents": agents, "teams": teams}

@@ -715,6 +715,14 @@ def environment_names() -> list[str]:
     return list(Environment.objects.order_by("position", "name").values_list("name", flat=True))
 
 
+def cost_environments() -> list[Environment]:
+    """The environments in the pages' order, with what the cost pages show of them (ENVIRONMENT_FIELDS)."""
+    fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
+    statement = (f"SELECT {', '.join(f.column for f in fields)} FROM {sql.table(Environment)} "
+                 f"ORDER BY position, name")
+    return [Environment.from_db(connection.alias, ENVIRONMENT_FIELDS, row) for row in sql.fetch(statement, [], fields)]
+
+
 def environment_for_budget(*, name: str) -> tuple[Environment, BudgetPolicy | None]:
     env = Environment.objects.get(name=name)
     return env, BudgetPolicy.objects.filter(environment=env).first()
