@@ -14,14 +14,13 @@ from django.http import Http404, StreamingHttpResponse
 
 from portal.catalog.models import Environment
 from portal.costs import selectors
-from portal.costs.models import CostAgentMonth, CostForecast, CostMonthService
+from portal.costs.models import CostAgentMonth, CostForecast, CostMonth, CostMonthService
 from portal.costs.selectors import (
     ZERO,
     Period,
     _day_actuals,
     _day_totals,
     _days,
-    _entries,
     _environment_costs,
     _month_services,
     _pivot,
@@ -33,8 +32,13 @@ Table = tuple[Sequence[str], Iterable[Sequence]]
 CHUNK_ROWS = 500        # rows per chunk written to the client
 
 
+CENT = Decimal("0.01")
+
+
 def amount(value: Decimal | None) -> str:
-    return "" if value is None else str(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    if value is None:
+        return ""
+    return str((value if type(value) is Decimal else Decimal(value)).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def _lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
@@ -70,10 +74,10 @@ def _environment(name: str) -> Environment:
         raise Http404(f"No environment named {name!r}.")
 
 
-def _agent_rows(entries, columns: list[int]) -> Iterator[tuple[str, str, list[Decimal], Decimal]]:
+def _agent_rows(model, where: dict, columns: list[int]) -> Iterator[tuple[str, str, list[Decimal], Decimal]]:
     """(agent tag, team, cost per column, total) for every agent tag, largest first, streamed."""
-    for row in agent_totals(entries, columns).iterator(chunk_size=2000):
-        yield row["agent"], row["team"] or "", [row[f"c{i}"] or ZERO for i in range(len(columns))], row["total"]
+    for agent, *amounts, total, team in agent_totals(model, where, columns):
+        yield agent, team or "", [a or ZERO for a in amounts], total
 
 
 def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
@@ -93,7 +97,7 @@ def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
 
     def agents():
         pks, names = _columns()
-        rows = _agent_rows(CostAgentMonth.objects.filter(month=period.month), pks)
+        rows = _agent_rows(CostAgentMonth, {"month": period.month}, pks)
         return ["month", "agent", "team", *names, "total"], (
             [period.param, agent, team, *map(amount, amounts), amount(total)] for agent, team, amounts, total in rows)
 
@@ -130,7 +134,7 @@ def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Tabl
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(CostAgentMonth.objects.filter(environment=env, month=period.month), [env.pk])
+        rows = _agent_rows(CostAgentMonth, {"month": period.month}, [env.pk])
         return (["month", "environment", "agent", "team", "cost"],
                 ([period.param, name, agent, team, amount(total)] for agent, team, _, total in rows))
 
@@ -164,7 +168,8 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(_entries(period, environment=env, service=service, resource_group=group), [env.pk])
+        where = {"month": period.month, "service": service, **({"resource_group": group} if group else {})}
+        rows = _agent_rows(CostMonth, where, [env.pk])
         return (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
                 ([period.param, name, service, group, agent or "(untagged)", team, amount(total)]
                  for agent, team, _, total in rows))

@@ -2,13 +2,14 @@
 many rows, services or agents there are (tests pin the counts). Nothing here calls Azure."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, Field, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
 
 from portal.catalog.models import Agent, Environment
 from portal.costs import sql
@@ -98,19 +99,6 @@ def month_cost_annotations(month: date) -> dict:
                .order_by().values("environment").annotate(total=Sum("cost")).values("total"))
     forecast = CostForecast.objects.filter(environment=OuterRef("pk"), month=month)
     return {"cost_actual": Subquery(entries[:1]), "cost_forecast": Subquery(forecast.values("forecast")[:1])}
-
-
-def ingest_annotations() -> dict:
-    """When the environment's cost data was last stored, and how its last ingest ended."""
-    runs = CostIngestRun.objects.filter(environment=OuterRef("pk")).order_by("-finished_at", "-pk")
-    succeeded = runs.filter(status=IngestStatus.SUCCEEDED)
-    finished = runs.filter(status__in=INGEST_TERMINAL)
-    return {"cost_data_at": Subquery(succeeded.values("finished_at")[:1]),
-            "cost_last_run_at": Subquery(finished.values("finished_at")[:1]),
-            "cost_last_run_status": Subquery(finished.values("status")[:1]),
-            "cost_last_error_code": Subquery(finished.values("error_code")[:1]),
-            "cost_last_error": Subquery(finished.values("error")[:1]),
-            "cost_last_forecast_error": Subquery(finished.values("forecast_error")[:1])}
 
 
 @dataclass
@@ -380,14 +368,23 @@ def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] |
     return sorted(rows, key=lambda row: (-row.total, row.key))
 
 
-def agent_totals(entries: QuerySet, columns: list[int]) -> QuerySet:
-    """One row per agent tag of `entries` (CostMonth): its cost in each environment of `columns` (c0, c1,
-    ...; None where nothing), its total and its owner team's name, largest first. The database sums and
-    sorts, so a caller reads a slice or streams every row with .iterator(): one query either way."""
-    team = Agent.objects.filter(slug=OuterRef("agent")).values("owner_team__name")[:1]
-    per_column = {f"c{i}": Sum("cost", filter=Q(environment_id=pk)) for i, pk in enumerate(columns)}
-    return (entries.filter(environment_id__in=columns).order_by().values("agent")
-            .annotate(**per_column, total=Sum("cost"), team=Subquery(team)).order_by("-total", "agent"))
+def agent_totals(model: type, where: dict, columns: list[int]) -> Iterator[list]:
+    """One row per agent tag of `model` (a rollup with an agent column; its rows where `where` holds: column
+    names and values) in the environments of `columns`: [agent, its cost in each of them (None where nothing),
+    its total, its owner team's name (None: the tag names no agent)], largest first, streamed: one statement,
+    summed by agent before the team is looked up."""
+    cost = model._meta.get_field("cost")
+    per_column = "".join(f", SUM(CASE WHEN environment_id = %s THEN cost END) AS c{i}" for i, _ in enumerate(columns))
+    narrowed = "".join(f" AND {column} = %s" for column in where)
+    team = Agent._meta.get_field("owner_team").related_model
+    statement = f"""
+        SELECT g.*, tm.name FROM (
+            SELECT agent{per_column}, SUM(cost) AS total FROM {sql.table(model)}
+            WHERE environment_id IN ({sql.placeholders(columns) or "NULL"}){narrowed} GROUP BY agent) g
+        LEFT JOIN {sql.table(Agent)} a ON a.slug = g.agent LEFT JOIN {sql.table(team)} tm ON tm.id = a.owner_team_id
+        ORDER BY g.total DESC, g.agent"""
+    return sql.stream(statement, [*columns, *columns, *where.values()],
+                      [None, *(cost for _ in columns), cost, _team_field()])
 
 
 def environment_columns() -> list[tuple[int, str]]:
@@ -405,13 +402,6 @@ def _narrowed(qs: QuerySet, *, environment: Environment | None = None, service: 
     if resource_group:
         qs = qs.filter(resource_group=resource_group)
     return qs
-
-
-def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,
-             resource_group: str | None = None) -> QuerySet:
-    """The period's CostMonth rows (per environment, service, resource group and agent tag)."""
-    return _narrowed(CostMonth.objects.filter(month=period.month).order_by(), environment=environment,
-                     service=service, resource_group=resource_group)
 
 
 def _month_services(period: Period, *, environment: Environment | None = None, service: str | None = None) -> QuerySet:
@@ -544,9 +534,8 @@ class Dashboard(TopAgents):
         """Every agent row, largest first (the API's list; the page shows agents_top and agents_rest): one
         query, when asked for."""
         columns, names = [e.environment.pk for e in self.environments], self.columns
-        rows = [Row(key=r["agent"], amounts=[r[f"c{i}"] or ZERO for i in range(len(columns))], total=r["total"],
-                    labels=names)
-                for r in agent_totals(CostAgentMonth.objects.filter(month=self.period.month), columns)]
+        rows = [Row(key=agent, amounts=[amount or ZERO for amount in amounts], total=total, labels=names)
+                for agent, *amounts, total, _ in agent_totals(CostAgentMonth, {"month": self.period.month}, columns)]
         return _shares(rows, sum((r.total for r in rows), ZERO))
 
     @property
@@ -709,10 +698,6 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
     else:
         detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total)
     return detail
-
-
-def environment_names() -> list[str]:
-    return list(Environment.objects.order_by("position", "name").values_list("name", flat=True))
 
 
 def cost_environments() -> list[Environment]:
