@@ -56,6 +56,52 @@ def linked_amount_cells(cells, month: str):
                               for amount, url in cells))
 
 
+# Issue #11: the tables of many rows are rendered by one filter each rather than a loop of template nodes (a
+# cost page spent most of its time in them). The markup is the same as the templates had.
+
+@register.filter
+def day_rows(days):
+    """The rows of the day-by-day table: the day, its cost, the month to date and the forecast to date."""
+    return SafeString("".join(f'<tr><th scope="row">{d.label}</th>{amount_cells(d.amounts)}</tr>' for d in days))
+
+
+UNKNOWN_AGENT = {
+    "dashboard": '{} <span class="muted">(no such agent in the catalog)</span>',
+    "environment": "{}",
+}
+
+
+@register.filter
+def agent_rows(rows, page: str):
+    """The rows of an agent table (selectors.Row): the agent (a link to the catalog's page when the tag names an
+    agent; `page` says what else: "dashboard", with an amount per environment; "environment"; "service", where the
+    untagged cost is a row of its own), its team and its cost."""
+    unknown = UNKNOWN_AGENT.get(page, "{}")
+    html = []
+    for row in rows:
+        key = escape(row.key)
+        if row.url:
+            name = f'<a href="{escape(row.url)}">{key}</a>'
+        elif page == "service" and not row.key:
+            name = '<span class="muted">untagged (shared)</span>'
+        else:
+            name = unknown.format(key)
+        cells = amount_cells(row.amounts, "muted") if page == "dashboard" else ""
+        html.append(f'<tr><th scope="row">{name}</th><td>{escape(row.team) if row.team else DASH}</td>{cells}'
+                    f'<td class="num">{_money(row.total)}</td></tr>')
+    return SafeString("".join(html))
+
+
+@register.filter
+def showback_rows(rows):
+    """The rows of the showback's agent table (showback.AgentShowback)."""
+    return SafeString("".join(
+        f'<tr><th scope="row">{f"""<a href="{escape(r.url)}">{escape(r.slug)}</a>""" if r.url else escape(r.slug)}'
+        f'</th><td>{escape(r.environment)}</td><td>{escape(r.team)}</td><td class="num">{r.replicas}</td>'
+        f'<td class="num">{_money(r.direct)}</td><td class="num">{_money(r.shared)}</td>'
+        f'<td class="num">{_money(r.total)}</td></tr>' for r in rows))
+
+
 @register.filter
 def signed_money(value, places: int = 2):
     """+$12.00 / -$3.50 / $0.00: a change."""
