@@ -15,7 +15,15 @@ from portal.costs.links import url_maker
 from portal.costs.models import BudgetAlert, CostForecast
 from portal.costs.selectors import _environment_costs, period_for
 from portal.costs.services import cost_entries_store
-from portal.costs.templatetags.costs import agent_rows, amount_cells, day_rows, linked_amount_cells, money
+from portal.costs.templatetags.costs import (
+    agent_rows,
+    amount_cells,
+    day_rows,
+    linked_amount_cells,
+    linked_service_rows,
+    money,
+    service_rows,
+)
 from provisioning.cost import CostRow
 from tests.factories import AgentFactory, PlacementFactory, TeamFactory
 
@@ -69,6 +77,26 @@ def test_row_filters_escape_what_they_show():
     html = agent_rows([Row()], "dashboard")
     assert "&lt;b&gt;tag&lt;/b&gt; <span class=\"muted\">(no such agent in the catalog)</span>" in html
     assert "<td>A &amp; B</td>" in html and "<b>" not in html
+
+
+def test_service_rows_link_each_amount_or_the_service():
+    from portal.costs.selectors import Row
+
+    row = Row(key="A & B", amounts=[Decimal(3), Decimal(0)], total=Decimal(3), share=Decimal("12.5"),
+              urls=["/s/A%20&%20B/", ""], url="/e/A%20&%20B/")
+    nameless = Row(key="", amounts=[Decimal(1), Decimal(1)], total=Decimal(2), share=None, urls=["/1/", "/2/"],
+                   url="/e/x/")
+
+    assert service_rows([row, nameless], "2026-11") == (
+        '<tr><th scope="row">A &amp; B</th><td class="num"><a class="amount" href="/s/A%20&amp;%20B/?month=2026-11">'
+        '$3.00</a></td><td class="num"><span class="muted">—</span></td><td class="num">$3.00</td>'
+        '<td class="num">13%</td></tr>'
+        '<tr><th scope="row">(no service name)</th><td class="num"><a class="amount" href="/1/?month=2026-11">$1.00'
+        '</a></td><td class="num"><a class="amount" href="/2/?month=2026-11">$1.00</a></td><td class="num">$2.00</td>'
+        '<td class="num">—</td></tr>')
+    assert linked_service_rows([row], "2026-11") == (
+        '<tr><th scope="row"><a href="/e/A%20&amp;%20B/?month=2026-11">A &amp; B</a></th><td class="num">$3.00</td>'
+        '<td class="num">13%</td></tr>')
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from html import escape
+
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from portal.costs.estimates import deployment_estimate as estimate_of
@@ -51,7 +52,7 @@ def linked_amount_cells(cells, month: str):
     """(amount, link) cells as <td class="num"> cells: the amount links to `link`?month=`month`; zero is a
     muted dash."""
     link = '<td class="num"><a class="amount" href="{}?month={}">{}</a></td>'
-    month = escape(month)
+    month = escape(str(month))
     return SafeString("".join(link.format(escape(url), month, _money(amount)) if amount else MUTED_CELL
                               for amount, url in cells))
 
@@ -100,6 +101,28 @@ def showback_rows(rows):
         f'</th><td>{escape(r.environment)}</td><td>{escape(r.team)}</td><td class="num">{r.replicas}</td>'
         f'<td class="num">{_money(r.direct)}</td><td class="num">{_money(r.shared)}</td>'
         f'<td class="num">{_money(r.total)}</td></tr>' for r in rows))
+
+
+NO_SERVICE = "(no service name)"
+
+
+@register.filter
+def service_rows(rows, month: str):
+    """The rows of the dashboard's table by service (selectors.Row with `urls`): each environment's amount links
+    to the service there, then the total and the share."""
+    return SafeString("".join(
+        f'<tr><th scope="row">{escape(row.key) or NO_SERVICE}</th>{linked_amount_cells(row.linked_cells, month)}'
+        f'<td class="num">{_money(row.total)}</td><td class="num">{percent(row.share)}</td></tr>' for row in rows))
+
+
+@register.filter
+def linked_service_rows(rows, month: str):
+    """The rows of an environment's table by service (selectors.Row with `url`): the service links to its page,
+    then its cost and share."""
+    month = escape(str(month))
+    return SafeString("".join(
+        f'<tr><th scope="row"><a href="{escape(row.url)}?month={month}">{escape(row.key) or NO_SERVICE}</a></th>'
+        f'<td class="num">{_money(row.total)}</td><td class="num">{percent(row.share)}</td></tr>' for row in rows))
 
 
 @register.filter
