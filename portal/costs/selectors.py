@@ -165,8 +165,7 @@ ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # wh
 def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
     """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
     data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
-    statement (portal.costs.sql:
-    as a queryset of ten subqueries it cost more to build than to run)."""
+    statement (portal.costs.sql: as a queryset of ten subqueries it cost more to build than to run)."""
     env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
     fields = [*env_fields, CostMonthService._meta.get_field("cost"),
               *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),
