@@ -14,13 +14,13 @@ from django.http import Http404, StreamingHttpResponse
 
 from portal.catalog.models import Environment
 from portal.costs import selectors
-from portal.costs.models import CostAgentMonth, CostForecast, CostMonthService
+from portal.costs.models import CostAgentMonth, CostForecast, CostMonth, CostMonthService
 from portal.costs.selectors import (
     ZERO,
     Period,
+    _day_actuals,
     _day_totals,
     _days,
-    _entries,
     _environment_costs,
     _month_services,
     _pivot,
@@ -32,8 +32,13 @@ Table = tuple[Sequence[str], Iterable[Sequence]]
 CHUNK_ROWS = 500        # rows per chunk written to the client
 
 
+CENT = Decimal("0.01")
+
+
 def amount(value: Decimal | None) -> str:
-    return "" if value is None else str(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    if value is None:
+        return ""
+    return str((value if type(value) is Decimal else Decimal(value)).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def _lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
@@ -69,10 +74,10 @@ def _environment(name: str) -> Environment:
         raise Http404(f"No environment named {name!r}.")
 
 
-def _agent_rows(entries, columns: list[int]) -> Iterator[tuple[str, str, list[Decimal], Decimal]]:
+def _agent_rows(model, where: dict, columns: list[int]) -> Iterator[tuple[str, str, list[Decimal], Decimal]]:
     """(agent tag, team, cost per column, total) for every agent tag, largest first, streamed."""
-    for row in agent_totals(entries, columns).iterator(chunk_size=2000):
-        yield row["agent"], row["team"] or "", [row[f"c{i}"] or ZERO for i in range(len(columns))], row["total"]
+    for agent, *amounts, total, team in agent_totals(model, where, columns):
+        yield agent, team or "", [a or ZERO for a in amounts], total
 
 
 def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
@@ -92,20 +97,26 @@ def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
 
     def agents():
         pks, names = _columns()
-        rows = _agent_rows(CostAgentMonth.objects.filter(month=period.month), pks)
+        rows = _agent_rows(CostAgentMonth, {"month": period.month}, pks)
         return ["month", "agent", "team", *names, "total"], (
             [period.param, agent, team, *map(amount, amounts), amount(total)] for agent, team, amounts, total in rows)
 
     def trend():
         pks, names = _columns()
         months = period.trend_months()
-        rows = _trend(CostMonthService.objects.filter(month__range=(months[0], period.month)), months, pks, names)
+        rows = _trend(_month_totals(CostMonthService.objects.filter(month__range=(months[0], period.month))), months,
+                      pks, names)
         return ["month", *names, "total"], [[r.key, *map(amount, r.amounts), amount(r.total)] for r in rows]
 
     def days():
-        return _days_table(_days(period, _day_totals(period), list(CostForecast.objects.filter(month=period.month))))
+        return _days_table(_days(period, _day_actuals(_day_totals(period)),
+                                 list(CostForecast.objects.filter(month=period.month))))
 
     return {"environments": environments, "services": services, "agents": agents, "trend": trend, "days": days}
+
+
+def _month_totals(rows):
+    return rows.order_by().values("month", "environment_id").annotate(total=Sum("cost"))
 
 
 def _columns() -> tuple[list[int], list[str]]:
@@ -123,22 +134,23 @@ def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Tabl
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(CostAgentMonth.objects.filter(environment=env, month=period.month), [env.pk])
+        rows = _agent_rows(CostAgentMonth, {"month": period.month}, [env.pk])
         return (["month", "environment", "agent", "team", "cost"],
                 ([period.param, name, agent, team, amount(total)] for agent, team, _, total in rows))
 
     def trend():
         env = _environment(name)
         months = period.trend_months()
-        rows = _trend(CostMonthService.objects.filter(environment=env, month__range=(months[0], period.month)), months,
-                      [env.pk], [name])
+        rows = _trend(_month_totals(CostMonthService.objects.filter(environment=env,
+                                                                    month__range=(months[0], period.month))),
+                      months, [env.pk], [name])
         return (["month", "environment", "cost", "budget"],
                 [[r.key, name, amount(r.total), amount(env.monthly_budget)] for r in rows])
 
     def days():
         env = _environment(name)
         forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
-        return _days_table(_days(period, _day_totals(period, environment=env), forecasts))
+        return _days_table(_days(period, _day_actuals(_day_totals(period, environment=env)), forecasts))
 
     return {"services": services, "agents": agents, "trend": trend, "days": days}
 
@@ -156,32 +168,32 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(_entries(period, environment=env, service=service, resource_group=group), [env.pk])
+        where = {"month": period.month, "service": service, **({"resource_group": group} if group else {})}
+        rows = _agent_rows(CostMonth, where, [env.pk])
         return (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
                 ([period.param, name, service, group, agent or "(untagged)", team, amount(total)]
                  for agent, team, _, total in rows))
 
     def days():
         env = _environment(name)
-        return _days_table(_days(period, _day_totals(period, environment=env, service=service, resource_group=group),
-                                 []))
+        return _days_table(_days(period, _day_actuals(_day_totals(period, environment=env, service=service,
+                                                                  resource_group=group)), []))
 
     return {"resource_groups": resource_groups, "agents": agents, "days": days}
 
 
-def showback_tables(period: Period, environment: str) -> dict[str, Callable[[], Table]]:
+def showback_tables(period: Period, environments: list[Environment]) -> dict[str, Callable[[], Table]]:
     from portal.costs import showback
 
     def agents():
-        rows = showback.showback_agent_rows(period=period, environment=environment)
+        rows = showback.showback_agent_rows(period=period, environments=environments)
         return (["month", "environment", "agent", "team", "replicas", "direct", "shared", "total"],
-                ([period.param, r.environment, r.slug, team, r.replicas, amount(r.direct), amount(r.shared),
-                  amount(r.total)] for r, team in rows))
+                ([period.param, r.environment, r.slug, r.team, r.replicas, amount(r.direct), amount(r.shared),
+                  amount(r.total)] for r in rows))
 
     def teams():
-        summaries = showback.showback_environments(period=period, environment=environment)
-        rows = showback.showback_teams(period=period, environments=summaries)
-        return (["month", "team", "agents", *[e.environment.name for e in summaries], "total"],
+        rows = showback.showback_teams(period=period, environments=environments)
+        return (["month", "team", "agents", *[e.name for e in environments], "total"],
                 [[period.param, t.team, t.agents, *map(amount, t.amounts), amount(t.total)] for t in rows])
 
     return {"agents": agents, "teams": teams}

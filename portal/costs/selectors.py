@@ -2,15 +2,18 @@
 many rows, services or agents there are (tests pin the counts). Nothing here calls Azure."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-
 from functools import cached_property
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
 
 from portal.catalog.models import Agent, Environment
+from portal.costs import sql
+from portal.costs.links import url_maker
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
 from portal.costs.models import (
     BudgetAlert,
@@ -34,33 +37,34 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True)
 class Period:
-    """A calendar month as a page shows it; `today` decides what is current and what is future."""
+    """A calendar month as a page shows it; `today` decides what is current and what is future. Its values
+    are worked out once (a page reads `param` in every link)."""
 
     month: date
     today: date
 
-    @property
+    @cached_property
     def last(self) -> date:
         return month_end(self.month)
 
-    @property
+    @cached_property
     def is_current(self) -> bool:
         return self.month == month_start(self.today)
 
-    @property
+    @cached_property
     def previous(self) -> date:
         return month_start(self.month - timedelta(days=1))
 
-    @property
+    @cached_property
     def next(self) -> date | None:
         following = self.last + timedelta(days=1)
         return following if following <= self.today else None
 
-    @property
+    @cached_property
     def param(self) -> str:
         return f"{self.month:%Y-%m}"
 
-    @property
+    @cached_property
     def label(self) -> str:
         return f"{self.month:%B %Y}"
 
@@ -97,17 +101,12 @@ def month_cost_annotations(month: date) -> dict:
     return {"cost_actual": Subquery(entries[:1]), "cost_forecast": Subquery(forecast.values("forecast")[:1])}
 
 
-def ingest_annotations() -> dict:
-    """When the environment's cost data was last stored, and how its last ingest ended."""
-    runs = CostIngestRun.objects.filter(environment=OuterRef("pk")).order_by("-finished_at", "-pk")
-    succeeded = runs.filter(status=IngestStatus.SUCCEEDED)
-    finished = runs.filter(status__in=INGEST_TERMINAL)
-    return {"cost_data_at": Subquery(succeeded.values("finished_at")[:1]),
-            "cost_last_run_at": Subquery(finished.values("finished_at")[:1]),
-            "cost_last_run_status": Subquery(finished.values("status")[:1]),
-            "cost_last_error_code": Subquery(finished.values("error_code")[:1]),
-            "cost_last_error": Subquery(finished.values("error")[:1]),
-            "cost_last_forecast_error": Subquery(finished.values("forecast_error")[:1])}
+@dataclass
+class StoredForecast:
+    """What a page reads of an environment's stored forecast for the month (CostForecast): the days."""
+
+    daily: list                       # [["2026-11-01", "18.52"], ...]
+    as_of: date
 
 
 @dataclass
@@ -120,6 +119,9 @@ class EnvironmentCost:
     last_run_status: str | None
     last_error: str
     forecast_error: str = ""          # the last ingest stored the actual cost but could not read the forecast
+    stored_forecast: StoredForecast | None = None   # the month's stored forecast, day by day (None: none stored)
+    thresholds: dict[str, list[int]] | None = None  # the budget alerts' thresholds (with policy=True)
+    alerts: int = 0                                  # budget alerts of the month
 
     @property
     def name(self) -> str:
@@ -157,24 +159,66 @@ def _percent(amount: Decimal | None, budget: Decimal) -> Decimal | None:
     return (amount * 100 / budget).quantize(Decimal("0.1"))
 
 
-def _environment_costs(period: Period, *, name: str | None = None) -> list[EnvironmentCost]:
-    envs = Environment.objects.annotate(**month_cost_annotations(period.month), **ingest_annotations()) \
-        .order_by("position", "name")
-    if name is not None:
-        envs = envs.filter(name=name)
+ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # what the cost pages show of one
+
+
+def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
+    """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
+    data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
+    statement (portal.costs.sql: as a queryset of ten subqueries it cost more to build than to run)."""
+    env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
+    fields = [*env_fields, CostMonthService._meta.get_field("cost"),
+              *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),
+              *(CostIngestRun._meta.get_field(f)
+                for f in ("finished_at", "finished_at", "status", "error_code", "error", "forecast_error")), None]
+    if policy:
+        fields += [BudgetPolicy._meta.get_field(f) for f in ("actual_thresholds", "forecast_thresholds")]
+    runs, terminal = sql.table(CostIngestRun), sorted(INGEST_TERMINAL)
+    latest = "ORDER BY r.finished_at DESC, r.id DESC LIMIT 1"
+    statement = f"""
+        SELECT {", ".join(f"e.{f.column}" for f in env_fields)},
+               (SELECT SUM(s.cost) FROM {sql.table(CostMonthService)} s WHERE s.environment_id = e.id AND s.month = %s),
+               f.forecast, f.daily, f.as_of,
+               (SELECT r.finished_at FROM {runs} r WHERE r.environment_id = e.id AND r.status = %s {latest}),
+               l.finished_at, l.status, l.error_code, l.error, l.forecast_error,
+               (SELECT COUNT(*) FROM {sql.table(BudgetAlert)} a WHERE a.environment_id = e.id AND a.month = %s)
+               {", p.actual_thresholds, p.forecast_thresholds" if policy else ""}
+        FROM {sql.table(Environment)} e
+        LEFT JOIN {sql.table(CostForecast)} f ON f.environment_id = e.id AND f.month = %s
+        LEFT JOIN {runs} l ON l.id = (SELECT r.id FROM {runs} r WHERE r.environment_id = e.id
+                                      AND r.status IN ({sql.placeholders(terminal)}) {latest})
+        {f"LEFT JOIN {sql.table(BudgetPolicy)} p ON p.environment_id = e.id" if policy else ""}
+        {"WHERE e.name = %s" if name is not None else ""}
+        ORDER BY e.position, e.name"""
+    params = [period.month, IngestStatus.SUCCEEDED, period.month, period.month, *terminal,
+              *([name] if name is not None else [])]
     result = []
-    for env in envs:
-        actual = env.cost_actual or ZERO
-        forecast = env.cost_forecast
+    for row in sql.fetch(statement, params, fields):
+        env = Environment.from_db(connection.alias, ENVIRONMENT_FIELDS, row[:len(ENVIRONMENT_FIELDS)])
+        (actual, forecast, daily, as_of, data_at, last_run_at, last_status, error_code, error, forecast_error, alerts,
+         *thresholds) = row[len(ENVIRONMENT_FIELDS):]
+        actual = actual or ZERO
         if forecast is None and not period.is_current and period.month < month_start(period.today):
             forecast = actual  # a month that has ended: its forecast is what it cost
         result.append(EnvironmentCost(
-            environment=env, actual=actual, forecast=forecast, data_at=env.cost_data_at,
-            last_run_at=env.cost_last_run_at, last_run_status=env.cost_last_run_status,
-            last_error=f"{env.cost_last_error_code}: {env.cost_last_error}" if env.cost_last_error else "",
-            forecast_error=env.cost_last_forecast_error or "",
+            environment=env, actual=actual, forecast=forecast, data_at=data_at,
+            last_run_at=last_run_at, last_run_status=last_status,
+            last_error=f"{error_code}: {error}" if error else "", forecast_error=forecast_error or "",
+            stored_forecast=StoredForecast(daily=daily or [], as_of=as_of) if as_of is not None else None,
+            thresholds=_thresholds(*thresholds) if policy else None, alerts=alerts,
         ))
     return result
+
+
+def _thresholds(actual: list[int] | None, forecast: list[int] | None) -> dict[str, list[int]]:
+    """Thresholds by basis: the policy's, or the defaults without one."""
+    if actual is None and forecast is None:
+        return {Basis.ACTUAL: list(DEFAULT_THRESHOLDS), Basis.FORECAST: list(DEFAULT_THRESHOLDS)}
+    return {Basis.ACTUAL: list(actual or []), Basis.FORECAST: list(forecast or [])}
+
+
+def _stored_forecasts(environments: list[EnvironmentCost]) -> list[StoredForecast]:
+    return [e.stored_forecast for e in environments if e.stored_forecast is not None]
 
 
 # --- Rows of the tables -------------------------------------------------------------------------
@@ -186,17 +230,20 @@ class Row:
     key: str
     amounts: list[Decimal]
     total: Decimal
-    agent: Agent | None = None       # for agent rows: the catalog's agent, when the tag names one
     share: Decimal | None = None     # percent of the table's total
     labels: list[str] | None = None  # the columns' names
+    team: str = ""                   # agent rows: the owner team's name, when the tag names a catalog agent
+    url: str | None = None           # the row's page: an agent's in the catalog (when the tag names one), a service's
+    urls: list[str] | None = None    # service rows of the dashboard: the service in each column's environment
 
     @property
     def cells(self) -> list[tuple[str, Decimal]]:
         return list(zip(self.labels or [], self.amounts))
 
     @property
-    def team(self) -> str:
-        return self.agent.owner_team.name if self.agent is not None else ""
+    def linked_cells(self) -> list[tuple[Decimal, str]]:
+        """(amount, link) per column."""
+        return list(zip(self.amounts, self.urls or []))
 
 
 TOP_AGENTS = 20   # agent tables on a page: the largest, then the rest summed (the CSV has every row)
@@ -240,29 +287,69 @@ def _shares(rows: list[Row], grand: Decimal) -> list[Row]:
     return rows
 
 
+def _team_sql(agent: str) -> str:
+    """SQL of the owner team's name of the catalog agent the tag `agent` (a column) names; NULL: it names none."""
+    team = Agent._meta.get_field("owner_team").related_model
+    return (f"(SELECT tm.name FROM {sql.table(Agent)} a JOIN {sql.table(team)} tm ON tm.id = a.owner_team_id "
+            f"WHERE a.slug = {agent} LIMIT 1)")
+
+
+def _agent_row(agent: str, team: str | None, amounts: list[Decimal], labels: list[str] | None, link) -> Row:
+    """A row of an agent table: the team and the link when the tag names a catalog agent (every agent has a
+    team, so a name means the agent exists)."""
+    return Row(key=agent, amounts=amounts, total=sum(amounts, ZERO), labels=labels, team=team or "",
+               url=link(agent) if team is not None else None)
+
+
+def agent_link():
+    """The catalog agent page of a slug (one reverse() for a table of agents)."""
+    return url_maker("catalog:agent_detail", converter="slug")
+
+
+def _team_field() -> Field:
+    return Agent._meta.get_field("owner_team").related_model._meta.get_field("name")
+
+
 def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str], tagged: Decimal) \
         -> tuple[list[Row], Rest | None]:
     """The dashboard's agents: the largest TOP_AGENTS by their cost in all environments (CostAgentTotal, read
-    from its index), their cost in each environment (CostAgentMonth) and how many agents there are: one query."""
-    totals = CostAgentTotal.objects.filter(month=period.month)
-    largest = totals.order_by("-cost", "agent").values("agent")[:TOP_AGENTS]
-    values = list(CostAgentMonth.objects.filter(month=period.month, agent__in=Subquery(largest)).order_by()
-                  .values("agent", "environment_id", total=Sum("cost"), agents=_count(totals)))
-    top = _shares(_pivot(values, "agent", columns, "environment_id", labels), tagged)
-    return top, _rest(top, values[0]["agents"] if values else 0, tagged)
+    from its index), their cost in each environment (CostAgentMonth, by its unique key), their team and how
+    many agents there are: one statement."""
+    totals, months = sql.table(CostAgentTotal), sql.table(CostAgentMonth)
+    per_column = "".join(f", (SELECT m.cost FROM {months} m WHERE m.environment_id = %s AND m.month = t.month "
+                         f"AND m.agent = t.agent)" for _ in columns)
+    statement = (f"SELECT t.agent{per_column}, {_team_sql('t.agent')}, "
+                 f"(SELECT COUNT(*) FROM {totals} c WHERE c.month = %s) "
+                 f"FROM {totals} t WHERE t.month = %s ORDER BY t.cost DESC, t.agent LIMIT %s")
+    cost = CostAgentMonth._meta.get_field("cost")
+    values = sql.fetch(statement, [*columns, period.month, period.month, TOP_AGENTS],
+                       [None, *(cost for _ in columns), _team_field(), None])
+    link = agent_link()
+    rows = [_agent_row(agent, team, [amount or ZERO for amount in amounts], labels, link)
+            for agent, *amounts, team, _ in values]
+    top = _shares(sorted(rows, key=lambda row: (-row.total, row.key)), tagged)
+    return top, _rest(top, values[0][-1] if values else 0, tagged)
 
 
-def _count(rows: QuerySet) -> Subquery:
-    """How many `rows`, as a scalar subquery another query carries (computed once: it refers to nothing outside)."""
-    return Subquery(rows.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n"))
+def _largest_agents(model: type, where: dict, total: Decimal) -> tuple[list[Row], Rest | None]:
+    """The largest TOP_AGENTS rows of `model` (a rollup with one row per agent tag where `where` holds: column
+    names and values), read from its index by cost, with their teams and how many rows there are (one
+    statement), and the rest of `total`."""
+    table = sql.table(model)
+    narrowed = " AND ".join(f"{{t}}.{column} = %s" for column in where)
+    statement = (f"SELECT x.agent, x.cost, {_team_sql('x.agent')}, "
+                 f"(SELECT COUNT(*) FROM {table} c WHERE {narrowed.format(t='c')}) "
+                 f"FROM {table} x WHERE {narrowed.format(t='x')} ORDER BY x.cost DESC, x.agent LIMIT %s")
+    largest = sql.fetch(statement, [*where.values(), *where.values(), TOP_AGENTS],
+                        [None, model._meta.get_field("cost"), _team_field(), None])
+    link = agent_link()
+    top = _shares([_agent_row(agent, team, [cost], None, link) for agent, cost, team, _ in largest], total)
+    return top, _rest(top, largest[0][3] if largest else 0, total)
 
 
 def _top_agents_of(period: Period, environment: Environment, tagged: Decimal) -> tuple[list[Row], Rest | None]:
     """An environment's largest TOP_AGENTS agents (CostAgentMonth, read from its index) and the rest."""
-    agents = CostAgentMonth.objects.filter(environment=environment, month=period.month)
-    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
-    top = [Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest]
-    return _shares(top, tagged), _rest(top, largest[0][2] if largest else 0, tagged)
+    return _largest_agents(CostAgentMonth, {"environment_id": environment.pk, "month": period.month}, tagged)
 
 
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
@@ -280,26 +367,23 @@ def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] |
     return sorted(rows, key=lambda row: (-row.total, row.key))
 
 
-def _with_agents(rows: list[Row], *, top: int | None = TOP_AGENTS) -> list[Row]:
-    """Attach the catalog's agent (and its team) to agent rows, the first `top` of them (what a page shows;
-    None: all, for the CSV): one query."""
-    if top is not None:
-        _with_agents(rows[:top], top=None)
-        return rows
-    agents = {a.slug: a for a in Agent.objects.filter(slug__in=[r.key for r in rows]).select_related("owner_team")}
-    for row in rows:
-        row.agent = agents.get(row.key)
-    return rows
-
-
-def agent_totals(entries: QuerySet, columns: list[int]) -> QuerySet:
-    """One row per agent tag of `entries` (CostMonth): its cost in each environment of `columns` (c0, c1,
-    ...; None where nothing), its total and its owner team's name, largest first. The database sums and
-    sorts, so a caller reads a slice or streams every row with .iterator(): one query either way."""
-    team = Agent.objects.filter(slug=OuterRef("agent")).values("owner_team__name")[:1]
-    per_column = {f"c{i}": Sum("cost", filter=Q(environment_id=pk)) for i, pk in enumerate(columns)}
-    return (entries.filter(environment_id__in=columns).order_by().values("agent")
-            .annotate(**per_column, total=Sum("cost"), team=Subquery(team)).order_by("-total", "agent"))
+def agent_totals(model: type, where: dict, columns: list[int]) -> Iterator[list]:
+    """One row per agent tag of `model` (a rollup with an agent column; its rows where `where` holds: column
+    names and values) in the environments of `columns`: [agent, its cost in each of them (None where nothing),
+    its total, its owner team's name (None: the tag names no agent)], largest first, streamed: one statement,
+    summed by agent before the team is looked up."""
+    cost = model._meta.get_field("cost")
+    per_column = "".join(f", SUM(CASE WHEN environment_id = %s THEN cost END) AS c{i}" for i, _ in enumerate(columns))
+    narrowed = "".join(f" AND {column} = %s" for column in where)
+    team = Agent._meta.get_field("owner_team").related_model
+    statement = f"""
+        SELECT g.*, tm.name FROM (
+            SELECT agent{per_column}, SUM(cost) AS total FROM {sql.table(model)}
+            WHERE environment_id IN ({sql.placeholders(columns) or "NULL"}){narrowed} GROUP BY agent) g
+        LEFT JOIN {sql.table(Agent)} a ON a.slug = g.agent LEFT JOIN {sql.table(team)} tm ON tm.id = a.owner_team_id
+        ORDER BY g.total DESC, g.agent"""
+    return sql.stream(statement, [*columns, *columns, *where.values()],
+                      [None, *(cost for _ in columns), cost, _team_field()])
 
 
 def environment_columns() -> list[tuple[int, str]]:
@@ -319,13 +403,6 @@ def _narrowed(qs: QuerySet, *, environment: Environment | None = None, service: 
     return qs
 
 
-def _entries(period: Period, *, environment: Environment | None = None, service: str | None = None,
-             resource_group: str | None = None) -> QuerySet:
-    """The period's CostMonth rows (per environment, service, resource group and agent tag)."""
-    return _narrowed(CostMonth.objects.filter(month=period.month).order_by(), environment=environment,
-                     service=service, resource_group=resource_group)
-
-
 def _month_services(period: Period, *, environment: Environment | None = None, service: str | None = None) -> QuerySet:
     """The period's CostMonthService rows (per environment, service, resource group, tagged or not)."""
     return _narrowed(CostMonthService.objects.filter(month=period.month).order_by(), environment=environment,
@@ -339,11 +416,54 @@ def _day_totals(period: Period, *, environment: Environment | None = None, servi
                      environment=environment, service=service, resource_group=resource_group)
 
 
-def _by_service(rows: QuerySet, columns: list, labels: list[str] | None = None) -> tuple[list[Row], Decimal]:
-    """CostMonthService rows as one Row per service (an amount per column), and their tagged total."""
-    values = list(rows.values("service", "environment_id", "tagged").annotate(total=Sum("cost")))
+def _by_service(values: list[dict], columns: list, labels: list[str] | None = None) -> tuple[list[Row], Decimal]:
+    """CostMonthService values (service, environment_id, tagged, total) as one Row per service (an amount per
+    column), and their tagged total."""
     tagged = sum((v["total"] or ZERO for v in values if v["tagged"] and v["environment_id"] in columns), ZERO)
     return _pivot(values, "service", columns, "environment_id", labels), tagged
+
+
+def _month(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+@dataclass
+class MonthRows:
+    """What a cost page reads of the rollups besides its agents: CostMonthService values (month, key, environment_id,
+    tagged, total) and the period's cost per day (CostDay)."""
+
+    values: list[dict]
+    days: dict[date, Decimal]
+
+    def of_month(self, month: date) -> list[dict]:
+        return [v for v in self.values if v["month"] == month]
+
+
+def _month_rows(period: Period, *, months: list[date], key: str = "service", environment: Environment | None = None,
+                service: str | None = None, resource_group: str = "") -> MonthRows:
+    """CostMonthService grouped by month, `key` (service or resource_group), environment and tagged over `months`,
+    and the period's days of CostDay, narrowed to an environment and a service where given (the days also to a
+    resource group): one statement, the day rows being those without a key."""
+    narrowed, params = "", []
+    for column, value in (("environment_id", environment.pk if environment is not None else None),
+                          ("service", service)):
+        if value is not None:
+            narrowed, params = f"{narrowed} AND {column} = %s", [*params, value]
+    by_day, day_params = narrowed, params
+    if resource_group:
+        by_day, day_params = f"{narrowed} AND resource_group = %s", [*params, resource_group]
+    statement = f"""
+        SELECT month, {key}, environment_id, tagged, SUM(cost) FROM {sql.table(CostMonthService)}
+        WHERE month BETWEEN %s AND %s{narrowed} GROUP BY month, {key}, environment_id, tagged
+        UNION ALL
+        SELECT date, NULL, NULL, NULL, SUM(cost) FROM {sql.table(CostDay)}
+        WHERE date BETWEEN %s AND %s{by_day} GROUP BY date"""
+    field = CostMonthService._meta.get_field
+    rows = sql.fetch(statement, [months[0], period.month, *params, period.month, period.last, *day_params],
+                     [field("month"), None, None, field("tagged"), field("cost")])
+    return MonthRows(values=[{"month": when, key: name, "environment_id": env, "tagged": tagged, "total": total}
+                             for when, name, env, tagged, total in rows if name is not None],
+                     days={when: total for when, name, _, _, total in rows if name is None})
 
 
 @dataclass
@@ -353,11 +473,23 @@ class Day:
     cumulative: Decimal | None
     forecast_cumulative: Decimal | None   # from the last actual day on, where a forecast exists
 
+    @property
+    def label(self) -> str:
+        """"Sun 1 Nov" (as the date filter's "D j M")."""
+        return f"{self.date:%a} {self.date.day} {self.date:%b}"
 
-def _days(period: Period, entries: QuerySet[CostDay], forecasts: list[CostForecast]) -> list[Day]:
-    """Each day of the month: its cost, the month so far, and, after the last day with data, where the
-    stored forecasts take the month."""
-    actual = {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
+    @property
+    def amounts(self) -> list[Decimal | None]:
+        return [self.actual, self.cumulative, self.forecast_cumulative]
+
+
+def _day_actuals(entries: QuerySet[CostDay]) -> dict[date, Decimal]:
+    return {item["date"]: item["total"] for item in entries.values("date").annotate(total=Sum("cost"))}
+
+
+def _days(period: Period, actual: dict[date, Decimal], forecasts: list) -> list[Day]:
+    """Each day of the month: its cost (`actual`), the month so far, and, after the last day with data, where the
+    stored forecasts (CostForecast or StoredForecast: `daily` and `as_of`) take the month."""
     last_actual = max(actual) if actual else None
     projected: dict[date, Decimal] = defaultdict(Decimal)
     for forecast in forecasts:
@@ -401,9 +533,8 @@ class Dashboard(TopAgents):
         """Every agent row, largest first (the API's list; the page shows agents_top and agents_rest): one
         query, when asked for."""
         columns, names = [e.environment.pk for e in self.environments], self.columns
-        rows = [Row(key=r["agent"], amounts=[r[f"c{i}"] or ZERO for i in range(len(columns))], total=r["total"],
-                    labels=names)
-                for r in agent_totals(CostAgentMonth.objects.filter(month=self.period.month), columns)]
+        rows = [Row(key=agent, amounts=[amount or ZERO for amount in amounts], total=total, labels=names)
+                for agent, *amounts, total, _ in agent_totals(CostAgentMonth, {"month": self.period.month}, columns)]
         return _shares(rows, sum((r.total for r in rows), ZERO))
 
     @property
@@ -437,28 +568,33 @@ class Dashboard(TopAgents):
 
 
 def cost_dashboard(*, period: Period) -> Dashboard:
+    """Every environment's month: three statements (four with budget alerts), however many rows, services or
+    agents."""
     environments = _environment_costs(period)
     columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
-    services, tagged = _by_service(_month_services(period), columns, names)
-    top, rest = _top_agents_everywhere(period, columns, names, tagged)
     months = period.trend_months()
-    trend = _trend(CostMonthService.objects.filter(month__range=(months[0], period.month)), months, columns, names)
-    forecasts = list(CostForecast.objects.filter(month=period.month))
-    alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
-                  .order_by("environment__position", "basis", "threshold"))
-    return Dashboard(period=period, environments=environments, services=services, top=_with_agents(top), rest=rest,
-                     trend=trend, trend_months=months, days=_days(period, _day_totals(period), forecasts),
-                     alerts=alerts)
+    rows = _month_rows(period, months=months)
+    services, tagged = _by_service(rows.of_month(period.month), columns, names)
+    links = [url_maker("costs:service", name) for name in names]
+    for row in services:
+        row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
+    top, rest = _top_agents_everywhere(period, columns, names, tagged)
+    alerts = []
+    if any(e.alerts for e in environments):
+        alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
+                      .order_by("environment__position", "basis", "threshold"))
+    return Dashboard(period=period, environments=environments, services=services, top=top, rest=rest,
+                     trend=_trend(rows.values, months, columns, names), trend_months=months,
+                     days=_days(period, rows.days, _stored_forecasts(environments)), alerts=alerts)
 
 
-def _trend(entries: QuerySet[CostMonthService], months: list[date], columns: list, labels: list[str]) -> list[Row]:
-    """One row per month (oldest first), an amount per column (environment ids)."""
-    values = entries.order_by().values("month", "environment_id").annotate(total=Sum("cost"))
+def _trend(values, months: list[date], columns: list, labels: list[str]) -> list[Row]:
+    """CostMonthService values (month, environment_id, total, ...) as one row per month (oldest first), an amount
+    per column (environment ids)."""
     index = {column: i for i, column in enumerate(columns)}
     by_month = {m: [ZERO] * len(columns) for m in months}
     for item in values:
-        month = item["month"]
-        month = month.date() if isinstance(month, datetime) else month
+        month = _month(item["month"])
         if month in by_month and item["environment_id"] in index:
             by_month[month][index[item["environment_id"]]] += item["total"] or ZERO
     return [Row(key=f"{m:%Y-%m}", amounts=amounts, total=sum(amounts, ZERO), labels=labels)
@@ -485,24 +621,27 @@ class EnvironmentDetail(TopAgents):
 
 def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
     """One environment's month: by service (the drill-down's first step), by agent tag, day by day
-    with the forecast, the last six months. Raises Environment.DoesNotExist."""
-    found = _environment_costs(period, name=name)
+    with the forecast, the last six months: three statements (four with budget alerts). Raises
+    Environment.DoesNotExist."""
+    found = _environment_costs(period, name=name, policy=True)
     if not found:
         raise Environment.DoesNotExist(name)
     cost = found[0]
     env = cost.environment
-    column = [env.pk]
-    services, tagged = _by_service(_month_services(period, environment=env), column)
-    top, rest = _top_agents_of(period, env, tagged)
     months = period.trend_months()
-    trend = _trend(CostMonthService.objects.filter(environment=env, month__range=(months[0], period.month)), months,
-                   column, [env.name])
-    forecasts = list(CostForecast.objects.filter(environment=env, month=period.month))
-    alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
-    return EnvironmentDetail(period=period, cost=cost, services=services, top=_with_agents(top), rest=rest,
-                             trend=trend, trend_months=months,
-                             days=_days(period, _day_totals(period, environment=env), forecasts), alerts=alerts,
-                             thresholds=budget_thresholds(environment=env))
+    rows = _month_rows(period, months=months, environment=env)
+    services, tagged = _by_service(rows.of_month(period.month), [env.pk])
+    links = url_maker("costs:service", env.name)
+    for row in services:
+        row.url = links(row.key)
+    top, rest = _top_agents_of(period, env, tagged)
+    alerts = []
+    if cost.alerts:
+        alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
+    return EnvironmentDetail(period=period, cost=cost, services=services, top=top, rest=rest,
+                             trend=_trend(rows.values, months, [env.pk], [env.name]), trend_months=months,
+                             days=_days(period, rows.days, _stored_forecasts(found)), alerts=alerts,
+                             thresholds=cost.thresholds)
 
 
 def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
@@ -545,26 +684,27 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
     env = cost.environment
     resource_group = resource_group.lower()
     column = [env.pk]
-    groups = _pivot(_month_services(period, environment=env, service=service).values("resource_group", "environment_id")
-                    .annotate(total=Sum("cost")), "resource_group", column, "environment_id")
+    rows = _month_rows(period, months=[period.month], key="resource_group", environment=env, service=service,
+                       resource_group=resource_group)
+    groups = _pivot(rows.values, "resource_group", column, "environment_id")
     detail = ServiceDetail(period=period, cost=cost, service=service, resource_group=resource_group,
-                           resource_groups=groups, top=[], rest=None,
-                           days=_days(period, _day_totals(period, environment=env, service=service,
-                                                          resource_group=resource_group), []))
+                           resource_groups=groups, top=[], rest=None, days=_days(period, rows.days, []))
     # The largest agent tags (untagged included), read from an index, and how many there are; the rest is the
     # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
+    where = {"environment_id": env.pk, "month": period.month, "service": service}
     if resource_group:
-        agents = _entries(period, environment=env, service=service, resource_group=resource_group)
+        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total)
     else:
-        agents = CostAgentService.objects.filter(environment=env, month=period.month, service=service)
-    largest = list(agents.order_by("-cost", "agent").values_list("agent", "cost", _count(agents))[:TOP_AGENTS])
-    top = _shares([Row(key=agent, amounts=[cost], total=cost) for agent, cost, _ in largest], detail.total)
-    detail.top, detail.rest = _with_agents(top), _rest(top, largest[0][2] if largest else 0, detail.total)
+        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total)
     return detail
 
 
-def environment_names() -> list[str]:
-    return list(Environment.objects.order_by("position", "name").values_list("name", flat=True))
+def cost_environments() -> list[Environment]:
+    """The environments in the pages' order, with what the cost pages show of them (ENVIRONMENT_FIELDS)."""
+    fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
+    statement = (f"SELECT {', '.join(f.column for f in fields)} FROM {sql.table(Environment)} "
+                 f"ORDER BY position, name")
+    return [Environment.from_db(connection.alias, ENVIRONMENT_FIELDS, row) for row in sql.fetch(statement, [], fields)]
 
 
 def environment_for_budget(*, name: str) -> tuple[Environment, BudgetPolicy | None]:

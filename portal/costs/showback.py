@@ -11,6 +11,10 @@ The rule (shown on the page too):
    An agent runs where its placement is Running or Degraded.
 3. The rest (API Management, Container Registry, Key Vault, networking, monitoring, ...) is platform
    cost no agent is charged; it is listed as such, so the page adds up to the environment's total.
+
+The page is one SQL statement (issue #11): the month's tagged cost per agent (CostAgentMonth) full-joined to
+the running placements once, and read for the environments' sums, one page of agents, how many there are and
+what they sum to, and the largest teams. The CSVs run a statement of their own each.
 """
 
 from collections import defaultdict
@@ -19,35 +23,32 @@ from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import DecimalField, Sum
 
-from portal.catalog.models import Agent, Environment, Placement
+from portal.catalog.models import Agent, Environment, Placement, Team
+from portal.costs import sql
 from portal.costs.backends import RUNNING_PLACEMENTS
 from portal.costs.models import CostAgentMonth, CostMonthService
-from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest
+from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest, agent_link
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
 CENT = Decimal("0.01")
 NO_TEAM = "(no team: tag names no agent)"
-MONEY = DecimalField(max_digits=18, decimal_places=6)
+TOP_TEAMS = 20   # teams on the page: the largest, then the rest summed (the CSV has every team)
 
 
 @dataclass
 class AgentShowback:
     environment: str
     slug: str
-    agent: Agent | None
     replicas: int
     direct: Decimal
     shared: Decimal
+    team: str = NO_TEAM               # the owner team's name; NO_TEAM when the tag names no catalog agent
+    url: str | None = None            # the catalog agent's page (None: the tag names no agent)
 
     @property
     def total(self) -> Decimal:
         return self.direct + self.shared
-
-    @property
-    def team(self) -> str:
-        return self.agent.owner_team.name if self.agent is not None else NO_TEAM
 
 
 @dataclass
@@ -55,6 +56,19 @@ class TeamShowback:
     team: str
     amounts: list[Decimal]           # per environment, in Showback.environments' order
     agents: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.amounts, ZERO)
+
+
+@dataclass
+class TeamsRest:
+    """The teams after the largest TOP_TEAMS, summed."""
+
+    count: int
+    agents: int
+    amounts: list[Decimal]
 
     @property
     def total(self) -> Decimal:
@@ -83,10 +97,11 @@ class Showback:
     period: Period
     environments: list[EnvironmentShowback]
     agents: list[AgentShowback]      # one page of agents, the largest first
-    teams: list[TeamShowback] = field(default_factory=list)
+    teams: list[TeamShowback] = field(default_factory=list)   # the largest TOP_TEAMS
     shared_services: tuple[str, ...] = SHARED_SERVICES
     page: Page | None = None
     rest: Rest | None = None         # the agents after this page, summed
+    teams_rest: TeamsRest | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -101,163 +116,213 @@ class Showback:
         return self.rest
 
 
-def cost_showback(*, period: Period, environment: str = "", page: int | str | None = None,
-                  per_page: int = TOP_AGENTS) -> Showback:
-    """Each agent's direct and shared cost in each environment for the month, worked out by the database:
-    one page of agents (the largest first), the agents after it summed, the teams and the environments. A
-    fixed number of queries however many agents there are."""
-    summaries = _environment_summaries(period, _environments(environment))
-    rows = AgentRows(period, summaries)
-    try:
-        number = int(page)  # as Paginator.get_page: not a number, page 1; below 1, the last
-    except (TypeError, ValueError):
-        number = 1
-    offset = (number - 1) * per_page
-    fetched, count, upto = rows.page(limit=per_page, offset=offset) if 0 <= offset < 2 ** 31 else ([], None, 0)
-    if not fetched:  # past the last page (or before the first): the paginator picks the page, then read it
-        if count is None:
-            count = 0 if offset == 0 else rows.page(limit=1, offset=0)[1] or 0   # page 1 empty: no rows at all
-        shown = Paginator(range(count), per_page).get_page(page)
-        fetched, _, upto = rows.page(limit=per_page, offset=shown.start_index() - 1) if count else ([], 0, 0)
-    else:
-        shown = Paginator(range(count), per_page).get_page(number)
-    rest_count = count - shown.end_index() if count else 0
-    return Showback(period=period, environments=summaries, agents=_agents(fetched), teams=rows.teams(), page=shown,
-                    rest=Rest(count=rest_count, total=_money(rows.grand) - _money(upto)) if rest_count else None)
-
-
-def _environment_summaries(period: Period, envs: list[Environment]) -> list[EnvironmentShowback]:
-    """Each environment's month: its total, its agents' direct cost, its shared pool, its running replicas."""
-    ids = [e.pk for e in envs]
-    entries = CostMonthService.objects.filter(month=period.month, environment_id__in=ids).order_by()  # the rollup
-    totals, direct, pools = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
-    for env, service, tagged, total in entries.values_list("environment_id", "service", "tagged").annotate(Sum("cost")):
-        totals[env] += total
-        if tagged:
-            direct[env] += total
-        elif service in SHARED_SERVICES:
-            pools[env] += total
-    replicas = dict(Placement.objects.filter(environment_id__in=ids, status__in=RUNNING_PLACEMENTS).order_by()
-                    .values("environment_id").annotate(n=Sum("replicas")).values_list("environment_id", "n"))
-    return [EnvironmentShowback(environment=env, total=totals.get(env.pk) or ZERO, direct=direct.get(env.pk) or ZERO,
-                                shared_pool=pools.get(env.pk) or ZERO, replicas=replicas.get(env.pk) or 0)
-            for env in envs]
-
-
-def _environments(name: str) -> list[Environment]:
-    envs = Environment.objects.order_by("position", "name")
-    return list(envs.filter(name=name) if name else envs)
-
-
-class AgentRows:
-    """Every (environment, agent) with a cost or a running placement, as rows of environment_id, agent,
-    replicas_, env_name, team, direct, shared, total, the largest total first: one SQL statement of joins
-    (the month's tagged cost per agent, CostAgentMonth, full-joined to the running placements), which the page
-    (with the count and the sums the rest needs, by window functions), the teams and the CSV each read in one
-    query. The environments' pools and replicas are constants."""
-
-    COLUMNS = ("environment_id", "agent", "replicas_", "env_name", "team", "direct", "shared", "total")
-
-    def __init__(self, period: Period, environments: list[EnvironmentShowback]):
-        self.environments = environments
-        self.grand: Decimal | None = None
-        ids = [int(e.environment.pk) for e in environments] or [0]
-        split = [e for e in environments if e.replicas]
-        pool = " ".join(f"WHEN {int(e.environment.pk)} THEN CAST(%s AS NUMERIC) * 1.0" for e in split)
-        replicas = " ".join(f"WHEN {int(e.environment.pk)} THEN {int(e.replicas)}" for e in split)
-        self.shared = (f"ROUND((CASE k.environment_id {pool} ELSE 0 END) * k.replicas_ / "
-                       f"(CASE k.environment_id {replicas} ELSE 1 END), 2)") if split else "0"
-        self.names = " ".join(f"WHEN {int(e.environment.pk)} THEN %s" for e in environments)
-        self.in_ids = ", ".join(map(str, ids))
-        self.params = [period.month, *RUNNING_PLACEMENTS, *[e.environment.name for e in environments],
-                       *[str(e.shared_pool) for e in split] * 2]
-        self.order = " ORDER BY total DESC, env_name, agent"
-
-    def sql(self, *, team: bool = True) -> str:
-        """The rows; without `team` the agent's team is left out (NULL), which spares two joins."""
-        qn = connection.ops.quote_name
-        t_agents, t_placement = CostAgentMonth._meta.db_table, Placement._meta.db_table
-        t_agent, t_team = Agent._meta.db_table, Agent._meta.get_field("owner_team").related_model._meta.db_table
-        running = ", ".join("%s" for _ in RUNNING_PLACEMENTS)
-        teams = (f"LEFT JOIN {qn(t_agent)} ag ON ag.slug = k.agent LEFT JOIN {qn(t_team)} tm "
-                 "ON tm.id = ag.owner_team_id") if team else ""
-        return f"""
-            WITH d AS (SELECT environment_id, agent, ROUND(cost, 2) AS direct FROM {qn(t_agents)}
-                       WHERE month = %s AND environment_id IN ({self.in_ids})),
-                 r AS (SELECT p.environment_id, a.slug AS agent, p.replicas FROM {qn(t_placement)} p
-                       JOIN {qn(t_agent)} a ON a.id = p.agent_id
-                       WHERE p.status IN ({running}) AND p.environment_id IN ({self.in_ids})),
-                 k AS (SELECT COALESCE(d.environment_id, r.environment_id) AS environment_id,
-                              COALESCE(d.agent, r.agent) AS agent, COALESCE(r.replicas, 0) AS replicas_,
-                              COALESCE(d.direct, 0) AS direct
-                       FROM d FULL JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent)
-            SELECT k.environment_id, k.agent, k.replicas_, (CASE k.environment_id {self.names} ELSE '' END) AS env_name,
-                   {"tm.name" if team else "NULL"} AS team, k.direct, {self.shared} AS shared,
-                   k.direct + {self.shared} AS total
-            FROM k {teams}"""
-
-    def _query(self, select: str, suffix: str = "", params=(), *, team: bool = True) -> list[tuple]:
-        with connection.cursor() as cursor:
-            cursor.execute(f"{select.format(rows=f'({self.sql(team=team)}) rows_')}{suffix}", [*self.params, *params])
-            return cursor.fetchall()
-
-    def page(self, *, limit: int, offset: int) -> tuple[list[dict], int | None, Decimal | None]:
-        """The rows from `offset` on, at most `limit`; how many rows there are, and the sum of the rows up to the
-        last one read (None, None when there is none): one query, the largest rows picked without sorting them
-        all (the count and the sum are windows over the whole set; the rows before the page, when there are
-        some, a subquery). Sets `grand`, the sum of every row."""
-        before = (f"(SELECT SUM(total) FROM (SELECT total, env_name, agent FROM ({self.sql(team=False)}) before_"
-                  f"{self.order} LIMIT %s) before_)")
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT *, COUNT(*) OVER () AS n_, SUM(total) OVER () AS grand_, {before} AS before_ "
-                           f"FROM ({self.sql(team=False)}) rows_{self.order} LIMIT %s OFFSET %s",
-                           [*self.params, offset, *self.params, limit, offset])
-            rows = cursor.fetchall()
-        if not rows:
-            return [], None, None
-        *_, count, self.grand, upto = rows[-1]
-        upto = _money(upto) + sum((_money(row[len(self.COLUMNS) - 1]) for row in rows), ZERO)
-        return [dict(zip(self.COLUMNS, row)) for row in rows], count, upto
-
-    def teams(self) -> list[TeamShowback]:
-        """Each team's agents and their cost per environment: one query grouping the rows by team."""
-        columns = "".join(f", SUM(CASE WHEN environment_id = {int(e.environment.pk)} THEN total ELSE 0 END)"
-                          for e in self.environments)
-        teams = [TeamShowback(team=team or NO_TEAM, agents=agents, amounts=[_money(a) for a in amounts])
-                 for team, agents, *amounts in self._query(f"SELECT team, COUNT(DISTINCT agent){columns} FROM {{rows}}",
-                                                           " GROUP BY team")]
-        return sorted(teams, key=lambda t: (-t.total, t.team))
-
-    def stream(self, chunk: int = 2000):
-        """Every row, largest first, read in chunks (a server-side cursor on PostgreSQL)."""
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({self.sql()}) rows_{self.order}", self.params)
-            while batch := cursor.fetchmany(chunk):
-                yield from (dict(zip(self.COLUMNS, row)) for row in batch)
-
-
 def _money(value) -> Decimal:
     return ZERO if value is None else Decimal(str(value)).quantize(CENT)
 
 
-def _agents(rows: list[dict]) -> list[AgentShowback]:
-    """The page's rows, each with the catalog's agent (and its team): one query."""
-    agents = {a.slug: a for a in Agent.objects.filter(slug__in={r["agent"] for r in rows}).select_related("owner_team")}
-    return [AgentShowback(environment=r["env_name"], slug=r["agent"], agent=agents.get(r["agent"]),
-                          replicas=r["replicas_"], direct=_money(r["direct"]), shared=_money(r["shared"]))
-            for r in rows]
+def _cents(value) -> Decimal:
+    """An amount the statement gives in whole cents, in dollars."""
+    return ZERO.quantize(CENT) if value is None else Decimal(int(value)).scaleb(-2)
 
 
-def showback_environments(*, period: Period, environment: str = "") -> list[EnvironmentShowback]:
-    return _environment_summaries(period, _environments(environment))
+class ShowbackSQL:
+    """The showback of a month in SQL. Its common table expressions: `svc`, each environment's month by kind of
+    cost (CostMonthService); `r`, the running placements; `rt`, their replicas per environment; `sh`, the share
+    of the shared pool of an agent with so many replicas there; and `k`, one row per (environment, agent tag) with
+    a cost or a running placement (environment_id, agent, replicas, direct, shared, team_id: kept narrow, as it is
+    stored for the statement's several reads), and `kt`, its rows with their total and environment's name."""
+
+    ORDER = "total DESC, env_name, agent"
+
+    def __init__(self, period: Period, environments: list[Environment]):
+        self.environments = environments
+        self.ids = [int(e.pk) for e in environments] or [0]
+        self.period = period
+
+    def with_(self) -> tuple[str, list]:
+        ids = ", ".join(map(str, self.ids))
+        names = " ".join(f"WHEN {int(e.pk)} THEN %s" for e in self.environments) or "WHEN 0 THEN ''"
+        statement = f"""
+            WITH svc AS (SELECT environment_id, SUM(cost) AS total, SUM(CASE WHEN tagged THEN cost ELSE 0 END) AS direct,
+                                SUM(CASE WHEN tagged THEN 0 WHEN service IN ({sql.placeholders(SHARED_SERVICES)})
+                                         THEN cost ELSE 0 END) AS pool
+                         FROM {sql.table(CostMonthService)} WHERE month = %s AND environment_id IN ({ids})
+                         GROUP BY environment_id),
+                 r AS (SELECT p.environment_id, a.slug AS agent, p.replicas
+                       FROM {sql.table(Placement)} p JOIN {sql.table(Agent)} a ON a.id = p.agent_id
+                       WHERE p.status IN ({sql.placeholders(RUNNING_PLACEMENTS)}) AND p.environment_id IN ({ids})),
+                 rt AS (SELECT environment_id, SUM(replicas) AS replicas FROM r GROUP BY environment_id),
+                 sh AS (SELECT v.environment_id, v.replicas,
+                               CAST(ROUND(ROUND(svc.pool * 1.0 * v.replicas / rt.replicas, 2) * 100) AS BIGINT) AS shared
+                        FROM (SELECT DISTINCT environment_id, replicas FROM r) v
+                        JOIN rt ON rt.environment_id = v.environment_id
+                        JOIN svc ON svc.environment_id = v.environment_id WHERE rt.replicas > 0),
+                 d AS (SELECT environment_id, agent, CAST(ROUND(ROUND(cost, 2) * 100) AS BIGINT) AS direct
+                       FROM {sql.table(CostAgentMonth)}
+                       WHERE month = %s AND environment_id IN ({ids})),
+                 k AS MATERIALIZED (
+                     SELECT j.environment_id, j.agent, j.replicas, j.direct, j.shared, ag.owner_team_id AS team_id
+                     FROM (SELECT COALESCE(d.environment_id, r.environment_id) AS environment_id,
+                                  COALESCE(d.agent, r.agent) AS agent, COALESCE(r.replicas, 0) AS replicas,
+                                  COALESCE(d.direct, 0) AS direct, COALESCE(sh.shared, 0) AS shared
+                           FROM d FULL JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent
+                           LEFT JOIN sh ON sh.environment_id = r.environment_id AND sh.replicas = r.replicas) j
+                     LEFT JOIN {sql.table(Agent)} ag ON ag.slug = j.agent),
+                 kt AS NOT MATERIALIZED (SELECT k.*, k.direct + k.shared AS total,
+                                                CASE k.environment_id {names} ELSE '' END AS env_name FROM k)"""
+        params = [*SHARED_SERVICES, self.period.month, *RUNNING_PLACEMENTS, self.period.month,
+                  *[e.name for e in self.environments]]
+        return statement, params
+
+    def teams(self) -> str:
+        """The common table expression `tt`: one row per team (its name; NULL: the tags that name no agent)
+        with how many agents it has, its cost in each environment (c0, c1, ...) and its total."""
+        per_agent = "".join(f", SUM(CASE WHEN environment_id = {pk} THEN total ELSE 0 END) AS c{i}"
+                            for i, pk in enumerate(self.ids))
+        per_team = "".join(f", SUM(ta.c{i}) AS c{i}" for i in range(len(self.ids)))
+        # By agent, then by team: an agent has one team, so a team's agents are its rows (hashed, not sorted).
+        return (f"ta AS (SELECT team_id, agent{per_agent}, SUM(total) AS total FROM kt GROUP BY team_id, agent), "
+                f"tt AS (SELECT tm.name AS team, COUNT(*) AS agents{per_team}, SUM(ta.total) AS total "
+                f"FROM ta LEFT JOIN {sql.table(Team)} tm ON tm.id = ta.team_id GROUP BY tm.name)")
+
+    def team_name(self, alias: str) -> str:
+        return f"(SELECT tm.name FROM {sql.table(Team)} tm WHERE tm.id = {alias}.team_id)"
 
 
-def showback_teams(*, period: Period, environments: list[EnvironmentShowback]) -> list[TeamShowback]:
-    return AgentRows(period, environments).teams()
+# The page's statement returns rows of these kinds, in columns kind, environment_id, name, n, a, b, c, label and
+# the teams' c0, c1, ...
+ENVIRONMENT, AGENT, TOTALS, BEFORE, TEAM, TEAMS = range(6)
 
 
-def showback_agent_rows(*, period: Period, environment: str = ""):
-    """Every agent row with its team's name, for the CSV: streamed, largest first."""
-    for r in AgentRows(period, showback_environments(period=period, environment=environment)).stream():
-        yield AgentShowback(environment=r["env_name"], slug=r["agent"], agent=None, replicas=r["replicas_"],
-                            direct=_money(r["direct"]), shared=_money(r["shared"])), r["team"] or NO_TEAM
+def _page_statement(rows: ShowbackSQL, *, limit: int, offset: int) -> tuple[str, list]:
+    statement, params = rows.with_()
+    cs = [f"c{i}" for i in range(len(rows.ids))]
+
+    def part(kind, env="NULL", name="NULL", n="NULL", a="NULL", b="NULL", c="NULL", label="NULL", teams=None):
+        typed = [f"CAST({env} AS BIGINT)", f"CAST({name} AS TEXT)", f"CAST({n} AS BIGINT)", f"CAST({a} AS NUMERIC)",
+                 f"CAST({b} AS NUMERIC)", f"CAST({c} AS NUMERIC)", f"CAST({label} AS TEXT)",
+                 *(f"CAST({t} AS NUMERIC)" for t in (teams or ["NULL"] * len(cs)))]
+        return f"SELECT {kind}, {', '.join(typed)}"
+
+    parts = [
+        part(ENVIRONMENT, env="COALESCE(svc.environment_id, rt.environment_id)", n="rt.replicas", a="svc.total",
+             b="svc.direct", c="svc.pool") + " FROM svc FULL JOIN rt ON rt.environment_id = svc.environment_id",
+        part(AGENT, env="p.environment_id", name="p.agent", n="p.replicas", a="p.direct", b="p.shared",
+             c="p.total", label=rows.team_name("p"))
+        + f" FROM (SELECT * FROM kt ORDER BY {rows.ORDER} LIMIT %s OFFSET %s) p",
+        part(TOTALS, n="COUNT(*)", a="SUM(total)") + " FROM kt",
+        part(TEAM, name="t.team", n="t.agents", a="t.total", teams=[f"t.{c}" for c in cs])
+        + " FROM (SELECT * FROM tt ORDER BY total DESC, team LIMIT %s) t",
+        part(TEAMS, n="COUNT(*)", a="SUM(agents)", teams=[f"SUM({c})" for c in cs]) + " FROM tt",
+    ]
+    params += [limit, offset, TOP_TEAMS]
+    if offset > 0:
+        parts.append(part(BEFORE, a="SUM(total)") + f" FROM (SELECT total FROM kt ORDER BY {rows.ORDER} LIMIT %s) b")
+        params.append(offset)
+    return f"{statement}, {rows.teams()}\n" + "\nUNION ALL ".join(parts), params
+
+
+@dataclass
+class _Read:
+    environments: list[EnvironmentShowback]
+    agents: list[AgentShowback]
+    count: int
+    grand: Decimal
+    before: Decimal
+    teams: list[TeamShowback]
+    teams_rest: TeamsRest | None
+
+
+def _read(period: Period, environments: list[Environment], *, limit: int, offset: int) -> _Read:
+    """One page of the showback and everything around it: one statement."""
+    rows = ShowbackSQL(period, environments)
+    statement, params = _page_statement(rows, limit=limit, offset=offset)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        result = cursor.fetchall()
+    by_kind = defaultdict(list)
+    for row in result:
+        by_kind[row[0]].append(row[1:])
+    sums = {int(env): (_money(total), _money(direct), _money(pool), int(replicas or 0))
+            for env, _, replicas, total, direct, pool, *_ in by_kind[ENVIRONMENT] if env is not None}
+    summaries = [EnvironmentShowback(e, *sums.get(e.pk, (ZERO, ZERO, ZERO, 0))) for e in environments]
+    link = agent_link()
+    names = {e.pk: e.name for e in environments}
+    agents = [AgentShowback(environment=names.get(int(env), ""), slug=agent, replicas=int(replicas),
+                            direct=_cents(direct), shared=_cents(shared), team=team or NO_TEAM,
+                            url=link(agent) if team is not None else None)
+              for env, agent, replicas, direct, shared, _, team, *_ in by_kind[AGENT]]
+    [(_, _, count, grand, *_)] = by_kind[TOTALS]
+    before = sum((_cents(a) for _, _, _, a, *_ in by_kind[BEFORE]), ZERO)
+    width = len(environments)
+    teams = sorted((TeamShowback(team=name or NO_TEAM, agents=int(n), amounts=[_cents(a) for a in amounts[:width]])
+                    for _, name, n, _, _, _, _, *amounts in by_kind[TEAM]), key=lambda t: (-t.total, t.team))
+    [(_, _, team_count, all_agents, _, _, _, *all_amounts)] = by_kind[TEAMS]
+    rest = None
+    if (team_count or 0) > len(teams):
+        shown = [sum((t.amounts[i] for t in teams), ZERO) for i in range(width)]
+        rest = TeamsRest(count=team_count - len(teams), agents=int(all_agents or 0) - sum(t.agents for t in teams),
+                         amounts=[_cents(a) - s for a, s in zip(all_amounts[:width], shown)])
+    return _Read(environments=summaries, agents=agents, count=int(count or 0), grand=_cents(grand), before=before,
+                 teams=teams, teams_rest=rest)
+
+
+def cost_showback(*, period: Period, environment: str = "", page: int | str | None = None,
+                  per_page: int = TOP_AGENTS, environments: list[Environment] | None = None) -> Showback:
+    """Each agent's direct and shared cost in each environment for the month, worked out by the database:
+    one page of agents (the largest first), the agents after it summed, the largest teams (the rest summed) and
+    the environments: one statement (two for a page past the last), however many agents there are.
+    `environments`: the environments to show (all, or the one named `environment`, when not given)."""
+    envs = environments if environments is not None else _environments(environment)
+    try:
+        number = int(page)  # as Paginator.get_page: not a number, page 1; below 1 or past the last, the last
+    except (TypeError, ValueError):
+        number = 1
+    offset = (number - 1) * per_page if 0 < number < 2 ** 31 // per_page else 0
+    read = _read(period, envs, limit=per_page, offset=offset)
+    shown = Paginator(range(read.count), per_page).get_page(number if 0 < number < 2 ** 31 // per_page else -1)
+    if shown.start_index() - 1 != offset and read.count:    # asked past the last page (or before the first)
+        offset = shown.start_index() - 1
+        read = _read(period, envs, limit=per_page, offset=offset)
+    upto = read.before + sum((row.total for row in read.agents), ZERO)
+    rest_count = read.count - shown.end_index() if read.count else 0
+    return Showback(period=period, environments=read.environments, agents=read.agents, teams=read.teams,
+                    page=shown, teams_rest=read.teams_rest,
+                    rest=Rest(count=rest_count, total=read.grand - upto) if rest_count else None)
+
+
+def _environments(name: str) -> list[Environment]:
+    from portal.costs.selectors import cost_environments
+
+    return [e for e in cost_environments() if not name or e.name == name]
+
+
+def _stream(statement: str, params: list, chunk: int = 2000):
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(statement, params)
+        while batch := cursor.fetchmany(chunk):
+            yield from batch
+
+
+def showback_teams(*, period: Period, environments: list[Environment]) -> list[TeamShowback]:
+    """Every team (largest first) with its agents and its cost per environment, for the CSV: one statement."""
+    rows = ShowbackSQL(period, environments)
+    statement, params = rows.with_()
+    width = len(environments)
+    teams = [TeamShowback(team=name or NO_TEAM, agents=int(agents), amounts=[_cents(a) for a in amounts[:width]])
+             for name, agents, *amounts in _stream(f"{statement}, {rows.teams()} SELECT * FROM tt", params)]
+    return sorted(teams, key=lambda t: (-t.total, t.team))
+
+
+def showback_agent_rows(*, period: Period, environments: list[Environment] | None = None):
+    """Every agent row with its team's name, for the CSV: one statement, streamed, largest first (in
+    `environments`; all when not given)."""
+    environments = environments if environments is not None else _environments("")
+    rows = ShowbackSQL(period, environments)
+    statement, params = rows.with_()
+    names = {e.pk: e.name for e in environments}
+    select = (f"{statement} SELECT kt.environment_id, kt.agent, kt.replicas, kt.direct, kt.shared, "
+              f"{rows.team_name('kt')} FROM kt ORDER BY {rows.ORDER}")
+    for env, agent, replicas, direct, shared, team in _stream(select, params):
+        yield AgentShowback(environment=names.get(int(env), ""), slug=agent, replicas=int(replicas),
+                            direct=_cents(direct), shared=_cents(shared), team=team or NO_TEAM)

@@ -106,12 +106,14 @@ def service(request, name, service):
 @require_GET
 @require_perm(VIEW)
 def showback(request):
-    form = _filters(request, environments=selectors.environment_names())
+    environments = selectors.cost_environments()
+    form = _filters(request, environments=[e.name for e in environments])
     period = selectors.period_for(form.value("month"), today=timezone.localdate())
     chosen = form.value("environment")
+    shown = [e for e in environments if not chosen or e.name == chosen]
     if _wants_csv(request):
-        return _csv(request, exports.showback_tables(period, chosen or ""), prefix=f"showback-{period.param}")
-    data = cost_showback(period=period, environment=chosen, page=request.GET.get("page"))
+        return _csv(request, exports.showback_tables(period, shown), prefix=f"showback-{period.param}")
+    data = cost_showback(period=period, environments=shown, page=request.GET.get("page"))
     context = {"form": form, "period": period, "showback": data, "shared_services": SHARED_SERVICES,
                "charts": {"teams": charts.team_bars(data.teams, data.columns, title="Cost per team")},
                "keep": f"&{urlencode({'environment': chosen})}" if chosen else ""}

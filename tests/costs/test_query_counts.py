@@ -15,10 +15,11 @@ from portal.costs.models import CostEntry
 from provisioning.cost.sandbox import SandboxCost
 from tests.factories import AgentFactory, PlacementFactory, TeamFactory
 
-# Pinned counts (session, user and permissions included). Change them only on purpose.
-PINNED = {"dashboard": 13, "environment": 14, "service": 10, "showback": 12,
+# Pinned counts (session, user and permissions included). Change them only on purpose. The ingest here crosses
+# budget thresholds: the dashboard and an environment read their budget alerts in one more query (none without).
+PINNED = {"dashboard": 9, "environment": 9, "service": 8, "showback": 7,
           # a table's CSV runs only its own query (and the environments as its columns), streamed
-          "dashboard_csv": 6, "environment_csv": 6, "service_csv": 6, "showback_csv": 9}
+          "dashboard_csv": 6, "environment_csv": 6, "service_csv": 6, "showback_csv": 6}
 
 
 def pages(today: date):

@@ -42,7 +42,8 @@ def test_each_agent_pays_its_tagged_cost_and_its_replicas_share_of_the_shared_po
     assert (by_slug["ecommerce-catalog-search"].direct, by_slug["ecommerce-catalog-search"].shared) == (90, 100)
     assert (by_slug["crm-support-assistance"].direct, by_slug["crm-support-assistance"].shared) == (8, 200)
     assert (by_slug["ecommerce-cart-intelligence"].direct, by_slug["ecommerce-cart-intelligence"].shared) == (0, 100)
-    assert by_slug["retired-thing"].shared == 0 and by_slug["retired-thing"].agent is None
+    assert by_slug["retired-thing"].shared == 0 and by_slug["retired-thing"].url is None
+    assert by_slug["crm-support-assistance"].url == "/agents/crm-support-assistance/"
     [env] = showback.environments
     assert (env.total, env.direct, env.shared_pool, env.replicas) == (550, 100, 400, 4)
     assert env.unattributed == 50                                   # API Management: platform, not charged

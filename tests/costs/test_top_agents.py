@@ -45,7 +45,7 @@ def test_showback_shows_the_top_agents_then_the_rest_summed(thirty_agents, clien
     from portal.costs.selectors import period_for
     from portal.costs.showback import showback_agent_rows
 
-    every = [row for row, _ in showback_agent_rows(period=period_for("2026-11", today=date(2026, 11, 30)))]
+    every = list(showback_agent_rows(period=period_for("2026-11", today=date(2026, 11, 30))))
     html = client_for(viewer).get(reverse("costs:showback") + MONTH).content.decode()
     section = html[html.index('data-testid="showback-table"'):]
     section = section[:section.index("</table>")]
