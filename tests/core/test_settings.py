@@ -44,3 +44,14 @@ def test_embedded_mode_keeps_a_generated_secret_key_under_var(tmp_path):
     assert len(key) >= 50
     manage("check", env_extra={}, tmp_path=tmp_path)
     assert (tmp_path / "secret_key").read_text() == key
+
+
+def test_postgresql_connections_run_without_jit_and_keep_the_urls_own_options(tmp_path):
+    """#11: PostgreSQL's JIT compiled a showback statement for 600 ms; the portal's connections turn it off, after
+    which options given in DATABASE_URL still apply."""
+    show = ("from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get('options'))")
+    plain = manage("shell", "-c", show, env_extra={"DATABASE_URL": "postgres://u@db.invalid:5432/p"}, tmp_path=tmp_path)
+    assert plain.stdout.strip().splitlines()[-1] == "-c jit=off", plain.stderr
+    own = manage("shell", "-c", show, env_extra={"DATABASE_URL": "postgres://u@db.invalid:5432/p?options=-c%20work_mem%3D8MB"},
+                 tmp_path=tmp_path)
+    assert own.stdout.strip().splitlines()[-1] == "-c jit=off -c work_mem=8MB", own.stderr
