@@ -57,7 +57,8 @@ def rbac_page(*, environment) -> RbacPage:
     findings = list(page.audit.findings.all())
     runs: dict[str, Deployment] = {}
     for run in (Deployment.objects.filter(environment=environment, template=REMEDIATION_TEMPLATE,
-                                          created_at__gte=page.audit.ran_at).order_by("-created_at", "-pk")[:50]):
+                                          created_at__gte=page.audit.ran_at).only("status", "parameters")
+                .order_by("-created_at", "-pk")[:50]):
         runs.setdefault(str(run.parameters.get("roleDefinitionId", "")).lower(), run)
     for finding in findings:
         finding.remediation = runs.get(finding.role_guid) if finding.kind == FindingKind.MISSING else None
