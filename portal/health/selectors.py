@@ -1,6 +1,5 @@
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -43,10 +42,6 @@ class AgentRow:
     workload: HealthCheck | None = None
     http: HealthCheck | None = None
     uptime: float | None = None              # percent of results green in the last 7 days
-
-    @cached_property
-    def url(self) -> str | None:
-        return self.agent.get_absolute_url() if self.agent else None
 
     @property
     def state(self) -> str:

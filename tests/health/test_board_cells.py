@@ -1,5 +1,6 @@
-"""Issue #11: the health board's check cells come from one filter (check_cell) instead of a template fragment per
-check. It says word for word what the fragment said, whatever the check's state, times and alert."""
+"""Issue #11: the health board's cells come from two filters (check_cell, agent_cells) instead of a template fragment
+per check and a row of nodes per agent. They say word for word what the template said, whatever the check's state,
+times and alert, the agent's team and uptime."""
 
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -7,9 +8,11 @@ import pytest
 import time_machine
 from django.template import engines
 
+from portal.catalog.models import Agent, Team
 from portal.health.choices import AlertStatus, CheckKind, HealthState
 from portal.health.models import HealthCheck
-from portal.health.templatetags.health_board import check_cell
+from portal.health.selectors import AgentRow
+from portal.health.templatetags.health_board import agent_cells, check_cell
 
 NOW = datetime(2026, 11, 30, 12, 0, 30, tzinfo=dt_timezone.utc)
 
@@ -63,3 +66,31 @@ def test_check_cell_tells_the_time_in_the_portals_time_zone(settings):
     fragment = engines["django"].from_string(FRAGMENT)
     with time_machine.travel(NOW, tick=False):
         assert check_cell(CHECKS["green"]) == fragment.render({"check": CHECKS["green"]})
+
+
+# The agent row's cells on the board until issue #11.
+ROW = """{% load health_board %}<th scope="row">{% if row.agent %}<a href="{{ row.agent.get_absolute_url }}">{{ row.slug }}</a>{% else %}{{ row.slug }}{% endif %}</th>
+          <td>{{ row.team.name|default:"—" }}</td>
+          <td>{{ row.workload|check_cell }}</td>
+          <td>{{ row.http|check_cell }}</td>
+          <td class="num" data-testid="uptime">{% if row.uptime is not None %}{{ row.uptime|floatformat:1 }}%{% else %}—{% endif %}</td>"""
+
+
+def rows():
+    team, nameless = Team(slug="crm", name="CRM <team>"), Team(slug="x", name="")
+    agent = Agent(slug="crm-bot", owner_team=team)
+    http = check(kind=CheckKind.HTTP, state=HealthState.RED)
+    return {
+        "both checks": AgentRow("crm-bot", agent, team, check(), http, 99.95),
+        "workload only, rounding half up": AgentRow("crm-bot", agent, team, check(), None, 12.25),
+        "no uptime": AgentRow("crm-bot", agent, team, None, http, None),
+        "nameless team": AgentRow("crm-bot", agent, nameless, check(), None, 0.0),
+        "agent gone": AgentRow("old-bot", None, None, check(), None, 100.0),
+    }
+
+
+@pytest.mark.parametrize("name", list(rows()))
+def test_agent_cells_say_what_the_row_said(name):
+    row = rows()[name]
+    with time_machine.travel(NOW, tick=False):
+        assert agent_cells(row) == engines["django"].from_string(ROW).render({"row": row})
