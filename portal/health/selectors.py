@@ -3,14 +3,16 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Count, DateTimeField, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import BooleanField, Count, DateTimeField, IntegerField, OuterRef, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
-from portal.health.models import AGENT_CHECKS, HealthCheck, HealthDay
+from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
 
 
@@ -36,9 +38,10 @@ def health_summary_annotations() -> dict:
 
 @dataclass
 class AgentRow:
-    slug: str
-    agent: Agent | None
-    team: Team | None
+    slug: str                                # the target of its checks
+    agent_id: int | None = None              # None: the agent is gone (its checks stay until they retire)
+    agent_slug: str = ""
+    team: str | None = None                  # the agent's owner team's name
     workload: HealthCheck | None = None
     http: HealthCheck | None = None
     uptime: float | None = None              # percent of results green in the last 7 days
@@ -46,6 +49,10 @@ class AgentRow:
     @property
     def state(self) -> str:
         return worst_state(c.state for c in (self.workload, self.http) if c is not None)
+
+    @property
+    def url(self) -> str | None:
+        return reverse("catalog:agent_detail", args=[self.agent_slug]) if self.agent_id is not None else None
 
 
 @dataclass
@@ -105,11 +112,17 @@ def _worst_is(state: str) -> str:
 
 def _board_summary(environment: Environment) -> dict:
     """One query: the active checks by state and when one last ran, whether any HTTP probe runs, how many
-    agents there are and how many have each worst state but green. Each an index range, read alone."""
+    agents there are, and how many have a red check, a red or amber one, one not green (an agent's worst state
+    is the first of these it is in). Each an index range read alone; no anti-joins, for they cost as much to
+    plan as to run."""
     pk, checks = environment.pk, f"FROM {_CHECKS} WHERE environment_id = %s AND active"
 
     def count(sql, *params):
         return RawSQL(f"SELECT COUNT(*) {sql}", [pk, *params], output_field=IntegerField())
+
+    def agents(states=()):   # GROUP BY: the (environment, target) index read in order, no sort
+        where = f" AND state IN ({_quoted(states)})" if states else ""
+        return count(f"FROM (SELECT target {checks} AND kind IN ({_AGENT_KINDS}){where} GROUP BY target) AS agents")
 
     return Environment.objects.filter(pk=pk).values(
         total=count(checks),
@@ -118,12 +131,12 @@ def _board_summary(environment: Environment) -> dict:
                           [pk], output_field=DateTimeField()),
         http_probed=RawSQL(f"SELECT EXISTS (SELECT 1 {checks} AND kind = %s)", [pk, CheckKind.HTTP.value],
                            output_field=BooleanField()),
-        agents=count(f"FROM (SELECT DISTINCT target {checks} AND kind IN ({_AGENT_KINDS})) AS agents"),
-        **{f"worst_{state}": count(f"FROM ({_worst_is(state)}) AS worst") for state in RANKED_STATES[:-1]},
+        agents=agents(),
+        **{f"at_worst_{state}": agents(RANKED_STATES[:i + 1]) for i, state in enumerate(RANKED_STATES[:-1])},
     ).get()
 
 
-def _page_targets(environment: Environment, ranked: dict[str, int], positions: range) -> RawSQL | None:
+def _page_targets(environment: Environment, ranked: dict[str, int], positions: range) -> tuple[str, list] | None:
     """The targets at `positions` of the agents ranked worst state first, then by target: the slices of
     each state's targets (`ranked`: how many there are of each) that the page overlaps, as one subquery."""
     parts, params, start = [], [], 0
@@ -133,54 +146,85 @@ def _page_targets(environment: Environment, ranked: dict[str, int], positions: r
             parts.append(f"SELECT target FROM ({_worst_is(state)} ORDER BY c.target LIMIT %s OFFSET %s) AS worst_{state}")
             params += [environment.pk, high - low, low - start]
         start += ranked[state]
-    return RawSQL(" UNION ALL ".join(parts), params) if parts else None
+    return (" UNION ALL ".join(parts), params) if parts else None
+
+
+_BOARD_COLUMNS = ", ".join(f"c.{HealthCheck._meta.get_field(name).column}" for name in ("id", *BOARD_FIELDS))
+
+
+def _uptime_sql(agents: str) -> str:
+    """Per agent of `agents` (SQL of agent ids): its check results and those green over the days from a date on
+    (parameters: the environment's id, the first day, those of `agents`), from the daily rollup of its workload
+    and HTTP checks here, those since retired too."""
+    return (f"SELECT k.agent_id, SUM(d.total) AS total, SUM(d.green) AS green FROM {HealthDay._meta.db_table} d"
+            f" JOIN {_CHECKS} k ON k.id = d.health_check_id WHERE k.environment_id = %s AND k.kind IN ({_AGENT_KINDS})"
+            f" AND d.day >= %s AND k.agent_id IN ({agents}) GROUP BY k.agent_id")
+
+
+def _since(now) -> str:
+    """The first day of the uptime window (today included), as the rollup's days are written."""
+    return (timezone.localdate(now or timezone.now()) - UPTIME_WINDOW).isoformat()
+
+
+def _board_checks(environment: Environment, targets: tuple[str, list] | None, now=None):
+    """One query: the environment's node pools and shared resources (by kind, then label), then the checks of a
+    page of agents (`targets`: the subquery of their targets; by target, then kind), each with its agent's slug,
+    owner team's name and 7-day uptime (results and those green), as `part` 0 and 1."""
+    sql = (f"SELECT {_BOARD_COLUMNS}, NULL AS agent_slug, NULL AS team_name, NULL AS uptime_total,"
+           f" NULL AS uptime_green, 0 AS part, c.kind AS key1, c.label AS key2 FROM {_CHECKS} c"
+           f" WHERE c.environment_id = %s AND c.active AND c.kind IN ({_quoted(SHARED_KINDS)})")
+    params = [environment.pk]
+    if targets is not None:
+        page = (f"c.environment_id = %s AND c.active AND c.kind IN ({_AGENT_KINDS}) AND c.target IN ({targets[0]})")
+        agents = f"SELECT c.agent_id FROM {_CHECKS} c WHERE {page}"
+        sql += (f" UNION ALL SELECT {_BOARD_COLUMNS}, a.slug, t.name, u.total, u.green, 1, c.target, c.kind"
+                f" FROM {_CHECKS} c LEFT JOIN {Agent._meta.db_table} a ON a.id = c.agent_id"
+                f" LEFT JOIN {Team._meta.db_table} t ON t.id = a.owner_team_id"
+                f" LEFT JOIN ({_uptime_sql(agents)}) u ON u.agent_id = c.agent_id WHERE {page}")
+        page_params = [environment.pk, *targets[1]]
+        params += [environment.pk, _since(now), *page_params, *page_params]
+    return HealthCheck.objects.raw(f"{sql} ORDER BY part, key1, key2", params)
 
 
 def health_board(*, environment: Environment, now=None, page: int | str | None = None,
                  per_page: int | None = None) -> Board:
     """The status board of one environment: counts of every active check by state, node pools and shared
-    resources, and one page of agents, those not green first, each with its 7-day uptime. Four queries
-    however many agents there are, each reading an index range no longer than what it shows or counts."""
+    resources, and one page of agents, those not green first, each with its 7-day uptime. Three queries however
+    many agents there are, each reading index ranges no longer than what it shows or counts."""
     board = Board(environment=environment)
     summary = _board_summary(environment)
     red, amber, unknown = (summary[state] for state in RANKED_STATES[:-1])
     board.counts = {HealthState.GREEN.value: summary["total"] - red - amber - unknown,
                     HealthState.AMBER.value: amber, HealthState.RED.value: red, HealthState.UNKNOWN.value: unknown}
     board.http_probed, board.checked_at = summary["http_probed"], summary["checked_at"]
-    ranked = {state: summary[f"worst_{state}"] for state in RANKED_STATES[:-1]}
-    ranked[HealthState.GREEN] = summary["agents"] - sum(ranked.values())
-
-    for check in (HealthCheck.objects.filter(environment=environment, active=True, kind__in=SHARED_KINDS)
-                  .only(*BOARD_FIELDS).order_by("kind", "label")):
-        (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
+    # Agents by their worst state: those at worst red, amber or unknown, less those at worst the state before.
+    at_worst = [0] + [summary[f"at_worst_{state}"] for state in RANKED_STATES[:-1]] + [summary["agents"]]
+    ranked = {state: at_worst[i + 1] - at_worst[i] for i, state in enumerate(RANKED_STATES)}
 
     board.page = Paginator(range(summary["agents"]), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
-    targets = _page_targets(environment, ranked, board.page.object_list)
     rows: dict[str, AgentRow] = {}
-    # In the database's order of targets; then, stably, worst first (an agent's rank is its worst check's).
-    for check in ([] if targets is None else HealthCheck.objects.filter(AGENT_CHECKS, environment=environment,
-                                                                        target__in=targets).order_by("target", "kind")
-                  .select_related("agent__owner_team")
-                  .only(*BOARD_FIELDS, "agent__slug", "agent__owner_team", "agent__owner_team__name")):
-        row = rows.setdefault(check.target, AgentRow(check.target, None, None))
-        if check.agent is not None:
-            row.agent, row.team = check.agent, check.agent.owner_team
+    # Agents in the database's order of targets; below, stably, worst first (an agent ranks as its worst check).
+    for check in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
+        if not check.part:
+            (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
+            continue
+        row = rows.setdefault(check.target, AgentRow(check.target))
+        if check.agent_id is not None:
+            row.agent_id, row.agent_slug, row.team = check.agent_id, check.agent_slug, check.team_name
+            row.uptime = 100.0 * check.uptime_green / check.uptime_total if check.uptime_total else None
         setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
-    agent_ids = [row.agent.pk for row in rows.values() if row.agent]
-    uptime = agent_uptime(environment=environment, now=now, agent_ids=agent_ids) if agent_ids else {}
-    for row in rows.values():
-        row.uptime = uptime.get(row.agent.pk) if row.agent else None
     board.agents = sorted(rows.values(), key=lambda row: RANKED_STATES.index(row.state))
     return board
 
 
 def agent_uptime(*, environment: Environment, now=None, agent_ids=None) -> dict[int, float]:
-    """Per agent (all, or those of `agent_ids`): the share of its check results (workload and HTTP) that
-    were green in the last 7 days (whole days, today included), read from the daily rollup."""
-    since = timezone.localdate(now or timezone.now()) - UPTIME_WINDOW
-    days = HealthDay.objects.filter(health_check__environment=environment, health_check__kind__in=AGENT_KINDS,
-                                    health_check__agent__isnull=False, day__gte=since)
-    if agent_ids is not None:
-        days = days.filter(health_check__agent_id__in=agent_ids)
-    rows = days.order_by().values("health_check__agent_id").annotate(total=Sum("total"), green=Sum("green"))
-    return {row["health_check__agent_id"]: 100.0 * row["green"] / row["total"] for row in rows if row["total"]}
+    """Per agent (all, or those of `agent_ids`): the share of its check results (workload and HTTP, those of
+    checks since retired too) that were green in the last 7 days (whole days, today included), read from the
+    daily rollup. The board reads the same, with its page of agents."""
+    if agent_ids is not None and not agent_ids:
+        return {}
+    agents = (f"SELECT agent_id FROM {_CHECKS} WHERE agent_id IS NOT NULL" if agent_ids is None
+              else ", ".join(["%s"] * len(agent_ids)))
+    with connection.cursor() as cursor:
+        cursor.execute(_uptime_sql(agents), [environment.pk, _since(now), *(agent_ids or [])])
+        return {agent: 100.0 * green / total for agent, total, green in cursor.fetchall() if total}

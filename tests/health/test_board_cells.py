@@ -3,6 +3,7 @@ per check and a row of nodes per agent. They say word for word what the template
 times and alert, the agent's team and uptime."""
 
 from datetime import datetime, timedelta, timezone as dt_timezone
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -77,20 +78,25 @@ ROW = """{% load health_board %}<th scope="row">{% if row.agent %}<a href="{{ ro
 
 
 def rows():
-    team, nameless = Team(slug="crm", name="CRM <team>"), Team(slug="x", name="")
-    agent = Agent(slug="crm-bot", owner_team=team)
+    """(the row the board has now, the row as the template before #11 saw it: the agent and team objects)."""
+    agent = Agent(pk=7, slug="crm-bot", owner_team=Team(slug="crm", name="CRM <team>"))
     http = check(kind=CheckKind.HTTP, state=HealthState.RED)
-    return {
-        "both checks": AgentRow("crm-bot", agent, team, check(), http, 99.95),
-        "workload only, rounding half up": AgentRow("crm-bot", agent, team, check(), None, 12.25),
-        "no uptime": AgentRow("crm-bot", agent, team, None, http, None),
-        "nameless team": AgentRow("crm-bot", agent, nameless, check(), None, 0.0),
-        "agent gone": AgentRow("old-bot", None, None, check(), None, 100.0),
+    cases = {
+        "both checks": (agent, check(), http, 99.95),
+        "workload only, rounding half up": (agent, check(), None, 12.25),
+        "no uptime": (agent, None, http, None),
+        "nameless team": (Agent(pk=8, slug="x-bot", owner_team=Team(slug="x", name="")), check(), None, 0.0),
+        "agent gone": (None, check(), None, 100.0),
     }
+    return {name: (AgentRow("crm-bot", agent and agent.pk, agent.slug if agent else "",
+                            agent.owner_team.name if agent else None, workload, http, uptime),
+                   SimpleNamespace(slug="crm-bot", agent=agent, team=agent.owner_team if agent else None,
+                                   workload=workload, http=http, uptime=uptime))
+            for name, (agent, workload, http, uptime) in cases.items()}
 
 
 @pytest.mark.parametrize("name", list(rows()))
 def test_agent_cells_say_what_the_row_said(name):
-    row = rows()[name]
+    row, before = rows()[name]
     with time_machine.travel(NOW, tick=False):
-        assert agent_cells(row) == engines["django"].from_string(ROW).render({"row": row})
+        assert agent_cells(row) == engines["django"].from_string(ROW).render({"row": before})

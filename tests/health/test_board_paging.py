@@ -49,7 +49,7 @@ def test_every_agent_is_on_exactly_one_page_with_its_uptime(dev_with_agents):
         seen += [row.slug for row in board.agents]
         assert all(row.uptime == 75.0 for row in board.agents)                 # 6 of 8 results green
     assert sorted(seen) == [f"agent-b{i:03d}" for i in range(60)] and len(seen) == 60
-    assert agent_uptime(environment=dev_with_agents, now=NOW)[board.agents[0].agent.pk] == 75.0
+    assert agent_uptime(environment=dev_with_agents, now=NOW)[board.agents[0].agent_id] == 75.0
 
 
 def test_board_page_links_to_the_next_page_and_keeps_the_filter_in_the_url(dev_with_agents, client_for, viewer,

@@ -59,8 +59,9 @@ def check_cell(check: HealthCheck | None) -> SafeString:
 @register.filter
 def agent_cells(row: AgentRow) -> SafeString:
     """An agent's cells: its name (a link to it), its team, its workload and HTTP checks, its 7-day uptime."""
-    name = f'<a href="{_text(row.agent.get_absolute_url())}">{_text(row.slug)}</a>' if row.agent else _text(row.slug)
-    team = _text(row.team.name) if row.team is not None and row.team.name else "—"
+    url = row.url
+    name = f'<a href="{_text(url)}">{_text(row.slug)}</a>' if url else _text(row.slug)
+    team = _text(row.team) if row.team else "—"
     uptime = f"{floatformat(row.uptime, 1)}%" if row.uptime is not None else "—"
     return mark_safe(f'<th scope="row">{name}</th>\n          <td>{team}</td>\n          <td>{check_cell(row.workload)}</td>\n'
                      f'          <td>{check_cell(row.http)}</td>\n          <td class="num" data-testid="uptime">{uptime}</td>')
