@@ -40,7 +40,7 @@ def health_summary_annotations() -> dict:
 class AgentRow:
     slug: str                                # the target of its checks
     agent_id: int | None = None              # None: the agent is gone (its checks stay until they retire)
-    agent_slug: str = ""
+    url: str | None = None                   # the agent's page
     team: str | None = None                  # the agent's owner team's name
     workload: HealthCheck | None = None
     http: HealthCheck | None = None
@@ -49,10 +49,6 @@ class AgentRow:
     @property
     def state(self) -> str:
         return worst_state(c.state for c in (self.workload, self.http) if c is not None)
-
-    @property
-    def url(self) -> str | None:
-        return reverse("catalog:agent_detail", args=[self.agent_slug]) if self.agent_id is not None else None
 
 
 @dataclass
@@ -203,6 +199,8 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
 
     board.page = Paginator(range(summary["agents"]), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
     rows: dict[str, AgentRow] = {}
+    # One reverse() a page: an agent's page is a placeholder's with the agent's slug (a slug needs no quoting).
+    before, _, after = reverse("catalog:agent_detail", args=["slug"]).rpartition("slug")
     # Agents in the database's order of targets; below, stably, worst first (an agent ranks as its worst check).
     for check in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
         if not check.part:
@@ -210,7 +208,7 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
             continue
         row = rows.setdefault(check.target, AgentRow(check.target))
         if check.agent_id is not None:
-            row.agent_id, row.agent_slug, row.team = check.agent_id, check.agent_slug, check.team_name
+            row.agent_id, row.url, row.team = check.agent_id, f"{before}{check.agent_slug}{after}", check.team_name
             row.uptime = 100.0 * check.uptime_green / check.uptime_total if check.uptime_total else None
         setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
     board.agents = sorted(rows.values(), key=lambda row: RANKED_STATES.index(row.state))

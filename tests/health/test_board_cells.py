@@ -1,4 +1,4 @@
-"""Issue #11: the health board's cells come from two filters (check_cell, agent_cells) instead of a template fragment
+"""Issue #11: the health board's rows come from two filters (check_cell, agent_row) instead of a template fragment
 per check and a row of nodes per agent. They say word for word what the template said, whatever the check's state,
 times and alert, the agent's team and uptime."""
 
@@ -13,7 +13,8 @@ from portal.catalog.models import Agent, Team
 from portal.health.choices import AlertStatus, CheckKind, HealthState
 from portal.health.models import HealthCheck
 from portal.health.selectors import AgentRow
-from portal.health.templatetags.health_board import agent_cells, check_cell
+from portal.health.templatetags.health_board import agent_row, check_cell
+from provisioning.health import worst_state
 
 NOW = datetime(2026, 11, 30, 12, 0, 30, tzinfo=dt_timezone.utc)
 
@@ -69,12 +70,14 @@ def test_check_cell_tells_the_time_in_the_portals_time_zone(settings):
         assert check_cell(CHECKS["green"]) == fragment.render({"check": CHECKS["green"]})
 
 
-# The agent row's cells on the board until issue #11.
-ROW = """{% load health_board %}<th scope="row">{% if row.agent %}<a href="{{ row.agent.get_absolute_url }}">{{ row.slug }}</a>{% else %}{{ row.slug }}{% endif %}</th>
+# An agent's row on the board until issue #11.
+ROW = """{% load health_board %}<tr data-agent="{{ row.slug }}" data-state="{{ row.state }}">
+          <th scope="row">{% if row.agent %}<a href="{{ row.agent.get_absolute_url }}">{{ row.slug }}</a>{% else %}{{ row.slug }}{% endif %}</th>
           <td>{{ row.team.name|default:"—" }}</td>
           <td>{{ row.workload|check_cell }}</td>
           <td>{{ row.http|check_cell }}</td>
-          <td class="num" data-testid="uptime">{% if row.uptime is not None %}{{ row.uptime|floatformat:1 }}%{% else %}—{% endif %}</td>"""
+          <td class="num" data-testid="uptime">{% if row.uptime is not None %}{{ row.uptime|floatformat:1 }}%{% else %}—{% endif %}</td>
+        </tr>"""
 
 
 def rows():
@@ -88,15 +91,16 @@ def rows():
         "nameless team": (Agent(pk=8, slug="x-bot", owner_team=Team(slug="x", name="")), check(), None, 0.0),
         "agent gone": (None, check(), None, 100.0),
     }
-    return {name: (AgentRow("crm-bot", agent and agent.pk, agent.slug if agent else "",
+    return {name: (AgentRow("crm-bot", agent and agent.pk, agent.get_absolute_url() if agent else None,
                             agent.owner_team.name if agent else None, workload, http, uptime),
-                   SimpleNamespace(slug="crm-bot", agent=agent, team=agent.owner_team if agent else None,
+                   SimpleNamespace(slug="crm-bot", state=worst_state(c.state for c in (workload, http) if c),
+                                   agent=agent, team=agent.owner_team if agent else None,
                                    workload=workload, http=http, uptime=uptime))
             for name, (agent, workload, http, uptime) in cases.items()}
 
 
 @pytest.mark.parametrize("name", list(rows()))
-def test_agent_cells_say_what_the_row_said(name):
+def test_agent_row_says_what_the_row_said(name):
     row, before = rows()[name]
     with time_machine.travel(NOW, tick=False):
-        assert agent_cells(row) == engines["django"].from_string(ROW).render({"row": before})
+        assert agent_row(row) == engines["django"].from_string(ROW).render({"row": before})

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 from django.urls import reverse
 
+from portal.catalog.models import Agent
 from portal.health.choices import CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthResult
 from portal.health.selectors import agent_uptime, health_board
@@ -39,6 +40,8 @@ def test_board_leads_with_agents_not_green_and_counts_every_check(dev_with_agent
     assert all(row.state == "green" for row in board.agents[4:]) and len(board.agents) == 20
     assert board.counts == {"green": 57, "amber": 1, "red": 2, "unknown": 1}   # 56 agents + the pool
     assert board.state == "red" and board.page.paginator.count == 60
+    assert [row.url for row in board.agents[:2]] == [Agent.objects.get(slug=slug).get_absolute_url()
+                                                     for slug in ("agent-b005", "agent-b058")]
     assert [c.label for c in board.pools] == ["agents"]
 
 

@@ -57,11 +57,13 @@ def check_cell(check: HealthCheck | None) -> SafeString:
 
 
 @register.filter
-def agent_cells(row: AgentRow) -> SafeString:
-    """An agent's cells: its name (a link to it), its team, its workload and HTTP checks, its 7-day uptime."""
+def agent_row(row: AgentRow) -> SafeString:
+    """An agent's row: its name (a link to it), its team, its workload and HTTP checks, its 7-day uptime."""
     url = row.url
     name = f'<a href="{_text(url)}">{_text(row.slug)}</a>' if url else _text(row.slug)
     team = _text(row.team) if row.team else "—"
     uptime = f"{floatformat(row.uptime, 1)}%" if row.uptime is not None else "—"
-    return mark_safe(f'<th scope="row">{name}</th>\n          <td>{team}</td>\n          <td>{check_cell(row.workload)}</td>\n'
-                     f'          <td>{check_cell(row.http)}</td>\n          <td class="num" data-testid="uptime">{uptime}</td>')
+    return mark_safe(f'<tr data-agent="{_text(row.slug)}" data-state="{_text(row.state)}">\n'
+                     f'          <th scope="row">{name}</th>\n          <td>{team}</td>\n'
+                     f'          <td>{check_cell(row.workload)}</td>\n          <td>{check_cell(row.http)}</td>\n'
+                     f'          <td class="num" data-testid="uptime">{uptime}</td>\n        </tr>')
