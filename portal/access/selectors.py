@@ -54,7 +54,7 @@ def rbac_page(*, environment) -> RbacPage:
     page.audit = next((a for a in history if a.could_read), None) or rbac_latest_read(environment=environment)
     if page.audit is None:
         return page
-    findings = list(page.audit.findings.all())
+    findings = list(RbacFinding.objects.filter(audit=page.audit))   # not audit.findings: it sets each one's audit
     runs: dict[str, Deployment] = {}
     for run in (Deployment.objects.filter(environment=environment, template=REMEDIATION_TEMPLATE,
                                           created_at__gte=page.audit.ran_at).only("status", "parameters")
