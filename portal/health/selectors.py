@@ -107,35 +107,38 @@ def _worst_is(state: str) -> str:
 
 
 def _board_summary(environment: Environment) -> dict:
-    """One query: the active checks by state (and how many are pools and resources) and when one last ran,
-    whether any HTTP probe runs, how many agents there are and how many have a red check, a red or amber one,
-    one not green (an agent's worst state is the first of these it is in). Each an index range read alone; no
-    anti-joins, for they cost as much to plan as to run. Without HTTP probes (the sandbox cloud, or no URL
-    template) an agent has one check, its workload: the agents are counted as checks, without grouping."""
+    """The active checks by state (and how many are pools and resources), when one last ran, whether any HTTP probe
+    runs, and how many agents there are by their worst state: `agents` and `at_worst_<state>`, those with a check
+    red, red or amber, not green (an agent's worst state is the first of these it is in). One query of index
+    ranges read alone, no anti-joins (they cost as much to plan as to run). Without HTTP probes (the sandbox
+    cloud, or no URL template) an agent has one check, so agents are counted as checks; where probes run, one
+    query more counts them grouped by target."""
     pk, checks = environment.pk, f"FROM {_CHECKS} WHERE environment_id = %s AND active"
     agent_checks = f"{checks} AND kind IN ({_AGENT_KINDS})"
-    probed = f"EXISTS (SELECT 1 {checks} AND kind = '{CheckKind.HTTP.value}')"
 
     def count(sql, *params):
         return RawSQL(f"SELECT COUNT(*) {sql}", [pk, *params], output_field=IntegerField())
 
-    def agents(*states):     # GROUP BY: the (environment, [state,] target) index read in order, no sort
-        where = f" AND state IN ({_quoted(states)})" if states else ""
-        grouped = f"SELECT COUNT(*) FROM (SELECT target {agent_checks}{where} GROUP BY target) AS agents"
-        one_each = f" ELSE (SELECT COUNT(*) {agent_checks}{where})" if states else ""   # all: total less shared
-        return RawSQL(f"SELECT CASE WHEN {probed} THEN ({grouped}){one_each} END",
-                      [pk, pk] + ([pk] if states else []), output_field=IntegerField())
+    def states(upto: str) -> str:
+        return f" AND state IN ({_quoted(RANKED_STATES[:RANKED_STATES.index(upto) + 1])})"
 
-    return Environment.objects.filter(pk=pk).values(
+    summary = Environment.objects.filter(pk=pk).values(
         total=count(checks),
         shared=count(f"{checks} AND kind IN ({_quoted(SHARED_KINDS)})"),
         **{state: count(f"{checks} AND state = %s", state) for state in RANKED_STATES[:-1]},
         checked_at=RawSQL(f"SELECT checked_at {checks} AND checked_at IS NOT NULL ORDER BY checked_at DESC LIMIT 1",
                           [pk], output_field=DateTimeField()),
-        http_probed=RawSQL(f"SELECT {probed}", [pk], output_field=BooleanField()),
-        agents=agents(),
-        **{f"at_worst_{state}": agents(*RANKED_STATES[:i + 1]) for i, state in enumerate(RANKED_STATES[:-1])},
+        http_probed=RawSQL(f"SELECT EXISTS (SELECT 1 {checks} AND kind = %s)", [pk, CheckKind.HTTP.value],
+                           output_field=BooleanField()),
+        **{f"at_worst_{state}": count(f"{agent_checks}{states(state)}") for state in RANKED_STATES[:-1]},
     ).get()
+    summary["agents"] = summary["total"] - summary["shared"]
+    if summary["http_probed"]:   # GROUP BY: the (environment, [state,] target) index read in order, no sort
+        def agents(where=""):
+            return count(f"FROM (SELECT target {agent_checks}{where} GROUP BY target) AS agents")
+        summary.update(Environment.objects.filter(pk=pk).values(
+            agents=agents(), **{f"at_worst_{state}": agents(states(state)) for state in RANKED_STATES[:-1]}).get())
+    return summary
 
 
 def _page_targets(environment: Environment, ranked: dict[str, int], positions: range) -> tuple[str, list] | None:
@@ -199,12 +202,11 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
     board.counts = {HealthState.GREEN.value: summary["total"] - red - amber - unknown,
                     HealthState.AMBER.value: amber, HealthState.RED.value: red, HealthState.UNKNOWN.value: unknown}
     board.http_probed, board.checked_at = summary["http_probed"], summary["checked_at"]
-    agents = summary["agents"] if board.http_probed else summary["total"] - summary["shared"]
     # Agents by their worst state: those at worst red, amber or unknown, less those at worst the state before.
-    at_worst = [0] + [summary[f"at_worst_{state}"] for state in RANKED_STATES[:-1]] + [agents]
+    at_worst = [0] + [summary[f"at_worst_{state}"] for state in RANKED_STATES[:-1]] + [summary["agents"]]
     ranked = {state: at_worst[i + 1] - at_worst[i] for i, state in enumerate(RANKED_STATES)}
 
-    board.page = Paginator(range(agents), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
+    board.page = Paginator(range(summary["agents"]), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
     rows: dict[str, AgentRow] = {}
     # One reverse() a page: an agent's page is a placeholder's with the agent's slug (a slug needs no quoting).
     before, _, after = reverse("catalog:agent_detail", args=["slug"]).rpartition("slug")
