@@ -194,8 +194,9 @@ def _board_checks(environment: Environment, targets: tuple[str, list] | None, no
 def health_board(*, environment: Environment, now=None, page: int | str | None = None,
                  per_page: int | None = None) -> Board:
     """The status board of one environment: counts of every active check by state, node pools and shared
-    resources, and one page of agents, those not green first, each with its 7-day uptime. Three queries however
-    many agents there are, each reading index ranges no longer than what it shows or counts."""
+    resources, and one page of agents, those not green first, each with its 7-day uptime. Two queries (three where
+    HTTP probes run) however many agents there are, each reading index ranges no longer than what it shows or
+    counts: the counts (_board_summary), then the checks of the pools, the resources and the page's agents."""
     board = Board(environment=environment)
     summary = _board_summary(environment)
     red, amber, unknown = (summary[state] for state in RANKED_STATES[:-1])
