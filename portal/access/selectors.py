@@ -54,10 +54,11 @@ def rbac_page(*, environment) -> RbacPage:
     page.audit = next((a for a in history if a.could_read), None) or rbac_latest_read(environment=environment)
     if page.audit is None:
         return page
-    findings = list(page.audit.findings.all())
+    findings = list(RbacFinding.objects.filter(audit=page.audit))   # not audit.findings: it sets each one's audit
     runs: dict[str, Deployment] = {}
     for run in (Deployment.objects.filter(environment=environment, template=REMEDIATION_TEMPLATE,
-                                          created_at__gte=page.audit.ran_at).order_by("-created_at", "-pk")[:50]):
+                                          created_at__gte=page.audit.ran_at).only("status", "parameters")
+                .order_by("-created_at", "-pk")[:50]):
         runs.setdefault(str(run.parameters.get("roleDefinitionId", "")).lower(), run)
     for finding in findings:
         finding.remediation = runs.get(finding.role_guid) if finding.kind == FindingKind.MISSING else None

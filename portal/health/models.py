@@ -1,7 +1,10 @@
 from django.db import models
 from django.utils import timezone
 
-from portal.health.choices import STALE_AFTER, STATE_CSS, AlertStatus, CheckKind, HealthState
+from portal.health.choices import AGENT_KINDS, STALE_AFTER, STATE_CSS, AlertStatus, CheckKind, HealthState
+
+# The checks of one agent each that are on the board (selectors.health_board reads them by these conditions).
+AGENT_CHECKS = models.Q(active=True, kind__in=sorted(kind.value for kind in AGENT_KINDS))
 
 
 class HealthCheck(models.Model):
@@ -33,7 +36,13 @@ class HealthCheck(models.Model):
         indexes = [models.Index(fields=["state", "alert_status"]),
                    # #11: the home page's counts by state and last check time, from the index alone
                    models.Index(fields=["environment", "active", "state"], name="healthcheck_env_state"),
-                   models.Index(fields=["environment", "active", "checked_at"], name="healthcheck_env_checked")]
+                   models.Index(fields=["environment", "active", "checked_at"], name="healthcheck_env_checked"),
+                   # #11: the board's agents (active workload and HTTP checks), ranked worst state first, are read
+                   # state by state in target order, and counted, from these two indexes alone
+                   models.Index(fields=["environment", "state", "target"], name="healthcheck_agent_rank",
+                                condition=AGENT_CHECKS),
+                   models.Index(fields=["environment", "target"], name="healthcheck_agent_target",
+                                condition=AGENT_CHECKS)]
 
     def __str__(self):
         return f"{self.environment.name} {self.kind} {self.label}"

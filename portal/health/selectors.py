@@ -3,12 +3,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Subquery, Sum, Value, When
+from django.db import connection
+from django.db.models import BooleanField, Count, DateTimeField, IntegerField, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
-from portal.core.pagination import Counted
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
@@ -28,15 +30,18 @@ def health_summary_annotations() -> dict:
         "health_red": count(state=HealthState.RED),
         "health_amber": count(state=HealthState.AMBER),
         "health_unknown": count(state=HealthState.UNKNOWN),
-        "health_checked_at": Subquery(active.annotate(at=Max("checked_at")).values("at")[:1]),
+        # the latest time, read backwards from the (environment, active, checked_at) index: MAX() per group read it all
+        "health_checked_at": Subquery(active.filter(checked_at__isnull=False).order_by("-checked_at")
+                                      .values("checked_at")[:1]),
     }
 
 
 @dataclass
 class AgentRow:
-    slug: str
-    agent: Agent | None
-    team: Team | None
+    slug: str                                # the target of its checks
+    agent_id: int | None = None              # None: the agent is gone (its checks stay until they retire)
+    url: str | None = None                   # the agent's page
+    team: str | None = None                  # the agent's owner team's name
     workload: HealthCheck | None = None
     http: HealthCheck | None = None
     uptime: float | None = None              # percent of results green in the last 7 days
@@ -67,56 +72,167 @@ class Board:
         return worst_state(state for state, n in self.counts.items() if n) if any(self.counts.values()) else None
 
 
-# Worst first: the board leads with what is not green.
-SEVERITY = Case(When(state=HealthState.RED, then=Value(0)), When(state=HealthState.AMBER, then=Value(1)),
-                When(state=HealthState.UNKNOWN, then=Value(2)), default=Value(3), output_field=IntegerField())
+# Worst first: the board leads with what is not green. An agent ranks by its worst check.
+RANKED_STATES = (HealthState.RED, HealthState.AMBER, HealthState.UNKNOWN, HealthState.GREEN)
+SHARED_KINDS = sorted(set(CheckKind.values) - AGENT_KINDS)       # node pools and shared resources
+# What the board shows of a check (not its raw details) and of its agent.
+BOARD_FIELDS = ("kind", "target", "label", "agent", "state", "summary", "checked_at", "state_since", "last_known_state",
+                "last_known_summary", "last_known_at", "alert_status", "alert_changed_at")
+
+
+# The board's counts and its page of agents, in SQL written out (issue #11): built through the ORM, the dozen
+# subqueries took longer to compile than to run. The agent checks are models.AGENT_CHECKS, the condition of
+# the healthcheck_agent_* indexes; only the code's own constants are spelled into the SQL, never input.
+_CHECKS = HealthCheck._meta.db_table
+
+
+def _quoted(values) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+_AGENT_KINDS = _quoted(sorted(AGENT_KINDS))
+
+
+def _worst_is(state: str) -> str:
+    """The targets whose worst check is `state` (SQL; one parameter, the environment's id): a check in that
+    state and none in a worse one. Read in target order from the (environment, state, target) index, so a
+    slice of them costs its own rows."""
+    sql = (f"SELECT DISTINCT c.target FROM {_CHECKS} c WHERE c.environment_id = %s AND c.active"
+           f" AND c.kind IN ({_AGENT_KINDS}) AND c.state = '{state}'")
+    if worse := RANKED_STATES[:RANKED_STATES.index(state)]:
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {_CHECKS} w WHERE w.environment_id = c.environment_id AND w.active"
+                f" AND w.kind IN ({_AGENT_KINDS}) AND w.target = c.target"
+                f" AND w.state IN ({_quoted(worse)}))")
+    return sql
+
+
+def _board_summary(environment: Environment) -> dict:
+    """The active checks by state (and how many are pools and resources), when one last ran, whether any HTTP probe
+    runs, and how many agents there are by their worst state: `agents` and `at_worst_<state>`, those with a check
+    red, red or amber, not green (an agent's worst state is the first of these it is in). One query of index
+    ranges read alone, no anti-joins (they cost as much to plan as to run). Without HTTP probes (the sandbox
+    cloud, or no URL template) an agent has one check, so agents are counted as checks; where probes run, one
+    query more counts them grouped by target."""
+    pk, checks = environment.pk, f"FROM {_CHECKS} WHERE environment_id = %s AND active"
+    agent_checks = f"{checks} AND kind IN ({_AGENT_KINDS})"
+
+    def count(sql, *params):
+        return RawSQL(f"SELECT COUNT(*) {sql}", [pk, *params], output_field=IntegerField())
+
+    def states(upto: str) -> str:
+        return f" AND state IN ({_quoted(RANKED_STATES[:RANKED_STATES.index(upto) + 1])})"
+
+    summary = Environment.objects.filter(pk=pk).values(
+        total=count(checks),
+        shared=count(f"{checks} AND kind IN ({_quoted(SHARED_KINDS)})"),
+        **{state: count(f"{checks} AND state = %s", state) for state in RANKED_STATES[:-1]},
+        checked_at=RawSQL(f"SELECT checked_at {checks} AND checked_at IS NOT NULL ORDER BY checked_at DESC LIMIT 1",
+                          [pk], output_field=DateTimeField()),
+        http_probed=RawSQL(f"SELECT EXISTS (SELECT 1 {checks} AND kind = %s)", [pk, CheckKind.HTTP.value],
+                           output_field=BooleanField()),
+        **{f"at_worst_{state}": count(f"{agent_checks}{states(state)}") for state in RANKED_STATES[:-1]},
+    ).get()
+    summary["agents"] = summary["total"] - summary["shared"]
+    if summary["http_probed"]:   # GROUP BY: the (environment, [state,] target) index read in order, no sort
+        def agents(where=""):
+            return count(f"FROM (SELECT target {agent_checks}{where} GROUP BY target) AS agents")
+        summary.update(Environment.objects.filter(pk=pk).values(
+            agents=agents(), **{f"at_worst_{state}": agents(states(state)) for state in RANKED_STATES[:-1]}).get())
+    return summary
+
+
+def _page_targets(environment: Environment, ranked: dict[str, int], positions: range) -> tuple[str, list] | None:
+    """The targets at `positions` of the agents ranked worst state first, then by target: the slices of
+    each state's targets (`ranked`: how many there are of each) that the page overlaps, as one subquery."""
+    parts, params, start = [], [], 0
+    for state in RANKED_STATES:
+        low, high = max(positions.start, start), min(positions.stop, start + ranked[state])
+        if low < high:
+            parts.append(f"SELECT target FROM ({_worst_is(state)} ORDER BY c.target LIMIT %s OFFSET %s) AS worst_{state}")
+            params += [environment.pk, high - low, low - start]
+        start += ranked[state]
+    return (" UNION ALL ".join(parts), params) if parts else None
+
+
+_BOARD_COLUMNS = ", ".join(f"c.{HealthCheck._meta.get_field(name).column}" for name in ("id", *BOARD_FIELDS))
+
+
+def _uptime_sql(agents: str) -> str:
+    """Per agent of `agents` (SQL of agent ids): its check results and those green over the days from a date on
+    (parameters: the environment's id, the first day, those of `agents`), from the daily rollup of its workload
+    and HTTP checks here, those since retired too."""
+    return (f"SELECT k.agent_id, SUM(d.total) AS total, SUM(d.green) AS green FROM {HealthDay._meta.db_table} d"
+            f" JOIN {_CHECKS} k ON k.id = d.health_check_id WHERE k.environment_id = %s AND k.kind IN ({_AGENT_KINDS})"
+            f" AND d.day >= %s AND k.agent_id IN ({agents}) GROUP BY k.agent_id")
+
+
+def _since(now) -> str:
+    """The first day of the uptime window (today included), as the rollup's days are written."""
+    return (timezone.localdate(now or timezone.now()) - UPTIME_WINDOW).isoformat()
+
+
+def _board_checks(environment: Environment, targets: tuple[str, list] | None, now=None):
+    """One query: the environment's node pools and shared resources (by kind, then label), then the checks of a
+    page of agents (`targets`: the subquery of their targets; by target, then kind), each with its agent's slug,
+    owner team's name and 7-day uptime (results and those green), as `part` 0 and 1."""
+    sql = (f"SELECT {_BOARD_COLUMNS}, NULL AS agent_slug, NULL AS team_name, NULL AS uptime_total,"
+           f" NULL AS uptime_green, 0 AS part, c.kind AS key1, c.label AS key2 FROM {_CHECKS} c"
+           f" WHERE c.environment_id = %s AND c.active AND c.kind IN ({_quoted(SHARED_KINDS)})")
+    params = [environment.pk]
+    if targets is not None:
+        page = (f"c.environment_id = %s AND c.active AND c.kind IN ({_AGENT_KINDS}) AND c.target IN ({targets[0]})")
+        agents = f"SELECT c.agent_id FROM {_CHECKS} c WHERE {page}"
+        sql += (f" UNION ALL SELECT {_BOARD_COLUMNS}, a.slug, t.name, u.total, u.green, 1, c.target, c.kind"
+                f" FROM {_CHECKS} c LEFT JOIN {Agent._meta.db_table} a ON a.id = c.agent_id"
+                f" LEFT JOIN {Team._meta.db_table} t ON t.id = a.owner_team_id"
+                f" LEFT JOIN ({_uptime_sql(agents)}) u ON u.agent_id = c.agent_id WHERE {page}")
+        page_params = [environment.pk, *targets[1]]
+        params += [environment.pk, _since(now), *page_params, *page_params]
+    return HealthCheck.objects.raw(f"{sql} ORDER BY part, key1, key2", params)
 
 
 def health_board(*, environment: Environment, now=None, page: int | str | None = None,
                  per_page: int | None = None) -> Board:
-    """The status board of one environment: counts of every active check by state (one aggregate), node
-    pools and shared resources, and one page of agents, those not green first, each with its 7-day uptime.
-    A fixed number of queries however many agents there are."""
+    """The status board of one environment: counts of every active check by state, node pools and shared
+    resources, and one page of agents, those not green first, each with its 7-day uptime. Two queries (three where
+    HTTP probes run) however many agents there are, each reading index ranges no longer than what it shows or
+    counts: the counts (_board_summary), then the checks of the pools, the resources and the page's agents."""
     board = Board(environment=environment)
-    active = HealthCheck.objects.filter(environment=environment, active=True)
-    board.counts = {state: 0 for state in HealthState.values}
-    for row in active.order_by().values("kind", "state").annotate(n=Count("pk"), at=Max("checked_at")):
-        board.counts[row["state"]] += row["n"]
-        board.http_probed |= row["kind"] == CheckKind.HTTP
-        if row["at"] and (board.checked_at is None or row["at"] > board.checked_at):
-            board.checked_at = row["at"]
-    for check in active.exclude(kind__in=AGENT_KINDS).order_by("kind", "label"):
-        (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
+    summary = _board_summary(environment)
+    red, amber, unknown = (summary[state] for state in RANKED_STATES[:-1])
+    board.counts = {HealthState.GREEN.value: summary["total"] - red - amber - unknown,
+                    HealthState.AMBER.value: amber, HealthState.RED.value: red, HealthState.UNKNOWN.value: unknown}
+    board.http_probed, board.checked_at = summary["http_probed"], summary["checked_at"]
+    # Agents by their worst state: those at worst red, amber or unknown, less those at worst the state before.
+    at_worst = [0] + [summary[f"at_worst_{state}"] for state in RANKED_STATES[:-1]] + [summary["agents"]]
+    ranked = {state: at_worst[i + 1] - at_worst[i] for i, state in enumerate(RANKED_STATES)}
 
-    agent_checks = active.filter(kind__in=AGENT_KINDS)
-    targets = agent_checks.order_by().values("target").annotate(rank=Min(SEVERITY)).order_by("rank", "target")
-    # The pager's count is the number of agents, read from the index: counting the ranked, ordered groups
-    # took twice as long as ranking the page itself at 10,000 agents (#11).
-    count = agent_checks.order_by().aggregate(n=Count("target", distinct=True))["n"]
-    board.page = Paginator(Counted(targets, count), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
-    slugs = [row["target"] for row in board.page]
-    rows = {slug: AgentRow(slug, None, None) for slug in slugs}
-    for check in (active.filter(kind__in=AGENT_KINDS, target__in=slugs)
-                  .select_related("agent", "agent__owner_team")):
-        row = rows[check.target]
-        if check.agent is not None:
-            row.agent, row.team = check.agent, check.agent.owner_team
+    board.page = Paginator(range(summary["agents"]), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
+    rows: dict[str, AgentRow] = {}
+    # One reverse() a page: an agent's page is a placeholder's with the agent's slug (a slug needs no quoting).
+    before, _, after = reverse("catalog:agent_detail", args=["slug"]).rpartition("slug")
+    # Agents in the database's order of targets; below, stably, worst first (an agent ranks as its worst check).
+    for check in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
+        if not check.part:
+            (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
+            continue
+        row = rows.setdefault(check.target, AgentRow(check.target))
+        if check.agent_id is not None:
+            row.agent_id, row.url, row.team = check.agent_id, f"{before}{check.agent_slug}{after}", check.team_name
+            row.uptime = 100.0 * check.uptime_green / check.uptime_total if check.uptime_total else None
         setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
-    agent_ids = [row.agent.pk for row in rows.values() if row.agent]
-    uptime = agent_uptime(environment=environment, now=now, agent_ids=agent_ids) if agent_ids else {}
-    for row in rows.values():
-        row.uptime = uptime.get(row.agent.pk) if row.agent else None
-    board.agents = list(rows.values())
+    board.agents = sorted(rows.values(), key=lambda row: RANKED_STATES.index(row.state))
     return board
 
 
 def agent_uptime(*, environment: Environment, now=None, agent_ids=None) -> dict[int, float]:
-    """Per agent (all, or those of `agent_ids`): the share of its check results (workload and HTTP) that
-    were green in the last 7 days (whole days, today included), read from the daily rollup."""
-    since = timezone.localdate(now or timezone.now()) - UPTIME_WINDOW
-    days = HealthDay.objects.filter(health_check__environment=environment, health_check__kind__in=AGENT_KINDS,
-                                    health_check__agent__isnull=False, day__gte=since)
-    if agent_ids is not None:
-        days = days.filter(health_check__agent_id__in=agent_ids)
-    rows = days.order_by().values("health_check__agent_id").annotate(total=Sum("total"), green=Sum("green"))
-    return {row["health_check__agent_id"]: 100.0 * row["green"] / row["total"] for row in rows if row["total"]}
+    """Per agent (all, or those of `agent_ids`): the share of its check results (workload and HTTP, those of
+    checks since retired too) that were green in the last 7 days (whole days, today included), read from the
+    daily rollup. The board reads the same, with its page of agents."""
+    if agent_ids is not None and not agent_ids:
+        return {}
+    agents = (f"SELECT agent_id FROM {_CHECKS} WHERE agent_id IS NOT NULL" if agent_ids is None
+              else ", ".join(["%s"] * len(agent_ids)))
+    with connection.cursor() as cursor:
+        cursor.execute(_uptime_sql(agents), [environment.pk, _since(now), *(agent_ids or [])])
+        return {agent: 100.0 * green / total for agent, total, green in cursor.fetchall() if total}

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 from django.urls import reverse
 
+from portal.catalog.models import Agent
 from portal.health.choices import CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthResult
 from portal.health.selectors import agent_uptime, health_board
@@ -39,6 +40,8 @@ def test_board_leads_with_agents_not_green_and_counts_every_check(dev_with_agent
     assert all(row.state == "green" for row in board.agents[4:]) and len(board.agents) == 20
     assert board.counts == {"green": 57, "amber": 1, "red": 2, "unknown": 1}   # 56 agents + the pool
     assert board.state == "red" and board.page.paginator.count == 60
+    assert [row.url for row in board.agents[:2]] == [Agent.objects.get(slug=slug).get_absolute_url()
+                                                     for slug in ("agent-b005", "agent-b058")]
     assert [c.label for c in board.pools] == ["agents"]
 
 
@@ -49,7 +52,7 @@ def test_every_agent_is_on_exactly_one_page_with_its_uptime(dev_with_agents):
         seen += [row.slug for row in board.agents]
         assert all(row.uptime == 75.0 for row in board.agents)                 # 6 of 8 results green
     assert sorted(seen) == [f"agent-b{i:03d}" for i in range(60)] and len(seen) == 60
-    assert agent_uptime(environment=dev_with_agents, now=NOW)[board.agents[0].agent.pk] == 75.0
+    assert agent_uptime(environment=dev_with_agents, now=NOW)[board.agents[0].agent_id] == 75.0
 
 
 def test_board_page_links_to_the_next_page_and_keeps_the_filter_in_the_url(dev_with_agents, client_for, viewer,
@@ -61,3 +64,67 @@ def test_board_page_links_to_the_next_page_and_keeps_the_filter_in_the_url(dev_w
     assert first.index('data-agent="agent-b005"') < first.index('data-agent="agent-b000"')
     second = client.get(reverse("health:board", args=["dev"]) + "?page=2").content.decode()
     assert len(re.findall(r'<tr data-agent=', second)) == 10 and "Page 2 of 2" in second
+
+
+@pytest.fixture
+def dev_with_two_checks(db):
+    """Agents with a workload and an HTTP check each: an agent ranks by its worse one; one is probed over HTTP
+    only, one has a retired (inactive) red check, and a node pool is red (it counts, it is no agent)."""
+    dev = EnvironmentFactory(name="dev")
+    plan = {  # slug: (workload, http)
+        "a-green": ("green", "green"), "b-red-http": ("green", "red"), "c-amber": ("amber", "unknown"),
+        "d-unknown": ("unknown", "green"), "e-red-both": ("red", "red"), "f-http-only": (None, "amber"),
+        "g-green": ("green", None), "h-amber-http": ("green", "amber"), "i-green": ("green", "green"),
+    }
+    for slug, states in plan.items():
+        agent = AgentFactory(slug=slug)
+        for kind, state in zip((CheckKind.WORKLOAD, CheckKind.HTTP), states):
+            if state:
+                HealthCheck.objects.create(environment=dev, kind=kind, target=slug, label=slug, agent=agent,
+                                           state=state, checked_at=NOW)
+    HealthCheck.objects.create(environment=dev, kind=CheckKind.WORKLOAD, target="a-green-old", label="old",
+                               state=HealthState.RED, active=False, checked_at=NOW)
+    HealthCheck.objects.create(environment=dev, kind=CheckKind.NODE_POOL, target="agents", label="agents",
+                               state=HealthState.RED, checked_at=NOW)
+    return dev
+
+
+RANKED = ["b-red-http", "e-red-both", "c-amber", "f-http-only", "h-amber-http", "d-unknown",
+          "a-green", "g-green", "i-green"]
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3, 4, 9, 50])
+def test_agents_rank_by_their_worst_check_on_every_page_size(dev_with_two_checks, per_page):
+    seen, number = [], 1
+    while True:
+        board = health_board(environment=dev_with_two_checks, now=NOW, page=number, per_page=per_page)
+        assert board.page.paginator.count == 9 and len(board.agents) <= per_page
+        seen += [row.slug for row in board.agents]
+        if not board.page.has_next():
+            break
+        number += 1
+    assert seen == RANKED
+
+
+def test_board_counts_checks_of_every_kind_and_knows_the_worst(dev_with_two_checks):
+    board = health_board(environment=dev_with_two_checks, now=NOW)
+
+    assert board.counts == {"green": 8, "amber": 3, "red": 4, "unknown": 2}   # active checks only, the pool too
+    assert board.state == "red" and board.http_probed is True and board.checked_at == NOW
+    by_slug = {row.slug: row for row in board.agents}
+    assert by_slug["b-red-http"].workload.state == "green" and by_slug["b-red-http"].http.state == "red"
+    assert by_slug["f-http-only"].workload is None and by_slug["g-green"].http is None
+    assert [c.label for c in board.pools] == ["agents"] and board.resources == []
+
+
+def test_a_page_past_the_end_shows_the_last_one(dev_with_two_checks):
+    board = health_board(environment=dev_with_two_checks, now=NOW, page=99, per_page=4)
+
+    assert board.page.number == 3 and [row.slug for row in board.agents] == ["i-green"]
+
+
+def test_a_board_without_checks_counts_nothing(db):
+    board = health_board(environment=EnvironmentFactory(name="dev"), now=NOW)
+
+    assert board.agents == [] and board.page.paginator.count == 0 and board.state is None
+    assert board.counts == {"green": 0, "amber": 0, "red": 0, "unknown": 0} and board.checked_at is None
