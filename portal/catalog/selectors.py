@@ -7,11 +7,11 @@ from functools import cache, lru_cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
+from portal.core.links import url_maker
 from portal.core.pagination import Counted
 from portal.deployments.models import Deployment
 from portal.health.choices import HealthState
@@ -129,11 +129,8 @@ def environment_get(*, name: str) -> Environment:
 
 
 def _agent_urls() -> Callable[[str], str]:
-    """reverse("catalog:agent_detail", args=[slug]) for a page of slugs: the URL is reversed once and each slug
-    put in the sentinel's place (the slug converter's characters need no quoting), rather than reversing 50
-    times (#11)."""
-    prefix, suffix = reverse("catalog:agent_detail", args=["-"]).rsplit("-", 1)
-    return lambda slug: f"{prefix}{slug}{suffix}"
+    """reverse("catalog:agent_detail", args=[slug]) for a page of slugs, reversed once (#11)."""
+    return url_maker("catalog:agent_detail", converter="slug")
 
 
 def placement_list(*, environment: Environment) -> Counted:

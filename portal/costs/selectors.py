@@ -13,7 +13,7 @@ from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
 
 from portal.catalog.models import Agent, Environment
 from portal.costs import sql
-from portal.costs.links import url_maker
+from portal.core.links import url_maker
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
 from portal.costs.models import (
     BudgetAlert,

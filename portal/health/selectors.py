@@ -7,10 +7,10 @@ from django.db import connection
 from django.db.models import BooleanField, Count, DateTimeField, IntegerField, OuterRef, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
+from portal.core.links import url_maker
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
@@ -209,8 +209,7 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
 
     board.page = Paginator(range(summary["agents"]), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
     rows: dict[str, AgentRow] = {}
-    # One reverse() a page: an agent's page is a placeholder's with the agent's slug (a slug needs no quoting).
-    before, _, after = reverse("catalog:agent_detail", args=["slug"]).rpartition("slug")
+    agent_url = url_maker("catalog:agent_detail", converter="slug")  # one reverse() a page
     # Agents in the database's order of targets; below, stably, worst first (an agent ranks as its worst check).
     for check in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
         if not check.part:
@@ -218,7 +217,7 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
             continue
         row = rows.setdefault(check.target, AgentRow(check.target))
         if check.agent_id is not None:
-            row.agent_id, row.url, row.team = check.agent_id, f"{before}{check.agent_slug}{after}", check.team_name
+            row.agent_id, row.url, row.team = check.agent_id, agent_url(check.agent_slug), check.team_name
             row.uptime = 100.0 * check.uptime_green / check.uptime_total if check.uptime_total else None
         setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
     board.agents = sorted(rows.values(), key=lambda row: RANKED_STATES.index(row.state))

@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.costs import showback as showback_module
 from portal.costs import sql
-from portal.costs.links import url_maker
+from portal.core.links import url_maker
 from portal.costs.models import BudgetAlert, CostForecast
 from portal.costs.selectors import _environment_costs, period_for
 from portal.costs.services import cost_entries_store
