@@ -4,9 +4,8 @@ from datetime import datetime
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import BooleanField, Count, DateTimeField, IntegerField, OuterRef, Subquery, Value
+from django.db.models import BooleanField, DateTimeField, IntegerField
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
@@ -14,26 +13,6 @@ from portal.core.links import url_maker
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
-
-
-def health_summary_annotations() -> dict:
-    """Annotations for an Environment queryset: its active checks by state and when they last ran.
-    Subqueries, so the home page stays one query however many checks there are."""
-    active = HealthCheck.objects.filter(environment=OuterRef("pk"), active=True).order_by().values("environment")
-
-    def count(**filters):
-        # COUNT(*): counted from the (environment, active, state) index alone
-        return Coalesce(Subquery(active.filter(**filters).annotate(n=Count("*")).values("n")[:1]), Value(0))
-
-    return {
-        "health_total": count(),
-        "health_red": count(state=HealthState.RED),
-        "health_amber": count(state=HealthState.AMBER),
-        "health_unknown": count(state=HealthState.UNKNOWN),
-        # the latest time, read backwards from the (environment, active, checked_at) index: MAX() per group read it all
-        "health_checked_at": Subquery(active.filter(checked_at__isnull=False).order_by("-checked_at")
-                                      .values("checked_at")[:1]),
-    }
 
 
 @dataclass
