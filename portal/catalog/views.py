@@ -23,8 +23,8 @@ def _environment_or_404(name):
 @require_perm("catalog.view_environment")
 def environment_detail(request, name):
     environment = _environment_or_404(name)
-    placements = page_of(request, selectors.placement_list(environment=environment))
-    placements.object_list = selectors.placement_rows(placements=placements.object_list)
+    placements = page_of(request, selectors.placement_list(environment=environment),
+                         rows=lambda page: selectors.placement_rows(placements=page))
     context = {
         "environment": environment,
         "sync": selectors.environment_latest_sync(environment=environment),
@@ -89,11 +89,11 @@ def agent_list(request):
     choices = selectors.agent_filter_choices()
     form = AgentFilterForm(request.GET or None, choices=choices)
     filters = form.filters() if request.GET else {}
-    page = page_of(request, selectors.agent_table(choices=choices, **filters))
     # one cell per environment column, worked out by the selector rather than by nested template loops
-    page.object_list = selectors.agent_rows(agents=page.object_list,
-                                            environments=[pk for pk, _ in choices["environments"]],
-                                            teams={pk: name for pk, _, name in choices["teams"]})
+    page = page_of(request, selectors.agent_table(choices=choices, **filters),
+                   rows=lambda agents: selectors.agent_rows(agents=agents,
+                                                            environments=[pk for pk, _ in choices["environments"]],
+                                                            teams={pk: name for pk, _, name in choices["teams"]}))
     context = {"form": form, "agents": page, "page": page, "filters": filters,
                "environments": [name for _, name in choices["environments"]]}
     template = "catalog/agent_list.html#results" if request.htmx and not request.htmx.boosted else \

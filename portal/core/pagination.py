@@ -4,10 +4,14 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 
 
-def page_of(request, object_list, *, per_page: int | None = None, param: str = "page") -> Page:
+def page_of(request, object_list, *, per_page: int | None = None, param: str = "page", rows=None) -> Page:
     """The page `?page=` asks for (the last one when past the end, the first when malformed): one COUNT
-    and one query for the rows, however long the list."""
-    return Paginator(object_list, per_page or settings.PORTAL_PAGE_SIZE).get_page(request.GET.get(param))
+    and one query for the rows, however long the list. `rows`: a function making the page's objects into the
+    plain rows its table shows (e.g. deployments.selectors.run_rows, #11)."""
+    page = Paginator(object_list, per_page or settings.PORTAL_PAGE_SIZE).get_page(request.GET.get(param))
+    if rows is not None:
+        page.object_list = rows(page.object_list)
+    return page
 
 
 class Counted:

@@ -26,19 +26,12 @@ def _deployment_or_404(pk):
         raise Http404("No such deployment.")
 
 
-def _page_of_rows(request, queryset, rows):
-    """The page `?page=` asks for, its objects read as a table's plain rows (selectors.run_rows, approval_rows)."""
-    page = page_of(request, queryset)
-    page.object_list = rows(page.object_list)
-    return page
-
-
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_list(request):
     # Exact matches: a value longer than any name matches nothing, never a shortened other one.
     filters = {key: request.GET.get(key, "").strip() for key in ("environment", "status", "template")}
-    context = {"deployments": _page_of_rows(request, selectors.deployment_list(**filters), selectors.run_rows)}
+    context = {"deployments": page_of(request, selectors.deployment_list(**filters), rows=selectors.run_rows)}
     if request.htmx:  # the results only: no running-now table, no filter form
         return htmx_vary(render(request, "deployments/deployment_list.html#results", context))
     context.update(running=selectors.run_rows(selectors.deployment_running_now()), filters=filters,
@@ -239,7 +232,7 @@ def cluster_operation(request, placement_id, action):
 def my_requests(request):
     """The signed-in person's runs and their approval requests still waiting (issue #9)."""
     mine = selectors.my_requests(user=request.user)
-    context = {"runs": _page_of_rows(request, mine["runs"], selectors.run_rows),  # paged, not cut at 50
+    context = {"runs": page_of(request, mine["runs"], rows=selectors.run_rows),  # paged, not cut at 50
                "pending": selectors.approval_rows(mine["pending"])}
     return render(request, "deployments/my_requests.html", context)
 
@@ -251,7 +244,7 @@ def approval_inbox(request):
     # Waiting for this user, and (issue #9) their own waiting for someone else: one query.
     pending, mine = selectors.approval_pending_rows(user=request.user, can_decide=can_decide)
     context = {"pending": pending, "mine": mine, "can_decide": can_decide,
-               "recent": _page_of_rows(request, selectors.approval_recent(), selectors.approval_rows)}
+               "recent": page_of(request, selectors.approval_recent(), rows=selectors.approval_rows)}
     return render(request, "deployments/approval_inbox.html", context)
 
 
