@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -15,6 +17,7 @@ from portal.catalog.choices import (
     SyncStatus,
     Tier,
 )
+from portal.core.links import url_maker
 
 slug_validator = RegexValidator(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
@@ -159,6 +162,11 @@ class Agent(models.Model):
 
     def get_absolute_url(self):
         return reverse("catalog:agent_detail", args=[self.slug])
+
+    @staticmethod
+    def url_maker() -> Callable[[str], str]:
+        """slug -> the agent's page, as get_absolute_url gives it, for a table of agents: one reverse() (#11)."""
+        return url_maker("catalog:agent_detail", converter="slug")
 
     def uses(self, tier: str) -> bool:
         return tier in self.memory_tiers

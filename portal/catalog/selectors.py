@@ -1,5 +1,4 @@
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
@@ -11,7 +10,6 @@ from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
-from portal.core.links import url_maker
 from portal.core.pagination import Counted
 from portal.deployments.models import Deployment
 from portal.health.choices import HealthState
@@ -128,11 +126,6 @@ def environment_get(*, name: str) -> Environment:
     )
 
 
-def _agent_urls() -> Callable[[str], str]:
-    """reverse("catalog:agent_detail", args=[slug]) for a page of slugs, reversed once (#11)."""
-    return url_maker("catalog:agent_detail", converter="slug")
-
-
 def placement_list(*, environment: Environment) -> Counted:
     """The agents placed in an environment, for its page (paged there, then finished by placement_rows): the
     columns its table shows, as dicts rather than placements, agents and teams with every column (#11). The
@@ -146,7 +139,7 @@ def placement_list(*, environment: Environment) -> Counted:
 
 def placement_rows(*, placements) -> list[dict]:
     """A page of placement_list's rows, each with its agent's url and its status's label."""
-    labels, url = dict(PlacementStatus.choices), _agent_urls()
+    labels, url = dict(PlacementStatus.choices), Agent.url_maker()
     placements = list(placements)
     for placement in placements:
         placement["url"] = url(placement["slug"])
@@ -223,7 +216,7 @@ def agent_rows(*, agents, environments: list[int], teams: dict[int, str]) -> lis
     placements, not 150 placements and their environments built as models (#11)."""
     agents = list(agents)
     cells = {status: PlacementCell(status, label) for status, label in PlacementStatus.choices}
-    url = _agent_urls()
+    url = Agent.url_maker()
     placed: dict[int, dict[int, str]] = defaultdict(dict)
     placements = Placement.objects.filter(agent__in=[agent["pk"] for agent in agents]).order_by()
     for agent_id, environment_id, status in placements.values_list("agent", "environment", "status"):

@@ -301,11 +301,6 @@ def _agent_row(agent: str, team: str | None, amounts: list[Decimal], labels: lis
                url=link(agent) if team is not None else None)
 
 
-def agent_link():
-    """The catalog agent page of a slug (one reverse() for a table of agents)."""
-    return url_maker("catalog:agent_detail", converter="slug")
-
-
 def _team_field() -> Field:
     return Agent._meta.get_field("owner_team").related_model._meta.get_field("name")
 
@@ -324,7 +319,7 @@ def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str]
     cost = CostAgentMonth._meta.get_field("cost")
     values = sql.fetch(statement, [*columns, period.month, period.month, TOP_AGENTS],
                        [None, *(cost for _ in columns), _team_field(), None])
-    link = agent_link()
+    link = Agent.url_maker()
     rows = [_agent_row(agent, team, [amount or ZERO for amount in amounts], labels, link)
             for agent, *amounts, team, _ in values]
     top = _shares(sorted(rows, key=lambda row: (-row.total, row.key)), tagged)
@@ -342,7 +337,7 @@ def _largest_agents(model: type, where: dict, total: Decimal) -> tuple[list[Row]
                  f"FROM {table} x WHERE {narrowed.format(t='x')} ORDER BY x.cost DESC, x.agent LIMIT %s")
     largest = sql.fetch(statement, [*where.values(), *where.values(), TOP_AGENTS],
                         [None, model._meta.get_field("cost"), _team_field(), None])
-    link = agent_link()
+    link = Agent.url_maker()
     top = _shares([_agent_row(agent, team, [cost], None, link) for agent, cost, team, _ in largest], total)
     return top, _rest(top, largest[0][3] if largest else 0, total)
 

@@ -28,7 +28,7 @@ from portal.catalog.models import Agent, Environment, Placement, Team
 from portal.costs import sql
 from portal.costs.backends import RUNNING_PLACEMENTS
 from portal.costs.models import CostAgentMonth, CostMonthService
-from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest, agent_link
+from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
 CENT = Decimal("0.01")
@@ -246,7 +246,7 @@ def _read(period: Period, environments: list[Environment], *, limit: int, offset
     sums = {int(env): (_money(total), _money(direct), _money(pool), int(replicas or 0))
             for env, _, replicas, total, direct, pool, *_ in by_kind[ENVIRONMENT] if env is not None}
     summaries = [EnvironmentShowback(e, *sums.get(e.pk, (ZERO, ZERO, ZERO, 0))) for e in environments]
-    link = agent_link()
+    link = Agent.url_maker()
     names = {e.pk: e.name for e in environments}
     agents = [AgentShowback(environment=names.get(int(env), ""), slug=agent, replicas=int(replicas),
                             direct=_cents(direct), shared=_cents(shared), team=team or NO_TEAM,

@@ -9,7 +9,6 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
-from portal.core.links import url_maker
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
@@ -188,7 +187,7 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
 
     board.page = Paginator(range(summary["agents"]), per_page or settings.PORTAL_PAGE_SIZE).get_page(page)
     rows: dict[str, AgentRow] = {}
-    agent_url = url_maker("catalog:agent_detail", converter="slug")  # one reverse() a page
+    agent_url = Agent.url_maker()  # one reverse() a page
     # Agents in the database's order of targets; below, stably, worst first (an agent ranks as its worst check).
     for check in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
         if not check.part:
