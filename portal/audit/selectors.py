@@ -2,6 +2,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from portal.audit.models import AuditEvent
+from portal.core.distinct import distinct_values_cte
 from portal.core.errors import StaleEdit
 
 # What the audit log shows of an event (not who it was in the database, nor the browser it came from).
@@ -22,19 +23,11 @@ def audit_event_list(*, actor: str = "", action: str = "", object_type: str = ""
     return qs
 
 
-def _distinct_sql(column: str) -> str:
-    """The distinct values of an indexed column, one index probe per value (a loose index scan): the next value
-    is the least one above the last. SELECT DISTINCT read every event (issue #11)."""
-    table = AuditEvent._meta.db_table
-    return (f"{column}_values(value) AS (SELECT MIN({column}) FROM {table} UNION ALL "
-            f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > value) FROM {column}_values "
-            f"WHERE value IS NOT NULL)")
-
-
 def audit_filter_choices() -> dict[str, list[str]]:
     """The filters' options: every actor name, action and object type in the log, sorted. One query, as long
     as there are options, whatever the number of events (each column has an index led by it)."""
-    ctes = ", ".join(_distinct_sql(column) for column in FILTER_COLUMNS.values())
+    table = AuditEvent._meta.db_table
+    ctes = ", ".join(distinct_values_cte(table, column) for column in FILTER_COLUMNS.values())
     select = " UNION ALL ".join(f"SELECT '{key}', value FROM {column}_values WHERE value IS NOT NULL"
                                 for key, column in FILTER_COLUMNS.items())
     choices: dict[str, list[str]] = {key: [] for key in FILTER_COLUMNS}

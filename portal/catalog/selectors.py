@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
+from portal.core.distinct import distinct_values_cte
 from portal.core.pagination import Counted
 from portal.deployments.models import Deployment
 from portal.health.choices import HealthState
@@ -232,17 +233,11 @@ def agent_rows(*, agents, environments: list[int], teams: dict[int, str]) -> lis
 
 
 def agent_domains() -> list[str]:
-    """Every agent's domain once, in order. A loose index scan: each step asks the domain index for the next
-    domain after the last one (a probe per domain), where SELECT DISTINCT read all 10,000 agents' entries (#11)."""
-    table = connection.ops.quote_name(Agent._meta.db_table)
+    """Every agent's domain once, in order: one probe of the domain index per domain (distinct_values_cte),
+    where SELECT DISTINCT read all 10,000 agents' entries (#11)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH RECURSIVE domains(domain) AS ("
-            f" SELECT MIN(domain) FROM {table}"
-            f" UNION ALL"
-            f" SELECT (SELECT MIN(a.domain) FROM {table} a WHERE a.domain > domains.domain) FROM domains"
-            f" WHERE domains.domain IS NOT NULL"
-            f") SELECT domain FROM domains WHERE domain IS NOT NULL ORDER BY domain")
+        cursor.execute(f"WITH RECURSIVE {distinct_values_cte(Agent._meta.db_table, 'domain')} "
+                       f"SELECT value FROM domain_values WHERE value IS NOT NULL ORDER BY value")
         return [domain for (domain,) in cursor.fetchall()]
 
 
