@@ -5,6 +5,8 @@ from typing import Any
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 
+from portal.core.pagination import list_count
+
 MAX_PAGE_SIZE = 200
 
 
@@ -16,8 +18,8 @@ class Mapped:
     def __init__(self, rows, fn, *, values: tuple[str, ...] = ()):
         self.rows, self.fn, self.values = rows, fn, values
 
-    def count(self) -> int:
-        return self.rows.count() if hasattr(self.rows, "model") else len(self.rows)
+    def count(self) -> int:  # "count" exact up to EXACT_COUNT, a long list's as of a few seconds ago (#11)
+        return list_count(self.rows) if hasattr(self.rows, "model") else len(self.rows)
 
     def __getitem__(self, window: slice) -> list:
         page = self.rows[window]
@@ -31,7 +33,8 @@ class PagePagination(PaginationBase):
 
     class Output(Schema):
         items: list[Any]
-        count: int = Field(description="How many items there are in all.")
+        count: int = Field(description="How many items there are in all: exact up to 1,000; a longer list's "
+                                        "total as counted at most 30 seconds before.")
         page: int
         page_size: int
         next_page: int | None = Field(description="The next page's number, or null on the last page.")
