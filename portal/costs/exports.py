@@ -1,19 +1,22 @@
 """CSV exports: the tables of a page, with the page's filters, one table a file.
 
 Issue #11: a table's CSV runs only that table's queries (not the page's), and streams: the agent tables
-are summed and sorted by the database and read with a server-side cursor, so every row is in the file
-and the memory does not grow with them."""
+are summed and sorted by the database, so every row is in the file and the memory does not grow with them. On
+PostgreSQL the database writes their rows too (COPY), byte for byte as Python's csv module writes them from a
+server-side cursor elsewhere: at 10,000 agents formatting the rows in Python took a hundred times the query."""
 
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Sum
 from django.http import Http404, StreamingHttpResponse
 
 from portal.catalog.models import Environment
-from portal.costs import selectors
+from portal.costs import selectors, sql
 from portal.costs.models import CostAgentMonth, CostForecast, CostMonth, CostMonthService
 from portal.costs.selectors import (
     ZERO,
@@ -26,9 +29,9 @@ from portal.costs.selectors import (
     _pivot,
     _trend,
     agent_totals,
+    agent_totals_statement,
 )
 
-Table = tuple[Sequence[str], Iterable[Sequence]]
 CHUNK_ROWS = 500        # rows per chunk written to the client
 
 
@@ -41,10 +44,30 @@ def amount(value: Decimal | None) -> str:
     return str((value if type(value) is Decimal else Decimal(value)).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-def _lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
+def amount_sql(expression: str) -> str:
+    """SQL writing a cost as amount() does: two decimals, half away from zero (numeric round() rounds as
+    ROUND_HALF_UP), NULL for NULL, and -0.00 for what rounds to zero from below (a Decimal keeps its sign, a
+    numeric has none)."""
+    return f"CASE WHEN {expression} < 0 AND {expression} > -0.005 THEN '-0.00' ELSE round({expression}, 2)::text END"
+
+
+@dataclass(frozen=True)
+class Written:
+    """Rows the database has already written as CSV lines, in chunks of bytes: _lines sends them as they are."""
+    chunks: Iterator[bytes]
+
+
+Table = tuple[Sequence[str], Iterable[Sequence] | Written]
+
+
+def _lines(header: Sequence[str], rows: Iterable[Sequence] | Written) -> Iterator[str | bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
+    if isinstance(rows, Written):
+        yield buffer.getvalue()
+        yield from rows.chunks
+        return
     for n, row in enumerate(rows, 1):
         writer.writerow(row)
         if n % CHUNK_ROWS == 0:
@@ -54,7 +77,8 @@ def _lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence] | Written) \
+        -> StreamingHttpResponse:
     response = StreamingHttpResponse(_lines(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -74,10 +98,31 @@ def _environment(name: str) -> Environment:
         raise Http404(f"No environment named {name!r}.")
 
 
-def _agent_rows(model, where: dict, columns: list[int]) -> Iterator[tuple[str, str, list[Decimal], Decimal]]:
-    """(agent tag, team, cost per column, total) for every agent tag, largest first, streamed."""
+def _agent_rows(model, where: dict, columns: list[int], first: list[str], *, cells: bool = False,
+                untagged: str = "") -> Iterable[Sequence] | Written:
+    """A row per agent tag of `model` where `where` holds, largest first: the `first` values, the agent
+    (`untagged` for the empty tag), its team, its cost in each environment of `columns` (with `cells`) and its total
+    there. Written by PostgreSQL itself there (COPY), by Python from a server-side cursor elsewhere."""
+    made = _agent_rows_copied if connection.vendor == "postgresql" else _agent_rows_written
+    return made(model, where, columns, first, cells=cells, untagged=untagged)
+
+
+def _agent_rows_written(model, where: dict, columns: list[int], first: list[str], *, cells: bool,
+                        untagged: str) -> Iterator[list[str]]:
     for agent, *amounts, total, team in agent_totals(model, where, columns):
-        yield agent, team or "", [a or ZERO for a in amounts], total
+        yield [*first, agent or untagged, team or "", *(amount(a or ZERO) for a in amounts if cells), amount(total)]
+
+
+def _agent_rows_copied(model, where: dict, columns: list[int], first: list[str], *, cells: bool,
+                       untagged: str) -> Written:
+    """As _agent_rows_written, in SQL. COPY writes a NULL as nothing and an empty string as "", where Python's
+    csv writes nothing for both: an empty string is sent as NULL."""
+    select = ", ".join([*("%s" for _ in first), "COALESCE(NULLIF(g.agent, ''), %s)", "NULLIF(tm.name, '')",
+                        *(amount_sql(f"COALESCE(g.c{i}, 0)") for i, _ in enumerate(columns) if cells),
+                        amount_sql("g.total")])
+    statement, params = agent_totals_statement(model, where, columns, select,
+                                               [*(value or None for value in first), untagged or None])
+    return Written(sql.copy_csv(statement, params, CHUNK_ROWS))
 
 
 def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
@@ -97,9 +142,8 @@ def dashboard_tables(period: Period) -> dict[str, Callable[[], Table]]:
 
     def agents():
         pks, names = _columns()
-        rows = _agent_rows(CostAgentMonth, {"month": period.month}, pks)
-        return ["month", "agent", "team", *names, "total"], (
-            [period.param, agent, team, *map(amount, amounts), amount(total)] for agent, team, amounts, total in rows)
+        return (["month", "agent", "team", *names, "total"],
+                _agent_rows(CostAgentMonth, {"month": period.month}, pks, [period.param], cells=True))
 
     def trend():
         pks, names = _columns()
@@ -134,9 +178,8 @@ def environment_tables(period: Period, name: str) -> dict[str, Callable[[], Tabl
 
     def agents():
         env = _environment(name)
-        rows = _agent_rows(CostAgentMonth, {"month": period.month}, [env.pk])
         return (["month", "environment", "agent", "team", "cost"],
-                ([period.param, name, agent, team, amount(total)] for agent, team, _, total in rows))
+                _agent_rows(CostAgentMonth, {"month": period.month}, [env.pk], [period.param, name]))
 
     def trend():
         env = _environment(name)
@@ -169,10 +212,8 @@ def service_tables(period: Period, name: str, service: str, resource_group: str)
     def agents():
         env = _environment(name)
         where = {"month": period.month, "service": service, **({"resource_group": group} if group else {})}
-        rows = _agent_rows(CostMonth, where, [env.pk])
         return (["month", "environment", "service", "resource_group", "agent", "team", "cost"],
-                ([period.param, name, service, group, agent or "(untagged)", team, amount(total)]
-                 for agent, team, _, total in rows))
+                _agent_rows(CostMonth, where, [env.pk], [period.param, name, service, group], untagged="(untagged)"))
 
     def days():
         env = _environment(name)

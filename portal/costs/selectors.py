@@ -2,7 +2,7 @@
 many rows, services or agents there are (tests pin the counts). Nothing here calls Azure."""
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -368,17 +368,25 @@ def agent_totals(model: type, where: dict, columns: list[int]) -> Iterator[list]
     its total, its owner team's name (None: the tag names no agent)], largest first, streamed: one statement,
     summed by agent before the team is looked up."""
     cost = model._meta.get_field("cost")
+    statement, params = agent_totals_statement(model, where, columns)
+    return sql.stream(statement, params, [None, *(cost for _ in columns), cost, _team_field()])
+
+
+def agent_totals_statement(model: type, where: dict, columns: list[int], select: str = "g.*, tm.name",
+                           select_params: Sequence = ()) -> tuple[str, list]:
+    """agent_totals' statement and its parameters. `select` (with `select_params`) may give other columns in its
+    place, from g.agent, g.c0, g.c1... (one per column), g.total and tm.name (the team): the CSV export has
+    PostgreSQL write the rows themselves, in the same order."""
     per_column = "".join(f", SUM(CASE WHEN environment_id = %s THEN cost END) AS c{i}" for i, _ in enumerate(columns))
     narrowed = "".join(f" AND {column} = %s" for column in where)
     team = Agent._meta.get_field("owner_team").related_model
     statement = f"""
-        SELECT g.*, tm.name FROM (
+        SELECT {select} FROM (
             SELECT agent{per_column}, SUM(cost) AS total FROM {sql.table(model)}
             WHERE environment_id IN ({sql.placeholders(columns) or "NULL"}){narrowed} GROUP BY agent) g
         LEFT JOIN {sql.table(Agent)} a ON a.slug = g.agent LEFT JOIN {sql.table(team)} tm ON tm.id = a.owner_team_id
         ORDER BY g.total DESC, g.agent"""
-    return sql.stream(statement, [*columns, *columns, *where.values()],
-                      [None, *(cost for _ in columns), cost, _team_field()])
+    return statement, [*select_params, *columns, *columns, *where.values()]
 
 
 def environment_columns() -> list[tuple[int, str]]:
