@@ -477,6 +477,9 @@ if PRODUCTION:
 # page of the long lists; log lines a poll of a run sends at most.
 PORTAL_SYNC_HISTORY_DAYS = int(os.environ.get("PORTAL_SYNC_HISTORY_DAYS", "7"))
 PORTAL_PAGE_SIZE = int(os.environ.get("PORTAL_PAGE_SIZE", "50"))
+# The home page's and the health overview's counts of placements and checks per environment are counted at most
+# once in this many seconds per web process (#11); 0 counts on every view.
+PORTAL_SUMMARY_SECONDS = int(os.environ.get("PORTAL_SUMMARY_SECONDS", "10"))
 PORTAL_LOG_PAGE_LINES = int(os.environ.get("PORTAL_LOG_PAGE_LINES", "500"))
 # Issue 8 (production mode that holds, branch i8b): trusted proxies, login throttling, CSP.
 # The client IP comes from X-Forwarded-For only through these proxies: '' (none: REMOTE_ADDR), a count

@@ -104,6 +104,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Every test starts with an empty cache and counts summaries on every view (PORTAL_SUMMARY_SECONDS), so
+    nothing one test counted or rate-limited is seen by the next; tests of that caching turn it on."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.PORTAL_SUMMARY_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def instant_sandbox(settings):
     """The sandbox cloud finishes every resource at once, and runs poll without waiting."""
     settings.PORTAL_SANDBOX_SPEED = 0

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 
+from django.conf import settings
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -40,7 +42,21 @@ def _counts_sql(kind: str, model, field: str, values: list[str], *, active_only:
 
 def _counts_by_environment(*, placements: bool) -> dict[tuple[str, int], Counter]:
     """Active health checks by state (and, with `placements`, placements by status) of every environment, in
-    one query however many there are: counts[kind, environment id][value]."""
+    one query however many there are: counts[kind, environment id][value]. Counted at most once every
+    PORTAL_SUMMARY_SECONDS per process (#11: the home page and the health overview counted 60,000 index entries
+    a view at 10,000 agents, most of their database time; checks run every minute or two anyway)."""
+    seconds = settings.PORTAL_SUMMARY_SECONDS
+    if seconds <= 0:
+        return _count_by_environment(placements=placements)
+    key = f"catalog:environment-counts:{placements}"
+    counts = django_cache.get(key)
+    if counts is None:
+        counts = _count_by_environment(placements=placements)
+        django_cache.set(key, counts, seconds)
+    return counts
+
+
+def _count_by_environment(*, placements: bool) -> dict[tuple[str, int], Counter]:
     parts = [_counts_sql("health", HealthCheck, "state", HealthState.values, active_only=True)]
     if placements:
         parts.append(_counts_sql("placement", Placement, "status", PlacementStatus.values))

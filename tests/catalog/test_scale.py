@@ -85,3 +85,27 @@ def test_sync_prune_deletes_old_finished_syncs_and_keeps_the_latest_of_each_envi
     assert environment_sync_prune(now=NOW) == 2
     assert set(EnvironmentSync.objects.values_list("pk", flat=True)) == {recent.pk, prod_only.pk, prod_stuck.pk}
     assert not EnvironmentSync.objects.filter(pk__in=[old.pk, older.pk]).exists()
+
+
+@pytest.mark.django_db
+def test_the_per_environment_counts_are_counted_once_in_summary_seconds_the_rest_every_view(settings):
+    """#11: with PORTAL_SUMMARY_SECONDS set, the placement and check counts are kept that long (per process); the
+    other figures (deployments, syncs, costs) are read on every view. 0 (the tests' default) counts every view."""
+    from django.core.cache import cache
+
+    settings.PORTAL_SUMMARY_SECONDS = 10
+    dev = EnvironmentFactory(name="dev", position=0)
+    PlacementFactory(environment=dev, agent=AgentFactory(), status=PlacementStatus.RUNNING)
+    assert [env.agents_running for env in environment_list()] == [1]
+
+    PlacementFactory(environment=dev, agent=AgentFactory(), status=PlacementStatus.RUNNING)
+    run = Deployment.objects.create(environment=dev, template="agent", status="succeeded")
+    [env] = environment_list()
+    assert env.agents_running == 1                       # the kept count
+    assert env.last_deployment_id == run.pk              # read live
+    cache.clear()                                        # as when the seconds have passed
+    assert [env.agents_running for env in environment_list()] == [2]
+
+    settings.PORTAL_SUMMARY_SECONDS = 0
+    PlacementFactory(environment=dev, agent=AgentFactory(), status=PlacementStatus.RUNNING)
+    assert [env.agents_running for env in environment_list()] == [3]
