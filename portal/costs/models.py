@@ -203,8 +203,7 @@ class ShowbackRow(models.Model):
     total_cents = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index("month", models.F("total_cents").desc(), "environment", "agent",
-                                name="showbackrow_largest")]
+        indexes = [models.Index("month", models.F("total_cents").desc(), name="showbackrow_largest")]
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.environment_id} {self.agent}: {self.total_cents}"

@@ -275,11 +275,13 @@ def showback_build(*, month: date, ids: Iterable[int] = (), seen: SnapshotState 
                            f"ON s.environment_id = svc.environment_id", [*params, month, month])
             cursor.execute(f"DELETE FROM {teams} WHERE month = %s", [month])
             # A team in each environment, and in all of them, where an agent running in several counts once.
+            # (Agents counted by grouping twice: hashed, where COUNT(DISTINCT agent) sorts every row by its tag.)
             cursor.execute(f"INSERT INTO {teams} (month, environment_id, team_id, agents, total_cents) "
                            f"SELECT month, environment_id, team_id, COUNT(*), SUM(total_cents) FROM {rows} "
                            f"WHERE month = %s GROUP BY month, environment_id, team_id "
-                           f"UNION ALL SELECT month, NULL, team_id, COUNT(DISTINCT agent), SUM(total_cents) "
-                           f"FROM {rows} WHERE month = %s GROUP BY month, team_id", [month, month])
+                           f"UNION ALL SELECT month, NULL, team_id, COUNT(*), SUM(total) FROM (SELECT month, team_id, "
+                           f"agent, SUM(total_cents) AS total FROM {rows} WHERE month = %s GROUP BY month, team_id, agent) a "
+                           f"GROUP BY month, team_id", [month, month])
         ShowbackMonth.objects.filter(month=month).update(built_at=built_at, environments=environments,
                                                          built_cost_writes=current.cost_writes)
     return SnapshotState(built_at, environments, current.cost_writes, current.cost_writes)
@@ -329,13 +331,16 @@ class StoredShowback:
         # A team's agents are counted in its row of the one environment read, or of all of them (environment NULL),
         # where an agent running in several counts once.
         scope = f"t.environment_id = {self.ids[0]}" if len(self.ids) == 1 else "t.environment_id IS NULL"
+        # Every environment: all the month's rows (_stored made sure). Not "IN (...)": an index read with a list on
+        # a column after the first does not come out in the index's order (PostgreSQL before 17), and is sorted.
+        rows_of = f"AND environment_id = {self.ids[0]}" if len(self.ids) == 1 else ""
         per_environment = "".join(f", SUM(CASE WHEN t.environment_id = {pk} THEN t.total_cents ELSE 0 END) AS c{i}"
                                   for i, pk in enumerate(self.ids))
         statement = f"""
             WITH kt AS NOT MATERIALIZED (
                      SELECT environment_id, agent, team_id, replicas, direct_cents AS direct, shared_cents AS shared,
                             total_cents AS total, CASE environment_id {names} ELSE '' END AS env_name
-                     FROM {sql.table(ShowbackRow)} WHERE month = %s AND environment_id IN ({ids})),
+                     FROM {sql.table(ShowbackRow)} WHERE month = %s {rows_of}),
                  tt AS (SELECT tm.name AS team, SUM(CASE WHEN {scope} THEN t.agents ELSE 0 END) AS agents{per_environment},
                                SUM(CASE WHEN t.environment_id IN ({ids}) THEN t.total_cents ELSE 0 END) AS total
                         FROM {sql.table(ShowbackTeam)} t LEFT JOIN {sql.table(Team)} tm ON tm.id = t.team_id
@@ -374,15 +379,18 @@ def _page_statement(rows: StoredShowback, *, limit: int, offset: int) -> tuple[s
     parts = [
         part(ENVIRONMENT, env="e.environment_id", n="e.replicas", a="e.total", b="e.direct", c="e.pool")
         + f" {environments}",
+        # The page's rows are among those whose total is at least the last one's: an index range, sorted (the
+        # index orders by total, not by environment name, and a planner guessing the rows may sort them all).
         part(AGENT, env="p.environment_id", name="p.agent", n="p.replicas", a="p.direct", b="p.shared",
              c="p.total", label=rows.team_name("p"))
-        + f" FROM (SELECT * FROM kt ORDER BY {rows.ORDER} LIMIT %s OFFSET %s) p",
+        + " FROM (SELECT * FROM kt WHERE total >= COALESCE((SELECT total FROM kt ORDER BY total DESC LIMIT 1 OFFSET %s), "
+          f"(SELECT MIN(total) FROM kt)) ORDER BY {rows.ORDER} LIMIT %s OFFSET %s) p",
         part(TOTALS, n="SUM(e.rows)", a="SUM(e.sum_cents)") + f" {environments}",
         part(TEAM, name="t.team", n="t.agents", a="t.total", teams=[f"t.{c}" for c in cs])
         + " FROM (SELECT * FROM tt ORDER BY total DESC, team LIMIT %s) t",
         part(TEAMS, n="COUNT(*)", a="SUM(agents)", teams=[f"SUM({c})" for c in cs]) + " FROM tt",
     ]
-    params += [rows.month, limit, offset, rows.month, TOP_TEAMS]
+    params += [rows.month, offset + limit - 1, limit, offset, rows.month, TOP_TEAMS]
     if offset > 0:
         # The sum of the largest `offset` totals does not depend on the order of equal ones: the index's order serves.
         parts.append(part(BEFORE, a="SUM(total)") + " FROM (SELECT total FROM kt ORDER BY total DESC LIMIT %s) b")

@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('team', models.ForeignKey(db_constraint=False, db_index=False, help_text="The agent's owner; NULL: no such agent.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.team')),
             ],
             options={
-                'indexes': [models.Index(models.F('month'), models.OrderBy(models.F('total_cents'), descending=True), models.F('environment'), models.F('agent'), name='showbackrow_largest')],
+                'indexes': [models.Index(models.F('month'), models.OrderBy(models.F('total_cents'), descending=True), name='showbackrow_largest')],
             },
         ),
         migrations.CreateModel(
