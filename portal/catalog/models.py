@@ -150,12 +150,16 @@ class Agent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["slug"]
         # #11: the agent list's domain filter and its count read agent ids from the index alone, and the list of
         # domains steps through it (one probe per domain); it replaces the index of domain alone.
-        indexes = [models.Index(fields=["domain", "id"], name="agent_domain_id")]
+        # #11: the stored showback is stale when an agent changed after it was built: its MAX(updated_at), from
+        # the index.
+        indexes = [models.Index(fields=["domain", "id"], name="agent_domain_id"),
+                   models.Index(fields=["updated_at"], name="agent_updated_at")]
 
     def __str__(self):
         return self.slug
@@ -213,6 +217,8 @@ class Placement(models.Model):
             models.Index(fields=["environment", "agent"], name="placement_env_agent"),
             models.Index(fields=["environment", "redis_db"], condition=Q(redis_db__isnull=False),
                          name="placement_env_redis_db"),
+            # #11: the stored showback is stale when a placement changed after it was built (MAX, from the index).
+            models.Index(fields=["updated_at"], name="placement_updated_at"),
         ]
 
     def __str__(self):

@@ -35,10 +35,12 @@ def placement_transition(placement: Placement, new: str, *, detail: str = "", us
                          **fields) -> Placement:
     """Move a placement to `new` (PLACEMENT_ALLOWED_TRANSITIONS; a conditional UPDATE, so a racing writer
     gets InvalidTransition), with `detail` as its status_detail (cut to the column, never a reason to fail),
-    and audit it."""
+    and audit it. The UPDATE sets updated_at itself (auto_now is the ORM's save(), not QuerySet.update()): the
+    stored showback knows a placement changed from it (#11)."""
     with transaction.atomic():
         moved = transition(Placement, placement.pk, old=placement.status, new=new,
-                           allowed=PLACEMENT_ALLOWED_TRANSITIONS, status_detail=shorten(detail, 255), **fields)
+                           allowed=PLACEMENT_ALLOWED_TRANSITIONS, status_detail=shorten(detail, 255),
+                           **{"updated_at": timezone.now(), **fields})
         audit_record(action=f"placement.{new}", obj=moved, actor=user,
                      details={"from": placement.status, **({"detail": detail} if detail else {}), **(details or {})})
     return moved

@@ -168,6 +168,88 @@ class CostAgentTotal(models.Model):
         return f"{self.month:%Y-%m} {self.agent}: {self.cost}"
 
 
+class ShowbackMonth(models.Model):
+    """Issue #11: the state of a month's stored showback (ShowbackRow, ShowbackEnvironment, ShowbackTeam): when it
+    was built, over which environments and from which of the month's cost writes. The page rebuilds it before
+    reading when what it was built from changed (portal.costs.showback)."""
+
+    month = models.DateField(unique=True, help_text="The first day of the month.")
+    built_at = models.DateTimeField(null=True, help_text="When the build began: it holds what was committed then.")
+    environments = models.JSONField(default=list, help_text="The ids of the environments it was built over.")
+    # A count, not a time: the ingest raises it in the transaction that changes the cost, after the rows, and the
+    # build reads it with this row locked, so a build holds exactly the cost writes it counts (no clock compared).
+    cost_writes = models.PositiveIntegerField(default=0, help_text="Ingests that changed the month's cost.")
+    built_cost_writes = models.PositiveIntegerField(default=0, help_text="cost_writes when it was built.")
+
+    def __str__(self):
+        return f"showback of {self.month:%Y-%m} built {self.built_at}"
+
+
+class ShowbackRow(models.Model):
+    """Issue #11: one agent tag's showback in one environment for a month, as the rule gives it (direct + shared,
+    in cents), stored by the month's build. Only ids: team and environment names are read with the rows, so a
+    rename shows at once. Indexed for the page's "largest first"."""
+
+    month = models.DateField()
+    # A snapshot rebuilt from the rows it names, not kept with them: no constraint checked on each of its rows.
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.DO_NOTHING, db_constraint=False,
+                                    db_index=False, related_name="+")
+    agent = models.CharField(max_length=256, help_text="The agent tag (a catalog agent's slug, or a tag naming none).")
+    team = models.ForeignKey("catalog.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+", help_text="The agent's owner; NULL: no such agent.")
+    replicas = models.PositiveIntegerField(help_text="Running replicas (0: not running).")
+    direct_cents = models.BigIntegerField()
+    shared_cents = models.BigIntegerField()
+    total_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index("month", models.F("total_cents").desc(), name="showbackrow_largest")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.environment_id} {self.agent}: {self.total_cents}"
+
+
+class ShowbackEnvironment(models.Model):
+    """Issue #11: an environment's month as the showback divides it (its cost, the tagged part, the shared pool,
+    the running replicas) and its ShowbackRow rows counted and summed, stored by the month's build."""
+
+    month = models.DateField()
+    environment = models.ForeignKey("catalog.Environment", on_delete=models.DO_NOTHING, db_constraint=False,
+                                    db_index=False, related_name="+")
+    total = models.DecimalField(max_digits=18, decimal_places=6, null=True)
+    direct = models.DecimalField(max_digits=18, decimal_places=6, null=True, help_text="The tagged cost.")
+    pool = models.DecimalField(max_digits=18, decimal_places=6, null=True,
+                               help_text="The untagged cost of the shared services.")
+    replicas = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField(help_text="Its ShowbackRow rows.")
+    sum_cents = models.BigIntegerField(help_text="Their total.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "environment"], name="showbackenvironment_unique")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.environment_id}: {self.total}"
+
+
+class ShowbackTeam(models.Model):
+    """Issue #11: a team's month, stored by the build: in one environment, or (environment NULL) in all of them,
+    where its agents are counted once however many environments they run in."""
+
+    month = models.DateField()
+    environment = models.ForeignKey("catalog.Environment", null=True, on_delete=models.DO_NOTHING,
+                                    db_constraint=False, db_index=False, related_name="+")
+    team = models.ForeignKey("catalog.Team", null=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+", help_text="NULL: the tags that name no agent.")
+    agents = models.PositiveIntegerField()
+    total_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "environment"], name="showbackteam_month_env")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.environment_id} {self.team_id}: {self.total_cents}"
+
+
 class CostForecast(models.Model):
     """Where an environment's month is heading, as of the last ingest."""
 

@@ -26,7 +26,7 @@ from portal.audit.services import audit_record
 from portal.catalog.models import Environment
 from portal.core.outbox import enqueue
 from portal.core.transitions import transition
-from portal.costs import backends, selectors
+from portal.costs import backends, selectors, showback
 from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
 from portal.costs.models import (
     BudgetAlert,
@@ -129,6 +129,7 @@ def cost_ingest_run(*, environment_id: int, today: date | None = None, backend: 
         if own_backend and hasattr(backend, "close"):
             backend.close()
     run = cost_ingest_transition(run, IngestStatus.SUCCEEDED, finished_at=timezone.now(), rows=stored)
+    showback.showback_refresh(months=months, current=month_start(today))
     budget_alerts_check(environment=environment, today=today)
     return run
 
@@ -308,7 +309,7 @@ def _cost_rollups_apply(cursor, *, environment: Environment, month: date, lost: 
     from CHANGES alone: each rollup key's change in cost is added to its row; the keys that lost a row are
     summed again from the level below (or deleted when nothing is left), so each rollup stays exactly the SUM
     over the stored rows (what cost_month_refresh rebuilds). One ingest of a month at a time (CostAgentTotal
-    spans the environments)."""
+    spans the environments). Last, the change is counted for the month's stored showback."""
     params = {"env": environment.pk, "first": month_start(month), "last": month_end(month)}
     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, params["first"].toordinal()])
     for rollup in ROLLUPS:
@@ -316,6 +317,7 @@ def _cost_rollups_apply(cursor, *, environment: Environment, month: date, lost: 
         if lost or (currency_changed and rollup.currency):
             cursor.execute(rollup.sql("delete"), params)
             cursor.execute(rollup.sql("insert"), params)
+    showback.showback_costs_changed(month=params["first"])
 
 
 @transaction.atomic
@@ -325,7 +327,8 @@ def cost_month_refresh(*, environment: Environment, month: date) -> int:
     service and resource group), CostMonthService (per service, resource group, tagged or not), CostAgentMonth
     (per agent tag) and CostAgentService (per service and agent tag); then the month's CostAgentTotal (per
     agent tag, all environments), one ingest at a time (an advisory lock on PostgreSQL; SQLite writes one
-    transaction at a time anyway). Each is one DELETE and one INSERT ... SELECT. Returns the CostMonth rows."""
+    transaction at a time anyway). Each is one DELETE and one INSERT ... SELECT. Last, the change is counted for
+    the month's stored showback. Returns the CostMonth rows."""
     first, last = month_start(month), month_end(month)
     env = environment.pk
     qn = connection.ops.quote_name
@@ -369,6 +372,7 @@ def cost_month_refresh(*, environment: Environment, month: date) -> int:
         cursor.execute(f"DELETE FROM {total} WHERE month = %s", [first])
         cursor.execute(f"INSERT INTO {total} (month, agent, cost) SELECT month, agent, SUM(cost) FROM {agent} "
                        f"WHERE month = %s GROUP BY month, agent", [first])
+    showback.showback_costs_changed(month=first)
     return stored
 
 

@@ -12,23 +12,44 @@ The rule (shown on the page too):
 3. The rest (API Management, Container Registry, Key Vault, networking, monitoring, ...) is platform
    cost no agent is charged; it is listed as such, so the page adds up to the environment's total.
 
-The page is one SQL statement (issue #11): the month's tagged cost per agent (CostAgentMonth) full-joined to
-the running placements once, and read for the environments' sums, one page of agents, how many there are and
-what they sum to, and the largest teams. The CSVs run a statement of their own each.
-"""
+Issue #11: one SQL statement works the rule out (ShowbackSQL: the month's tagged cost per agent, CostAgentMonth,
+full-joined to the running placements), but at 10,000 agents it takes a few hundred milliseconds. So the page and
+its CSVs read the month's stored showback instead: ShowbackRow (an agent in an environment), ShowbackEnvironment and
+ShowbackTeam, which showback_build fills from that statement with INSERT ... SELECT. They store ids only; team and
+environment names are joined as they are read, so a rename shows at once.
 
+Before reading, one query checks the stored month (showback_snapshot); it is rebuilt first when
+- there is none, or it was built over other environments than those read;
+- a placement or an agent changed at or after it was built (their MAX(updated_at), read from an index);
+- the month's cost changed since (ShowbackMonth.cost_writes, counted by the ingest in the transaction that writes
+  the cost: exact, no clock compared);
+- it is PORTAL_SHOWBACK_MAX_AGE seconds old: the backstop for what no updated_at records (QuerySet.update(), a
+  deletion) and for a change committed while a build was reading.
+The ingest rebuilds the months it stored that are stale (showback_refresh), so the page after it does not wait.
+"""
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Placement, Team
 from portal.costs import sql
 from portal.costs.backends import RUNNING_PLACEMENTS
-from portal.costs.models import CostAgentMonth, CostMonthService
-from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest
+from portal.costs.models import (
+    CostAgentMonth,
+    CostMonthService,
+    ShowbackEnvironment,
+    ShowbackMonth,
+    ShowbackRow,
+    ShowbackTeam,
+)
+from portal.costs.selectors import TOP_AGENTS, ZERO, Period, Rest, cost_environments
 
 SHARED_SERVICES = ("Azure Kubernetes Service", "Azure Cosmos DB", "Redis Cache", "Storage")
 CENT = Decimal("0.01")
@@ -102,6 +123,7 @@ class Showback:
     page: Page | None = None
     rest: Rest | None = None         # the agents after this page, summed
     teams_rest: TeamsRest | None = None
+    computed_at: datetime | None = None   # when the stored showback read was built
 
     @property
     def columns(self) -> list[str]:
@@ -126,22 +148,18 @@ def _cents(value) -> Decimal:
 
 
 class ShowbackSQL:
-    """The showback of a month in SQL. Its common table expressions: `svc`, each environment's month by kind of
-    cost (CostMonthService); `r`, the running placements; `rt`, their replicas per environment; `sh`, the share
-    of the shared pool of an agent with so many replicas there; and `k`, one row per (environment, agent tag) with
-    a cost or a running placement (environment_id, agent, replicas, direct, shared, team_id: kept narrow, as it is
-    stored for the statement's several reads), and `kt`, its rows with their total and environment's name."""
+    """The rule in SQL: the showback of a month over the environments `ids`. Its common table expressions: `svc`,
+    each environment's month by kind of cost (CostMonthService); `r`, the running placements; `rt`, their replicas
+    per environment; `sh`, the share of the shared pool of an agent with so many replicas there; and `k`, one row
+    per (environment, agent tag) with a cost or a running placement: environment_id, agent, replicas, direct and
+    shared (in cents) and team_id, as showback_build stores it."""
 
-    ORDER = "total DESC, env_name, agent"
-
-    def __init__(self, period: Period, environments: list[Environment]):
-        self.environments = environments
-        self.ids = [int(e.pk) for e in environments] or [0]
-        self.period = period
+    def __init__(self, month: date, ids: list[int]):
+        self.ids = [int(pk) for pk in ids] or [0]
+        self.month = month
 
     def with_(self) -> tuple[str, list]:
         ids = ", ".join(map(str, self.ids))
-        names = " ".join(f"WHEN {int(e.pk)} THEN %s" for e in self.environments) or "WHEN 0 THEN ''"
         statement = f"""
             WITH svc AS (SELECT environment_id, SUM(cost) AS total, SUM(CASE WHEN tagged THEN cost ELSE 0 END) AS direct,
                                 SUM(CASE WHEN tagged THEN 0 WHEN service IN ({sql.placeholders(SHARED_SERVICES)})
@@ -160,33 +178,185 @@ class ShowbackSQL:
                  d AS (SELECT environment_id, agent, CAST(ROUND(ROUND(cost, 2) * 100) AS BIGINT) AS direct
                        FROM {sql.table(CostAgentMonth)}
                        WHERE month = %s AND environment_id IN ({ids})),
-                 k AS MATERIALIZED (
-                     SELECT j.environment_id, j.agent, j.replicas, j.direct, j.shared, ag.owner_team_id AS team_id
-                     FROM (SELECT COALESCE(d.environment_id, r.environment_id) AS environment_id,
-                                  COALESCE(d.agent, r.agent) AS agent, COALESCE(r.replicas, 0) AS replicas,
-                                  COALESCE(d.direct, 0) AS direct, COALESCE(sh.shared, 0) AS shared
-                           FROM d FULL JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent
-                           LEFT JOIN sh ON sh.environment_id = r.environment_id AND sh.replicas = r.replicas) j
-                     LEFT JOIN {sql.table(Agent)} ag ON ag.slug = j.agent),
-                 kt AS NOT MATERIALIZED (SELECT k.*, k.direct + k.shared AS total,
-                                                CASE k.environment_id {names} ELSE '' END AS env_name FROM k)"""
-        params = [*SHARED_SERVICES, self.period.month, *RUNNING_PLACEMENTS, self.period.month,
-                  *[e.name for e in self.environments]]
-        return statement, params
+                 k AS (SELECT j.environment_id, j.agent, j.replicas, j.direct, j.shared, ag.owner_team_id AS team_id
+                       FROM (SELECT COALESCE(d.environment_id, r.environment_id) AS environment_id,
+                                    COALESCE(d.agent, r.agent) AS agent, COALESCE(r.replicas, 0) AS replicas,
+                                    COALESCE(d.direct, 0) AS direct, COALESCE(sh.shared, 0) AS shared
+                             FROM d FULL JOIN r ON r.environment_id = d.environment_id AND r.agent = d.agent
+                             LEFT JOIN sh ON sh.environment_id = r.environment_id AND sh.replicas = r.replicas) j
+                       LEFT JOIN {sql.table(Agent)} ag ON ag.slug = j.agent)"""
+        return statement, [*SHARED_SERVICES, self.month, *RUNNING_PLACEMENTS, self.month]
 
-    def teams(self) -> str:
-        """The common table expression `tt`: one row per team (its name; NULL: the tags that name no agent)
-        with how many agents it has, its cost in each environment (c0, c1, ...) and its total."""
-        per_agent = "".join(f", SUM(CASE WHEN environment_id = {pk} THEN total ELSE 0 END) AS c{i}"
-                            for i, pk in enumerate(self.ids))
-        per_team = "".join(f", SUM(ta.c{i}) AS c{i}" for i in range(len(self.ids)))
-        # By agent, then by team: an agent has one team, so a team's agents are its rows (hashed, not sorted).
-        return (f"ta AS (SELECT team_id, agent{per_agent}, SUM(total) AS total FROM kt GROUP BY team_id, agent), "
-                f"tt AS (SELECT tm.name AS team, COUNT(*) AS agents{per_team}, SUM(ta.total) AS total "
-                f"FROM ta LEFT JOIN {sql.table(Team)} tm ON tm.id = ta.team_id GROUP BY tm.name)")
+
+# --- The stored showback: its state, its build -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SnapshotState:
+    """A month's ShowbackMonth row, with the latest change of a placement or an agent (`changed_at`)."""
+
+    built_at: datetime | None
+    environments: list[int]
+    cost_writes: int
+    built_cost_writes: int
+    changed_at: datetime | None = None
+
+    def stale(self, ids: Iterable[int], *, now: datetime) -> bool:
+        """Whether to rebuild before reading `ids` (every environment, or one). Compared "at or after": under a
+        pinned clock a change and a build can carry the same time, and then the build may not hold the change."""
+        if self.built_at is None:
+            return True
+        ids, built_over = set(ids), set(self.environments)
+        if not ids <= built_over or (len(ids) > 1 and ids != built_over):
+            return True
+        return (self.cost_writes != self.built_cost_writes
+                or (self.changed_at is not None and self.changed_at >= self.built_at)
+                or now - self.built_at >= timedelta(seconds=settings.PORTAL_SHOWBACK_MAX_AGE))
+
+
+_STATE_FIELDS = [ShowbackMonth._meta.get_field(name)
+                 for name in ("built_at", "environments", "cost_writes", "built_cost_writes")]
+
+
+def _state(month: date) -> SnapshotState | None:
+    """The month's state and what changed last: one query (the MAX of each updated_at is read from its index)."""
+    statement = (f"SELECT s.built_at, s.environments, s.cost_writes, s.built_cost_writes, "
+                 f"(SELECT MAX({sql.column(Placement, 'updated_at')}) FROM {sql.table(Placement)}), "
+                 f"(SELECT MAX({sql.column(Agent, 'updated_at')}) FROM {sql.table(Agent)}) "
+                 f"FROM {sql.table(ShowbackMonth)} s WHERE s.month = %s")
+    fields = [*_STATE_FIELDS, Placement._meta.get_field("updated_at"), Agent._meta.get_field("updated_at")]
+    for built_at, environments, writes, built_writes, placements_at, agents_at in sql.fetch(statement, [month], fields):
+        return SnapshotState(built_at, environments, writes, built_writes,
+                             max(filter(None, (placements_at, agents_at)), default=None))
+    return None
+
+
+def showback_snapshot(*, month: date, ids: Iterable[int]) -> SnapshotState:
+    """The state of the month's stored showback, fit to read the environments `ids` (every one, or one): rebuilt
+    first when it is stale. One query when it is not."""
+    ids = list(ids)
+    state = _state(month)
+    if state is not None and not state.stale(ids, now=timezone.now()):
+        return state
+    return showback_build(month=month, ids=ids, seen=state)
+
+
+def showback_build(*, month: date, ids: Iterable[int] = (), seen: SnapshotState | None = None) -> SnapshotState:
+    """Store the month's showback over every environment: for each of ShowbackRow, ShowbackEnvironment and ShowbackTeam
+    one DELETE and one INSERT ... SELECT, from ShowbackSQL (the environments' and the teams' rows from the agents'
+    rows just stored), in one transaction. It first locks the month's ShowbackMonth row, with an upsert that returns
+    its latest values: of 20 viewers finding the month stale at once, one builds, and the others wait for it, find
+    it fresh against what they checked (`seen`, for `ids`) and build nothing. The cost writes it holds are those
+    counted when it took the lock: an ingest counts its write under the same row lock, after its rows."""
+    months = sql.table(ShowbackMonth)
+    lock = (f"INSERT INTO {months} (month, environments, cost_writes, built_cost_writes) VALUES (%s, '[]', 0, 0) "
+            f"ON CONFLICT (month) DO UPDATE SET month = excluded.month "
+            f"RETURNING built_at, environments, cost_writes, built_cost_writes")
+    with transaction.atomic():
+        [locked] = sql.fetch(lock, [month], _STATE_FIELDS)
+        current = SnapshotState(*locked, changed_at=seen.changed_at if seen else None)
+        if seen is not None and not current.stale(ids, now=timezone.now()):
+            return current
+        environments = [int(e.pk) for e in cost_environments()]
+        built_at = timezone.now()
+        live, params = ShowbackSQL(month, environments).with_()
+        rows, envs, teams = (sql.table(m) for m in (ShowbackRow, ShowbackEnvironment, ShowbackTeam))
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {rows} WHERE month = %s", [month])
+            cursor.execute(f"INSERT INTO {rows} (month, environment_id, agent, team_id, replicas, direct_cents, "
+                           f"shared_cents, total_cents) {live} "
+                           f"SELECT %s, environment_id, agent, team_id, replicas, direct, shared, direct + shared FROM k",
+                           [*params, month])
+            cursor.execute(f"DELETE FROM {envs} WHERE month = %s", [month])
+            cursor.execute(f"INSERT INTO {envs} (month, environment_id, total, direct, pool, replicas, rows, sum_cents) "
+                           f"{live} SELECT %s, COALESCE(svc.environment_id, s.environment_id), svc.total, svc.direct, "
+                           f"svc.pool, COALESCE(s.replicas, 0), COALESCE(s.n, 0), COALESCE(s.total, 0) FROM svc "
+                           f"FULL JOIN (SELECT environment_id, SUM(replicas) AS replicas, COUNT(*) AS n, "
+                           f"SUM(total_cents) AS total FROM {rows} WHERE month = %s GROUP BY environment_id) s "
+                           f"ON s.environment_id = svc.environment_id", [*params, month, month])
+            cursor.execute(f"DELETE FROM {teams} WHERE month = %s", [month])
+            # A team in each environment, and in all of them, where an agent running in several counts once.
+            # (Agents counted by grouping twice: hashed, where COUNT(DISTINCT agent) sorts every row by its tag.)
+            cursor.execute(f"INSERT INTO {teams} (month, environment_id, team_id, agents, total_cents) "
+                           f"SELECT month, environment_id, team_id, COUNT(*), SUM(total_cents) FROM {rows} "
+                           f"WHERE month = %s GROUP BY month, environment_id, team_id "
+                           f"UNION ALL SELECT month, NULL, team_id, COUNT(*), SUM(total) FROM (SELECT month, team_id, "
+                           f"agent, SUM(total_cents) AS total FROM {rows} WHERE month = %s GROUP BY month, team_id, agent) a "
+                           f"GROUP BY month, team_id", [month, month])
+        ShowbackMonth.objects.filter(month=month).update(built_at=built_at, environments=environments,
+                                                         built_cost_writes=current.cost_writes)
+    return SnapshotState(built_at, environments, current.cost_writes, current.cost_writes)
+
+
+def showback_costs_changed(*, month: date) -> None:
+    """Count a change of the month's cost (ShowbackMonth.cost_writes), so its stored showback is rebuilt: called by
+    the ingest in the transaction that changes the cost, after the cost rows. The upsert waits for a build holding
+    the row, so a build either sees this transaction's rows or is counted stale by it."""
+    months = sql.table(ShowbackMonth)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {months} (month, environments, cost_writes, built_cost_writes) "
+                       f"VALUES (%s, '[]', 1, 0) ON CONFLICT (month) DO UPDATE SET cost_writes = {months}.cost_writes + 1",
+                       [month])
+
+
+def showback_refresh(*, months: Iterable[date], current: date) -> None:
+    """After an ingest: rebuild the stored showback of those of `months` that are stale and that a page has read
+    (others are built when one does), and of the `current` month, so the first viewer after the ingest does not
+    wait for it."""
+    for month in sorted({*months, current}):
+        state = _state(month)
+        if month != current and (state is None or state.built_at is None):
+            continue
+        if state is None or state.stale(state.environments, now=timezone.now()):
+            showback_build(month=month, ids=state.environments if state else (), seen=state)
+
+
+# --- Reading it -------------------------------------------------------------------------------------------------
+
+class StoredShowback:
+    """Reads of a month's stored showback over `environments` (every one it was built over, or one). Its common table
+    expressions: `kt`, the agent rows there with their total and their environment's name (for the order); `tt`, one
+    row per team name (NULL: the tags that name no agent) with its agents, its cost in each environment (c0, c1,
+    ...) and its total."""
+
+    ORDER = "total DESC, env_name, agent"
+
+    def __init__(self, month: date, environments: list[Environment]):
+        self.environments = environments
+        self.ids = [int(e.pk) for e in environments] or [0]
+        self.month = month
+
+    def with_(self) -> tuple[str, list]:
+        ids = ", ".join(map(str, self.ids))
+        names = " ".join(f"WHEN {int(e.pk)} THEN %s" for e in self.environments) or "WHEN 0 THEN ''"
+        # A team's agents are counted in its row of the one environment read, or of all of them (environment NULL),
+        # where an agent running in several counts once.
+        scope = f"t.environment_id = {self.ids[0]}" if len(self.ids) == 1 else "t.environment_id IS NULL"
+        # Every environment: all the month's rows (_stored made sure). Not "IN (...)": an index read with a list on
+        # a column after the first does not come out in the index's order (PostgreSQL before 17), and is sorted.
+        rows_of = f"AND environment_id = {self.ids[0]}" if len(self.ids) == 1 else ""
+        per_environment = "".join(f", SUM(CASE WHEN t.environment_id = {pk} THEN t.total_cents ELSE 0 END) AS c{i}"
+                                  for i, pk in enumerate(self.ids))
+        statement = f"""
+            WITH kt AS NOT MATERIALIZED (
+                     SELECT environment_id, agent, team_id, replicas, direct_cents AS direct, shared_cents AS shared,
+                            total_cents AS total, CASE environment_id {names} ELSE '' END AS env_name
+                     FROM {sql.table(ShowbackRow)} WHERE month = %s {rows_of}),
+                 tt AS (SELECT tm.name AS team, SUM(CASE WHEN {scope} THEN t.agents ELSE 0 END) AS agents{per_environment},
+                               SUM(CASE WHEN t.environment_id IN ({ids}) THEN t.total_cents ELSE 0 END) AS total
+                        FROM {sql.table(ShowbackTeam)} t LEFT JOIN {sql.table(Team)} tm ON tm.id = t.team_id
+                        WHERE t.month = %s AND ({scope} OR t.environment_id IN ({ids})) GROUP BY tm.name)"""
+        return statement, [*[e.name for e in self.environments], self.month, self.month]
 
     def team_name(self, alias: str) -> str:
         return f"(SELECT tm.name FROM {sql.table(Team)} tm WHERE tm.id = {alias}.team_id)"
+
+
+def _stored(period: Period, environments: list[Environment]) -> tuple[StoredShowback, datetime]:
+    """The month's stored showback over `environments`, rebuilt first when stale, and when it was built."""
+    state = showback_snapshot(month=period.month, ids=[e.pk for e in environments])
+    if len(environments) > 1 and {e.pk for e in environments} != set(state.environments):
+        raise ValueError("The stored showback is read for every environment or for one.")
+    return StoredShowback(period.month, environments), state.built_at
 
 
 # The page's statement returns rows of these kinds, in columns kind, environment_id, name, n, a, b, c, label and
@@ -194,9 +364,11 @@ class ShowbackSQL:
 ENVIRONMENT, AGENT, TOTALS, BEFORE, TEAM, TEAMS = range(6)
 
 
-def _page_statement(rows: ShowbackSQL, *, limit: int, offset: int) -> tuple[str, list]:
+def _page_statement(rows: StoredShowback, *, limit: int, offset: int) -> tuple[str, list]:
     statement, params = rows.with_()
     cs = [f"c{i}" for i in range(len(rows.ids))]
+    environments = (f"FROM {sql.table(ShowbackEnvironment)} e "
+                    f"WHERE e.month = %s AND e.environment_id IN ({', '.join(map(str, rows.ids))})")
 
     def part(kind, env="NULL", name="NULL", n="NULL", a="NULL", b="NULL", c="NULL", label="NULL", teams=None):
         typed = [f"CAST({env} AS BIGINT)", f"CAST({name} AS TEXT)", f"CAST({n} AS BIGINT)", f"CAST({a} AS NUMERIC)",
@@ -205,21 +377,25 @@ def _page_statement(rows: ShowbackSQL, *, limit: int, offset: int) -> tuple[str,
         return f"SELECT {kind}, {', '.join(typed)}"
 
     parts = [
-        part(ENVIRONMENT, env="COALESCE(svc.environment_id, rt.environment_id)", n="rt.replicas", a="svc.total",
-             b="svc.direct", c="svc.pool") + " FROM svc FULL JOIN rt ON rt.environment_id = svc.environment_id",
+        part(ENVIRONMENT, env="e.environment_id", n="e.replicas", a="e.total", b="e.direct", c="e.pool")
+        + f" {environments}",
+        # The page's rows are among those whose total is at least the last one's: an index range, sorted (the
+        # index orders by total, not by environment name, and a planner guessing the rows may sort them all).
         part(AGENT, env="p.environment_id", name="p.agent", n="p.replicas", a="p.direct", b="p.shared",
              c="p.total", label=rows.team_name("p"))
-        + f" FROM (SELECT * FROM kt ORDER BY {rows.ORDER} LIMIT %s OFFSET %s) p",
-        part(TOTALS, n="COUNT(*)", a="SUM(total)") + " FROM kt",
+        + " FROM (SELECT * FROM kt WHERE total >= COALESCE((SELECT total FROM kt ORDER BY total DESC LIMIT 1 OFFSET %s), "
+          f"(SELECT MIN(total) FROM kt)) ORDER BY {rows.ORDER} LIMIT %s OFFSET %s) p",
+        part(TOTALS, n="SUM(e.rows)", a="SUM(e.sum_cents)") + f" {environments}",
         part(TEAM, name="t.team", n="t.agents", a="t.total", teams=[f"t.{c}" for c in cs])
         + " FROM (SELECT * FROM tt ORDER BY total DESC, team LIMIT %s) t",
         part(TEAMS, n="COUNT(*)", a="SUM(agents)", teams=[f"SUM({c})" for c in cs]) + " FROM tt",
     ]
-    params += [limit, offset, TOP_TEAMS]
+    params += [rows.month, offset + limit - 1, limit, offset, rows.month, TOP_TEAMS]
     if offset > 0:
-        parts.append(part(BEFORE, a="SUM(total)") + f" FROM (SELECT total FROM kt ORDER BY {rows.ORDER} LIMIT %s) b")
+        # The sum of the largest `offset` totals does not depend on the order of equal ones: the index's order serves.
+        parts.append(part(BEFORE, a="SUM(total)") + " FROM (SELECT total FROM kt ORDER BY total DESC LIMIT %s) b")
         params.append(offset)
-    return f"{statement}, {rows.teams()}\n" + "\nUNION ALL ".join(parts), params
+    return f"{statement}\n" + "\nUNION ALL ".join(parts), params
 
 
 @dataclass
@@ -233,9 +409,9 @@ class _Read:
     teams_rest: TeamsRest | None
 
 
-def _read(period: Period, environments: list[Environment], *, limit: int, offset: int) -> _Read:
+def _read(rows: StoredShowback, *, limit: int, offset: int) -> _Read:
     """One page of the showback and everything around it: one statement."""
-    rows = ShowbackSQL(period, environments)
+    environments = rows.environments
     statement, params = _page_statement(rows, limit=limit, offset=offset)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -269,31 +445,31 @@ def _read(period: Period, environments: list[Environment], *, limit: int, offset
 
 def cost_showback(*, period: Period, environment: str = "", page: int | str | None = None,
                   per_page: int = TOP_AGENTS, environments: list[Environment] | None = None) -> Showback:
-    """Each agent's direct and shared cost in each environment for the month, worked out by the database:
-    one page of agents (the largest first), the agents after it summed, the largest teams (the rest summed) and
-    the environments: one statement (two for a page past the last), however many agents there are.
-    `environments`: the environments to show (all, or the one named `environment`, when not given)."""
+    """Each agent's direct and shared cost in each environment for the month, read from the month's stored showback
+    (rebuilt first when stale): one page of agents (the largest first), the agents after it summed, the largest
+    teams (the rest summed) and the environments, in one statement (two for a page past the last) after the
+    freshness check, however many agents there are. `environments`: the environments to show, every one or one
+    (all, or the one named `environment`, when not given)."""
     envs = environments if environments is not None else _environments(environment)
+    rows, built_at = _stored(period, envs)
     try:
         number = int(page)  # as Paginator.get_page: not a number, page 1; below 1 or past the last, the last
     except (TypeError, ValueError):
         number = 1
     offset = (number - 1) * per_page if 0 < number < 2 ** 31 // per_page else 0
-    read = _read(period, envs, limit=per_page, offset=offset)
+    read = _read(rows, limit=per_page, offset=offset)
     shown = Paginator(range(read.count), per_page).get_page(number if 0 < number < 2 ** 31 // per_page else -1)
     if shown.start_index() - 1 != offset and read.count:    # asked past the last page (or before the first)
         offset = shown.start_index() - 1
-        read = _read(period, envs, limit=per_page, offset=offset)
+        read = _read(rows, limit=per_page, offset=offset)
     upto = read.before + sum((row.total for row in read.agents), ZERO)
     rest_count = read.count - shown.end_index() if read.count else 0
     return Showback(period=period, environments=read.environments, agents=read.agents, teams=read.teams,
-                    page=shown, teams_rest=read.teams_rest,
+                    page=shown, teams_rest=read.teams_rest, computed_at=built_at,
                     rest=Rest(count=rest_count, total=read.grand - upto) if rest_count else None)
 
 
 def _environments(name: str) -> list[Environment]:
-    from portal.costs.selectors import cost_environments
-
     return [e for e in cost_environments() if not name or e.name == name]
 
 
@@ -305,24 +481,28 @@ def _stream(statement: str, params: list, chunk: int = 2000):
 
 
 def showback_teams(*, period: Period, environments: list[Environment]) -> list[TeamShowback]:
-    """Every team (largest first) with its agents and its cost per environment, for the CSV: one statement."""
-    rows = ShowbackSQL(period, environments)
+    """Every team (largest first) with its agents and its cost per environment, for the CSV: from the stored
+    showback, one statement after the freshness check."""
+    rows, _ = _stored(period, environments)
     statement, params = rows.with_()
     width = len(environments)
     teams = [TeamShowback(team=name or NO_TEAM, agents=int(agents), amounts=[_cents(a) for a in amounts[:width]])
-             for name, agents, *amounts in _stream(f"{statement}, {rows.teams()} SELECT * FROM tt", params)]
+             for name, agents, *amounts in _stream(f"{statement} SELECT * FROM tt", params)]
     return sorted(teams, key=lambda t: (-t.total, t.team))
 
 
-def showback_agent_rows(*, period: Period, environments: list[Environment] | None = None):
-    """Every agent row with its team's name, for the CSV: one statement, streamed, largest first (in
-    `environments`; all when not given)."""
+def showback_agent_rows(*, period: Period, environments: list[Environment] | None = None) -> Iterator[AgentShowback]:
+    """Every agent row with its team's name, for the CSV, largest first (in `environments`: every one or one; all
+    when not given): from the stored showback, checked fresh now, then one statement streamed as it is read."""
     environments = environments if environments is not None else _environments("")
-    rows = ShowbackSQL(period, environments)
+    rows, _ = _stored(period, environments)
     statement, params = rows.with_()
-    names = {e.pk: e.name for e in environments}
     select = (f"{statement} SELECT kt.environment_id, kt.agent, kt.replicas, kt.direct, kt.shared, "
               f"{rows.team_name('kt')} FROM kt ORDER BY {rows.ORDER}")
-    for env, agent, replicas, direct, shared, team in _stream(select, params):
+    return _agent_rows(_stream(select, params), {e.pk: e.name for e in environments})
+
+
+def _agent_rows(rows: Iterable, names: dict[int, str]) -> Iterator[AgentShowback]:
+    for env, agent, replicas, direct, shared, team in rows:
         yield AgentShowback(environment=names.get(int(env), ""), slug=agent, replicas=int(replicas),
                             direct=_cents(direct), shared=_cents(shared), team=team or NO_TEAM)

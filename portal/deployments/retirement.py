@@ -3,6 +3,7 @@ its memory containers; its Redis database index is released. In prod it needs ap
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from portal.audit.services import audit_record
 from portal.catalog.choices import PlacementStatus
@@ -110,7 +111,7 @@ def retirement_execute(*, deployment: Deployment) -> Deployment:
     with transaction.atomic():
         Placement.objects.filter(pk=placement.pk).update(
             status=PlacementStatus.RETIRED, status_detail="", redis_db=None, redis_key_prefix="", cosmos_container="",
-            blob_container="")
+            blob_container="", updated_at=timezone.now())   # update() skips auto_now; showback reads it (#11)
         audit_record(action="placement.retired", obj=placement, details={"released_redis_db": plan["redis_db"]})
         services.deployment_log(deployment.pk, [(LogLevel.INFO, f"Redis database {plan['redis_db']} released."
                                                  if plan["redis_db"] is not None else "No Redis database to release.")])

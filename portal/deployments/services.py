@@ -604,7 +604,8 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
             state = cluster.apply_agent_workload(workload_spec(placement))
         elif deployment.cluster_action == ClusterAction.SCALE:
             state = cluster.scale(name, int(deployment.parameters["replicas"]))
-            type(placement).objects.filter(pk=placement.pk).update(replicas=int(deployment.parameters["replicas"]))
+            type(placement).objects.filter(pk=placement.pk).update(  # update() skips auto_now; showback reads it
+                replicas=int(deployment.parameters["replicas"]), updated_at=timezone.now())
         else:
             state = cluster.restart(name)
     except ClusterError as exc:

@@ -17,9 +17,10 @@ from tests.factories import AgentFactory, PlacementFactory, TeamFactory
 
 # Pinned counts (session, user and permissions included). Change them only on purpose. The ingest here crosses
 # budget thresholds: the dashboard and an environment read their budget alerts in one more query (none without).
-PINNED = {"dashboard": 9, "environment": 9, "service": 8, "showback": 7,
+# Showback reads the month's stored showback, which the ingest rebuilt: one query checks it is fresh, then its read.
+PINNED = {"dashboard": 9, "environment": 9, "service": 8, "showback": 8,
           # a table's CSV runs only its own query (and the environments as its columns), streamed
-          "dashboard_csv": 6, "environment_csv": 6, "service_csv": 6, "showback_csv": 6}
+          "dashboard_csv": 6, "environment_csv": 6, "service_csv": 6, "showback_csv": 7}
 
 
 def pages(today: date):
