@@ -1,6 +1,9 @@
-"""The agent list's placement cells (issue #11)."""
+"""The agent list's placement cells and an environment's placement rows (issue #11): one filter each instead of
+a dozen template nodes per row, fifty rows a page. The markup is the template's; text is escaped by the function
+Django's escape calls (html.escape), without its lazy-string wrapper."""
 
 from functools import lru_cache
+from html import escape
 
 from django import template
 from django.utils.html import format_html
@@ -23,3 +26,40 @@ def placement_cells(cells: list[PlacementCell | None]) -> SafeString:
     """One <td> per environment column: the placement's status, empty where the agent is not placed. Each
     distinct cell is built once (there are as many as statuses), not by a template loop over a page's 150."""
     return mark_safe("".join(_cell(cell) for cell in cells))
+
+
+def _text(value) -> str:
+    return escape(str(value))
+
+
+@register.filter
+def placement_row(p: dict) -> SafeString:
+    """An environment's placement (a row of placement_rows): its agent (a link), team, status (with why, where
+    known), Redis database (shared or not), warm and cold containers, image tag and replicas."""
+    detail = p["status_detail"]
+    title = f'title="{_text(detail)}"' if detail else ""
+    why = f'<div class="detail">{_text(detail)}</div>' if detail else ""
+    redis = "—" if p["redis_db"] is None else _text(p["redis_db"])
+    if p["redis_key_prefix"]:
+        redis += f' <span class="muted" title="shared; keys prefixed {_text(p["redis_key_prefix"])}">shared</span>'
+    return mark_safe(
+        f'<tr>\n        <th scope="row"><a href="{_text(p["url"])}">{_text(p["slug"])}</a></th>\n'
+        f'        <td>{_text(p["team"])}</td>\n'
+        f'        <td><span class="status status-{_text(p["status"])}" {title}>{_text(p["status_label"])}</span>\n'
+        f'          {why}</td>\n'
+        f'        <td class="num">{redis}</td>\n'
+        f'        <td><code>{_text(p["cosmos_container"] or "—")}</code></td>\n'
+        f'        <td><code>{_text(p["blob_container"] or "—")}</code></td>\n'
+        f'        <td>{_text(p["image_tag"])}</td>\n'
+        f'        <td class="num">{_text(p["replicas"])}</td>\n      </tr>')
+
+
+@register.filter
+def agent_row(agent: dict) -> SafeString:
+    """An agent list's row (a row of agent_rows): its name (a link) and tag, domain, team, memory tiers and its
+    placement's status in each environment column."""
+    return mark_safe(
+        f'<tr>\n        <th scope="row"><a href="{_text(agent["url"])}">{_text(agent["display_name"])}</a>'
+        f'<div class="detail"><code>{_text(agent["slug"])}</code></div></th>\n'
+        f'        <td>{_text(agent["domain"])}</td>\n        <td>{_text(agent["team"])}</td>\n'
+        f'        <td>{_text(agent["memory"])}</td>\n        {placement_cells(agent["cells"])}\n      </tr>')
