@@ -1,18 +1,13 @@
 """Rows of an RBAC audit's findings (issue #11): an audit can list a few hundred role assignments, and each row
 as one filter writes what the template's row of some eight nodes wrote, word for word."""
 
-from html import escape
-
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from portal.access.models import RbacFinding
+from portal.core.markup import text as _text
 
 register = template.Library()
-
-
-def _text(value) -> str:
-    return escape(str(value))
 
 
 @register.filter

@@ -3,13 +3,13 @@ a dozen template nodes per row, fifty rows a page. The markup is the template's;
 Django's escape calls (html.escape), without its lazy-string wrapper."""
 
 from functools import lru_cache
-from html import escape
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from portal.catalog.selectors import PlacementCell
+from portal.core.markup import text as _text
 
 register = template.Library()
 
@@ -26,10 +26,6 @@ def placement_cells(cells: list[PlacementCell | None]) -> SafeString:
     """One <td> per environment column: the placement's status, empty where the agent is not placed. Each
     distinct cell is built once (there are as many as statuses), not by a template loop over a page's 150."""
     return mark_safe("".join(_cell(cell) for cell in cells))
-
-
-def _text(value) -> str:
-    return escape(str(value))
 
 
 @register.filter

@@ -12,6 +12,7 @@ from django.template.defaultfilters import floatformat, timesince_filter
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
+from portal.core.markup import text as _text
 from portal.health.choices import AlertStatus, HealthState
 from portal.health.models import HealthCheck
 from portal.health.selectors import AgentRow
@@ -21,10 +22,6 @@ register = template.Library()
 LABELS = dict(HealthState.choices)
 NONE = mark_safe('\n<span class="muted">—</span>\n')
 STALE = ' · <strong class="text-bad">stale: not checked for a while</strong>'
-
-
-def _text(value) -> str:
-    return escape(str(value))
 
 
 def _label(state: str) -> str:
