@@ -158,12 +158,14 @@ def seed(*, agents: int, log_lines: int, today: date, results_per_check: int = R
     agent_ids = list(range(first_agent, first_agent + agents))
 
     statuses = ["running"] * 8 + ["blocked", "planned"]
+    # Never in the future (`now` is today's noon): showback rebuilds while a placement changed after its build.
+    changed = min(now, django_now())
     first_placement = next_id(Placement)
     step("placements", lambda: insert(Placement, ["id", "agent_id", "environment_id", "redis_db", "redis_key_prefix",
                                                   "cosmos_container", "blob_container", "image_tag", "replicas",
                                                   "status", "status_detail", "updated_at"], (
         (first_placement + e * agents + i, agent_ids[i], env.pk, None, "", f"warm-bench-{agent_ids[i]:05d}-chat-memory",
-         f"cold-bench-{agent_ids[i]:05d}-chat-memory", "1.0.0", 1, statuses[(i + e) % len(statuses)], "", now)
+         f"cold-bench-{agent_ids[i]:05d}-chat-memory", "1.0.0", 1, statuses[(i + e) % len(statuses)], "", changed)
         for e, env in enumerate(envs) for i in range(agents))))
 
     # Runs: RUNS_PER_AGENT per agent over six months, all finished (one active run per template at most).
