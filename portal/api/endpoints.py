@@ -1,7 +1,6 @@
 """The /api/v1/ operations. Each one checks the token's scope and the user's role, then calls the same
 selector or service as the page that does the same thing: no rule is skipped or re-implemented here."""
 
-from functools import partial
 from typing import Any
 
 from django.http import HttpResponse
@@ -51,7 +50,7 @@ from portal.deployments import templates
 from portal.deployments import parameter_rules, scope
 from portal.deployments.forms import DecisionForm, RequestDetailsForm
 from portal.deployments.choices import CAN_CANCEL, TERMINAL
-from portal.deployments.models import ApprovalRequest, Deployment
+from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
 from portal.health import selectors as health_selectors
 from provisioning.text import shorten
@@ -377,8 +376,8 @@ def deployment_retry(request, pk: Id, response: HttpResponse):
 
 # --- Approvals ----------------------------------------------------------------------------------
 
-def _approval(a: ApprovalRequest, url=None) -> dict:
-    """`url`: pk -> the request's API URL, for a list that reverses it once (url_of_pk)."""
+def _approval(a: ApprovalRequest) -> dict:
+    """One request (its page, a decision's answer); a list reads the same keys as rows (_approval_items)."""
     d = a.deployment
     return {"id": a.pk, "deployment": d.pk, "template": d.template, "environment": d.environment.name,
             "status": a.status, "requested_by": a.requested_by.get_username() if a.requested_by else None,
@@ -387,14 +386,36 @@ def _approval(a: ApprovalRequest, url=None) -> dict:
             "expires_at": a.expires_at, "decided_at": a.decided_at, "outcome_note": a.outcome_note,
             "decisions": [{"user": x.user.get_username(), "decision": x.decision, "comment": x.comment, "at": x.at}
                           for x in a.decisions.all()],
-            "url": url(a.pk) if url else api_url("approval", a.pk)}
+            "url": api_url("approval", a.pk)}
 
 
-# The columns an item shows (ApprovalOut): not the run's preview, parameters or secrets, nor the environment's
-# settings.
-_APPROVAL_ITEM = ("deployment__template", "deployment__reason", "deployment__environment__name", "status",
-                  "requested_by__username", "required_approvals", "approver_group__name", "created_at", "expires_at",
-                  "decided_at", "outcome_note")
+# The columns an item shows (ApprovalOut), read as plain rows for a list: not the run's preview, parameters or
+# secrets, nor the environment's settings. An item's key -> its column.
+_APPROVAL_ITEM = {"id": "pk", "deployment": "deployment_id", "template": "deployment__template",
+                  "environment": "deployment__environment__name", "status": "status",
+                  "requested_by": "requested_by__username", "reason": "deployment__reason",
+                  "required_approvals": "required_approvals", "approver_group": "approver_group__name",
+                  "created_at": "created_at", "expires_at": "expires_at", "decided_at": "decided_at",
+                  "outcome_note": "outcome_note"}
+
+
+def _approval_items(approvals) -> Mapped:
+    """A page of approval requests as ApprovalOut dicts, the same as _approval's, in two queries: the requests'
+    columns, then every decision on them (in each request's order, as `decisions.all()` reads them)."""
+    url = url_of_pk("api-v1:approval")
+
+    def item(row: dict) -> dict:
+        return {**{key: row[column] for key, column in _APPROVAL_ITEM.items()}, "decisions": [], "url": url(row["pk"])}
+
+    def with_decisions(items: list[dict]) -> list[dict]:
+        by_pk = {item["id"]: item for item in items}
+        decisions = ApprovalDecision.objects.filter(request_id__in=by_pk).order_by("request_id", "at", "pk")
+        for request_id, user, decision, comment, at in decisions.values_list(
+                "request_id", "user__username", "decision", "comment", "at"):
+            by_pk[request_id]["decisions"].append({"user": user, "decision": decision, "comment": comment, "at": at})
+        return items
+
+    return Mapped(approvals, item, values=tuple(_APPROVAL_ITEM.values()), then=with_decisions)
 
 
 class ApprovalFilters(Schema):
@@ -410,9 +431,7 @@ def approval_list(request, filters: Query[ApprovalFilters]):
             else ApprovalRequest.objects.none()
     else:
         qs = ApprovalRequest.objects.order_by("-created_at", "-pk")  # index approval_created
-    qs = qs.select_related(None).select_related("deployment__environment", "requested_by", "approver_group") \
-        .only(*_APPROVAL_ITEM).prefetch_related("decisions__user")
-    return Mapped(qs, partial(_approval, url=url_of_pk("api-v1:approval")))
+    return _approval_items(qs.select_related(None))
 
 
 def _get_approval(pk: int) -> ApprovalRequest:

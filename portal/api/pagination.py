@@ -13,17 +13,19 @@ MAX_PAGE_SIZE = 200
 class Mapped:
     """A queryset (or list) whose rows are turned into dicts only for the page that is served. With `values`,
     the page is read as plain rows, queryset.values(*values), for `fn` (no model instances), while the count
-    stays the queryset's own (without the joins those values may add)."""
+    stays the queryset's own (without the joins those values may add). With `then`, the page's items pass through
+    it as one list (to add what one more query reads for the whole page, such as each item's children)."""
 
-    def __init__(self, rows, fn, *, values: tuple[str, ...] = ()):
-        self.rows, self.fn, self.values = rows, fn, values
+    def __init__(self, rows, fn, *, values: tuple[str, ...] = (), then=None):
+        self.rows, self.fn, self.values, self.then = rows, fn, values, then
 
     def count(self) -> int:  # "count" exact up to EXACT_COUNT, a long list's as of a few seconds ago (#11)
         return list_count(self.rows) if hasattr(self.rows, "model") else len(self.rows)
 
     def __getitem__(self, window: slice) -> list:
         page = self.rows[window]
-        return [self.fn(row) for row in (page.values(*self.values) if self.values else page)]
+        items = [self.fn(row) for row in (page.values(*self.values) if self.values else page)]
+        return self.then(items) if self.then else items
 
 
 class PagePagination(PaginationBase):

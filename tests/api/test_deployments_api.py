@@ -8,7 +8,7 @@ from portal.audit.models import AuditEvent
 from portal.deployments import services
 from portal.deployments.choices import ApprovalStatus as A
 from portal.deployments.choices import DeploymentStatus as S
-from portal.deployments.models import ApprovalRequest, Deployment
+from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
 from tests.factories import EnvironmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -211,8 +211,11 @@ def test_an_approval_list_item_says_what_the_requests_own_answer_says(awaiting, 
     with django_capture_on_commit_callbacks(execute=False):
         assert call("post", f"approvals/{awaiting.pk}/reject", json={"comment": "not today"}).status_code == 200
     second = Deployment.objects.create(environment=prod, template="static-web-app", reason="site", status=S.QUEUED)
-    ApprovalRequest.objects.create(deployment=second, expires_at=awaiting.expires_at, template_hash="t",
-                                   parameters_hash="p")
+    pending = ApprovalRequest.objects.create(deployment=second, expires_at=awaiting.expires_at, template_hash="t",
+                                             parameters_hash="p", required_approvals=3)
+    # Two decisions on one request, one on another: each item lists its own, in the order they were made.
+    for user, decision in ((engineer, "approve"), (approver, "approve")):
+        ApprovalDecision.objects.create(request=pending, user=user, decision=decision, comment=f"{user.username} <ok>")
     for path in ("approvals", "approvals?pending=true"):
         items = call("get", path).json()["items"]
         for item in items:
@@ -221,3 +224,6 @@ def test_an_approval_list_item_says_what_the_requests_own_answer_says(awaiting, 
     assert [i["deployment"] for i in items] == [second.pk, awaiting.deployment_id]  # newest first
     assert items[1]["decisions"][0]["user"] == approver.username and items[1]["approver_group"] == "Approver"
     assert items[0]["requested_by"] is None and items[0]["reason"] == "site"
+    assert [(d["user"], d["comment"]) for d in items[0]["decisions"]] == [
+        (engineer.username, f"{engineer.username} <ok>"), (approver.username, f"{approver.username} <ok>")]
+    assert [d["decision"] for d in items[1]["decisions"]] == ["reject"]
