@@ -33,6 +33,14 @@
     elt.dataset.portalBackoff = String(next);
     elt.dataset.portalNotBefore = String(Date.now() + next);
     showOutage();
+    // A one-off fetch that must happen (hx-trigger "load, portal:retry": a live log catching up) has no next
+    // tick of its own: fire it again once the back-off is over, unless it has been replaced meanwhile.
+    var trigger = elt.getAttribute && elt.getAttribute("hx-trigger");
+    if (trigger && /(^|[\s,])portal:retry([\s,]|$)/.test(trigger)) {
+      setTimeout(function () {
+        if (document.body.contains(elt)) htmx.trigger(elt, "portal:retry");
+      }, next);
+    }
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
