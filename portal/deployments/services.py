@@ -72,7 +72,7 @@ def deployment_transition(deployment: Deployment, new: str, **fields) -> Deploym
             moved = transition(Deployment, deployment.pk, old=deployment.status, new=new, allowed=ALLOWED_TRANSITIONS,
                                **fields)
             audit_record(action=f"deployment.{new}", obj=moved, details={"from": deployment.status})
-            if new == S.FAILED and moved.then_apply_workload and moved.agent_id:
+            if new in (S.FAILED, S.CANCELLED) and moved.then_apply_workload and moved.agent_id:
                 _placement_after_resources_failed(moved)
     except IntegrityError as exc:
         raise SlotTaken(_slot_message(deployment)) from exc
@@ -630,9 +630,10 @@ def _execute_cluster(deployment: Deployment) -> Deployment:
 
 
 def _placement_after_resources_failed(deployment: Deployment) -> None:
-    """The agent's resources failed before its workload was deployed (onboarding, a promotion): a placement
-    still being provisioned is Failed, saying why, not Provisioning for ever; one that runs keeps running.
-    A retry that succeeds deploys the workload, which brings it to Running."""
+    """The agent's resources failed, or their run was cancelled or its approval rejected or expired, before its
+    workload was deployed (onboarding, a promotion): a placement still being provisioned is Failed, saying why,
+    not Provisioning for ever; one that runs keeps running. A retry that succeeds deploys the workload, which
+    brings it to Running."""
     placement = Placement.objects.filter(agent_id=deployment.agent_id, environment_id=deployment.environment_id,
                                          status=PlacementStatus.PROVISIONING).first()
     if placement is None:
@@ -641,9 +642,13 @@ def _placement_after_resources_failed(deployment: Deployment) -> None:
     details = error.get("details") or []
     if details and isinstance(details[0], dict):   # ARM's DeploymentFailed says little; its first detail says why
         error = details[0]
-    why = ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part) or "no reason given"
+    why = ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part)
+    if deployment.status == S.CANCELLED:  # by a person (no error), or its approval rejected or expired
+        ended = f"was cancelled: {why}" if why else "was cancelled before it finished"
+    else:
+        ended = f"failed: {why or 'no reason given'}"
     placement_transition(placement, PlacementStatus.FAILED, detail=f"Deployment #{deployment.pk} of its resources "
-                         f"failed: {why}", user=deployment.requested_by, details={"deployment": deployment.pk})
+                         f"{ended}", user=deployment.requested_by, details={"deployment": deployment.pk})
 
 
 def _placement_after_workload(placement, deployment: Deployment, *, ok: bool, error: str = "") -> None:

@@ -73,6 +73,41 @@ def test_after_onboarding_and_promotion_the_placements_agree_with_the_checklist(
     assert agent.placements.get(environment__name="staging").status == PlacementStatus.RUNNING
 
 
+@pytest.mark.parametrize("how", ["cancelled", "rejected"])
+def test_an_onboarding_cancelled_before_its_resources_leaves_the_placement_failed_saying_so(
+        how, demo, client_for, engineer, approver, django_capture_on_commit_callbacks):
+    """Its run cancelled by a person, or its approval rejected: nothing will deploy the workload, so the placement
+    is Failed saying why (a retry can take it on), not Provisioning for ever."""
+    from portal.deployments.approvals import approval_decide
+    from portal.deployments.models import ApprovalRequest
+    from portal.deployments.services import deployment_cancel
+
+    client = client_for(engineer)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("catalog:agent_onboard"), {"step": "3", "register": "1", **IDENTITY, **RESOURCES})
+    agent = Agent.objects.get(slug=SLUG)
+    run = Deployment.objects.get(agent=agent)
+    placement = agent.placements.get(environment__name="dev")
+    assert placement.status == PlacementStatus.PROVISIONING
+    if how == "rejected":  # dev asks for an approval now
+        run.environment.approvals_required = 1
+        run.environment.save()
+    with django_capture_on_commit_callbacks(execute=False):
+        deployment_preview_run(deployment_id=run.pk)
+    if how == "cancelled":
+        deployment_cancel(deployment=run, user=engineer)
+        expected = f"Deployment #{run.pk} of its resources was cancelled before it finished"
+    else:
+        approval = ApprovalRequest.objects.get(deployment=run)
+        approval_decide(approval=approval, user=approver, decision="reject", comment="not this week")
+        expected = f"Deployment #{run.pk} of its resources was cancelled: ApprovalRejected: "
+    assert Deployment.objects.get(pk=run.pk).status == DeploymentStatus.CANCELLED
+    placement.refresh_from_db()
+    assert placement.status == PlacementStatus.FAILED
+    assert placement.status_detail.startswith(expected), placement.status_detail
+    assert _placements_shown(unescape(client.get(agent.get_absolute_url()).content.decode())) == {"dev": "Failed"}
+
+
 def test_a_retried_onboarding_still_brings_the_workload_and_the_placement_runs(
         demo, client_for, engineer, django_capture_on_commit_callbacks):
     """The onboarding's resources fail once (a sandbox fault): the placement is Failed with the run's error, as
