@@ -231,9 +231,8 @@ def cluster_operation(request, placement_id, action):
 @require_perm("deployments.view_deployment")
 def my_requests(request):
     """The signed-in person's runs and their approval requests still waiting (issue #9)."""
-    mine = selectors.my_requests(user=request.user)
-    context = {"runs": page_of(request, mine["runs"], rows=selectors.run_rows),  # paged, not cut at 50
-               "pending": selectors.approval_rows(mine["pending"])}
+    context = {"runs": page_of(request, selectors.my_runs(user=request.user), rows=selectors.run_rows),  # paged
+               "pending": selectors.my_requests_pending(user=request.user)}
     return render(request, "deployments/my_requests.html", context)
 
 
@@ -244,7 +243,7 @@ def approval_inbox(request):
     # Waiting for this user, and (issue #9) their own waiting for someone else: one query.
     pending, mine = selectors.approval_pending_rows(user=request.user, can_decide=can_decide)
     context = {"pending": pending, "mine": mine, "can_decide": can_decide,
-               "recent": page_of(request, selectors.approval_recent(), rows=selectors.approval_rows)}
+               "recent": page_of(request, selectors.DecidedApprovals())}
     return render(request, "deployments/approval_inbox.html", context)
 
 

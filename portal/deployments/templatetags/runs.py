@@ -63,10 +63,10 @@ def log_items(lines) -> str:
 
 
 # --- The rows of the tables of runs and approvals (issue #11) -----------------------------------------
-# Each filter writes a table's rows (the dict rows of selectors.run_rows / approval_rows), byte for byte what the
-# templates' {% for %} loops wrote (tests/deployments/test_table_rows.py), in one pass: a loop of some twenty
-# template nodes a row was most of what a page of fifty rows cost. Text is escaped; a table's "nothing here" row
-# stays in its template.
+# Each filter writes a table's rows (the dict rows of selectors.run_rows, pending_approval_rows and
+# decided_approval_rows), byte for byte what the templates' {% for %} loops wrote (tests/deployments/
+# test_table_rows.py), in one pass: a loop of some twenty template nodes a row was most of what a page of fifty
+# rows cost. Text is escaped; a table's "nothing here" row stays in its template.
 
 
 @register.filter
