@@ -45,11 +45,6 @@ def deployment_list(*, environment: str = "", status: str = "", template: str = 
     return qs.order_by("-created_at", "-pk")
 
 
-def deployment_running_now() -> QuerySet[Deployment]:
-    return Deployment.objects.select_related("environment", "requested_by", "agent").filter(status__in=ACTIVE) \
-        .order_by("environment__position", "created_at")
-
-
 def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int | None = None) -> list:
     """The next page of a run's log: lines numbered after `after`, in order, at most `limit`
     (PORTAL_LOG_PAGE_LINES). Paging on from the last line returned reaches every line, without gaps.
@@ -186,9 +181,10 @@ def parameter_diff(*, deployment: Deployment) -> list[dict]:
 # A table reads only the columns it shows (never a run's preview, error, secrets or continuation token), in
 # one query, and works out each cell once here: a row is a dict, which the template reads without the
 # lookups, calls and filters a model instance costs per cell (a reverse() per link, |date, get_FOO_display).
+# The queries are hand-written, each statement written once a process: the ORM spent more building them than
+# PostgreSQL answering them. Names come from the models, and values are converted as the ORM converts their
+# fields, so PostgreSQL and SQLite give the same rows.
 
-_RUN = ("kind", "template", "cluster_action", "parameters", "agent__slug", "environment__name")
-RUN_COLUMNS = ("pk", *_RUN, "status", "requested_by__username", "created_at")
 _RUN_STATUS = dict(DeploymentStatus.choices)
 _APPROVAL_STATUS = dict(ApprovalStatus.choices)
 
@@ -200,33 +196,22 @@ def _minutes() -> Callable[[datetime | None], str]:
     return lambda value: value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _what(row: dict) -> str:
-    subject = run_subject(agent_slug=row["agent__slug"], parameters=row["parameters"])
-    return run_what(kind=row["kind"], template=row["template"], cluster_action=row["cluster_action"],
-                    subject=subject)
-
-
-def run_rows(runs: QuerySet[Deployment]) -> list[dict]:
-    """The rows of a table of runs (templates/deployments/_table.html), in the queryset's order (a page's
-    slice of it, or every run it holds): url, pk, what, environment, status and its label, requested_by
-    (a username, or None), when."""
-    url, minute = url_of_pk("deployments:detail"), _minutes()
-    return [{"pk": r["pk"], "url": url(r["pk"]), "what": _what(r), "environment": r["environment__name"],
-             "status": r["status"], "status_label": _RUN_STATUS.get(r["status"], r["status"]),
-             "requested_by": r["requested_by__username"], "when": minute(r["created_at"])}
-            for r in runs.values(*RUN_COLUMNS)]
-
-
-# The approvals tables are read by hand-written statements (the ORM spent more building them than the database
-# answering them, #11), each written once a process. Names come from the models, and values are converted as the
-# ORM converts their fields, so PostgreSQL and SQLite give the same rows.
-
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
 def _col(model, name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _a(name: str) -> str:
+    """A column of the approval requests `a`."""
+    return f"a.{_col(ApprovalRequest, name)}"
+
+
+def _d(name: str) -> str:
+    """A column of the runs `d`."""
+    return f"d.{_col(Deployment, name)}"
 
 
 def _converter(model, name: str) -> Callable:
@@ -244,23 +229,25 @@ def _converter(model, name: str) -> Callable:
     return convert
 
 
-def _approvals_sql(columns: str, joins: str = "") -> str:
-    """SELECT `columns` and the run's what (kind, template, cluster action, parameters, agent's slug) and
-    environment's name from approval requests `a`, their runs `d`, environments `e` and agents `g`."""
-    def d(name: str) -> str:
-        return f"d.{_col(Deployment, name)}"
-
-    return (f"SELECT {columns}, {d('kind')}, {d('template')}, {d('cluster_action')}, {d('parameters')}, "
-            f"g.{_col(Agent, 'slug')}, e.{_col(Environment, 'name')} "
-            f"FROM {_table(ApprovalRequest)} a "
-            f"INNER JOIN {_table(Deployment)} d ON d.{_col(Deployment, 'id')} = {_a('deployment')} "
-            f"INNER JOIN {_table(Environment)} e ON e.{_col(Environment, 'id')} = {d('environment')} "
-            f"LEFT OUTER JOIN {_table(Agent)} g ON g.{_col(Agent, 'id')} = {d('agent')}{joins}")
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
-def _a(name: str) -> str:
-    """A column of the approval requests `a` of _approvals_sql."""
-    return f"a.{_col(ApprovalRequest, name)}"
+def _what_sql() -> tuple[str, str]:
+    """The columns of a run `d`'s what (kind, template, cluster action, parameters, agent's slug) and its
+    environment's name, and the joins they need (environments `e`, agents `g`)."""
+    return (f"{_d('kind')}, {_d('template')}, {_d('cluster_action')}, {_d('parameters')}, g.{_col(Agent, 'slug')}, "
+            f"e.{_col(Environment, 'name')}",
+            f" INNER JOIN {_table(Environment)} e ON e.{_col(Environment, 'id')} = {_d('environment')}"
+            f" LEFT OUTER JOIN {_table(Agent)} g ON g.{_col(Agent, 'id')} = {_d('agent')}")
+
+
+def _user_sql(on: str) -> tuple[str, str]:
+    """A user's username, and the join to the user `u` whose id is `on`."""
+    user = get_user_model()
+    return f"u.{_col(user, 'username')}", f" LEFT OUTER JOIN {_table(user)} u ON u.{_col(user, 'id')} = {on}"
 
 
 def _run_what(kind, template, cluster_action, parameters, agent_slug, parameters_of) -> str:
@@ -269,23 +256,97 @@ def _run_what(kind, template, cluster_action, parameters, agent_slug, parameters
     return run_what(kind=kind, template=template, cluster_action=cluster_action, subject=subject)
 
 
+class PagedRows:
+    """Rows for page_of: counted as list_count counts `counted` (one COUNT, or none), and a page's slice read by
+    `read(limit, offset)`, one statement."""
+
+    ordered = True
+
+    def __init__(self, counted: QuerySet, read: Callable[[int, int], list[dict]]):
+        self._count, self._read = list_count(counted.select_related(None)), read
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: slice) -> list[dict]:
+        start = key.start or 0
+        return self._read(max(0, key.stop - start), start)
+
+
+@lru_cache(maxsize=16)
+def _runs_sql(where: str, order: str) -> str:
+    what, joins = _what_sql()
+    username, user_join = _user_sql(_d("requested_by"))
+    return (f"SELECT {_d('id')}, {_d('status')}, {username}, {_d('created_at')}, {what} "
+            f"FROM {_table(Deployment)} d{joins}{user_join}{f' WHERE {where}' if where else ''} ORDER BY {order}")
+
+
+def run_rows(where: str = "", params: list = (), *, order: str = "", limit: int | None = None,
+             offset: int = 0) -> list[dict]:
+    """The rows of a table of runs (templates/deployments/_table.html): those of runs `d` (environments `e`)
+    matching `where` (SQL), in `order` (latest first by default), `limit` from `offset`: url, pk, what,
+    environment, status and its label, requested_by (a username, or None), when."""
+    order = order or f"{_d('created_at')} DESC, {_d('id')} DESC"
+    sql, params = _runs_sql(where, order), list(params)
+    if limit is not None:
+        sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
+    url, minute = url_of_pk("deployments:detail"), _minutes()
+    created, parameters = _converter(Deployment, "created_at"), _converter(Deployment, "parameters")
+    return [{"pk": pk, "url": url(pk), "what": _run_what(*what, parameters), "environment": environment,
+             "status": status, "status_label": _RUN_STATUS.get(status, status), "requested_by": requested_by,
+             "when": minute(created(created_at))}
+            for pk, status, requested_by, created_at, *what, environment in _fetch(sql, params)]
+
+
+def deployment_list_rows(*, environment: str = "", status: str = "", template: str = "") -> PagedRows:
+    """deployment_list's runs (the same filters), latest first, as rows (run_rows) for page_of."""
+    where, params = [], []
+    if environment:
+        where.append(f"e.{_col(Environment, 'name')} = %s")
+        params.append(environment)
+    if status == "active":
+        where.append(f"{_d('status')} IN ({', '.join('%s' for _ in IN_PROGRESS)})")
+        params.extend(sorted(IN_PROGRESS))
+    elif status:
+        where.append(f"{_d('status')} = %s")
+        params.append(status)
+    if template:
+        where.append(f"{_d('template')} = %s")
+        params.append(template)
+    return PagedRows(deployment_list(environment=environment, status=status, template=template),
+                     lambda limit, offset: run_rows(" AND ".join(where), params, limit=limit, offset=offset))
+
+
+def running_now_rows() -> list[dict]:
+    """The runs queued or running now, by environment (in their order), oldest first, as rows (run_rows)."""
+    return run_rows(f"{_d('status')} IN ({', '.join('%s' for _ in ACTIVE)})", sorted(ACTIVE),
+                    order=f"e.{_col(Environment, 'position')} ASC, {_d('created_at')} ASC")
+
+
+def my_run_rows(*, user) -> PagedRows:
+    """my_runs, latest first, as rows (run_rows) for page_of."""
+    return PagedRows(my_runs(user=user), lambda limit, offset: run_rows(f"{_d('requested_by')} = %s", [user.pk],
+                                                                        limit=limit, offset=offset))
+
+
 @lru_cache(maxsize=8)
 def _pending_sql(where: str) -> str:
-    user = get_user_model()
-    return _approvals_sql(
-        f"{_a('id')}, {_a('deployment')}, {_a('expires_at')}, {_a('requested_by')}, u.{_col(user, 'username')}, "
-        f"d.{_col(Deployment, 'reason')}",
-        f" LEFT OUTER JOIN {_table(user)} u ON u.{_col(user, 'id')} = {_a('requested_by')}"
-    ) + f" WHERE {_a('status')} = %s AND {where} ORDER BY {_a('expires_at')} ASC, {_a('id')} ASC"
+    what, joins = _what_sql()
+    username, user_join = _user_sql(_a("requested_by"))
+    return (f"SELECT {_a('id')}, {_a('deployment')}, {_a('expires_at')}, {_a('requested_by')}, {username}, "
+            f"{_d('reason')}, {what} FROM {_table(ApprovalRequest)} a "
+            f"INNER JOIN {_table(Deployment)} d ON {_d('id')} = {_a('deployment')}{joins}{user_join} "
+            f"WHERE {_a('status')} = %s AND {where} ORDER BY {_a('expires_at')} ASC, {_a('id')} ASC")
 
 
 def pending_approval_rows(where: str, params: list) -> list[dict]:
     """The rows of the tables of pending approval requests (approvals page, my requests), those of approval
     requests `a` matching `where` (SQL), by expiry: url (the request's page), deployment_id, run_url, what,
     environment, requested_by_id, requested_by (a username, or None), reason (the run's) and expires."""
-    with connection.cursor() as cursor:
-        cursor.execute(_pending_sql(where), [ApprovalStatus.PENDING, *params])
-        rows = cursor.fetchall()
+    rows = _fetch(_pending_sql(where), [ApprovalStatus.PENDING, *params])
     url, run_url, minute = url_of_pk("deployments:approval"), url_of_pk("deployments:detail"), _minutes()
     expires, parameters = _converter(ApprovalRequest, "expires_at"), _converter(Deployment, "parameters")
     return [{"pk": pk, "url": url(pk), "deployment_id": run, "run_url": run_url(run),
@@ -296,16 +357,18 @@ def pending_approval_rows(where: str, params: list) -> list[dict]:
 
 @cache
 def _decided_sql() -> str:
-    return (_approvals_sql(f"{_a('id')}, {_a('deployment')}, {_a('status')}, {_a('outcome_note')}")
-            + f" WHERE NOT ({_a('status')} = %s) ORDER BY {_a('decided_at')} DESC, {_a('id')} DESC LIMIT %s OFFSET %s")
+    what, joins = _what_sql()
+    return (f"SELECT {_a('id')}, {_a('deployment')}, {_a('status')}, {_a('outcome_note')}, {what} "
+            f"FROM {_table(ApprovalRequest)} a INNER JOIN {_table(Deployment)} d ON {_d('id')} = {_a('deployment')}"
+            f"{joins} WHERE NOT ({_a('status')} = %s) ORDER BY {_a('decided_at')} DESC, {_a('id')} DESC "
+            f"LIMIT %s OFFSET %s")
 
 
 def decided_approval_rows(*, limit: int, offset: int = 0) -> list[dict]:
     """The approvals page's decided requests (every one not pending), latest decision first, `limit` from `offset`:
-    url (the request's page), deployment_id, what, environment, status and its label, outcome_note."""
-    with connection.cursor() as cursor:
-        cursor.execute(_decided_sql(), [ApprovalStatus.PENDING, limit, offset])
-        rows = cursor.fetchall()
+    url (the request's page), deployment_id, what, environment, status and its label, outcome_note. Without the
+    requester's join, which the table does not show."""
+    rows = _fetch(_decided_sql(), [ApprovalStatus.PENDING, limit, offset])
     url, parameters = url_of_pk("deployments:approval"), _converter(Deployment, "parameters")
     return [{"pk": pk, "url": url(pk), "deployment_id": run, "what": _run_what(*what, parameters),
              "environment": environment, "status": status,
@@ -313,21 +376,7 @@ def decided_approval_rows(*, limit: int, offset: int = 0) -> list[dict]:
             for pk, run, status, note, *what, environment in rows]
 
 
-class DecidedApprovals:
-    """The decided requests for page_of: counted as list_count counts (one COUNT, or none), and a page's slice read
-    as rows by decided_approval_rows."""
-
-    ordered = True
-
-    def __init__(self):
-        self._count = list_count(ApprovalRequest.objects.exclude(status=ApprovalStatus.PENDING))
-
-    def count(self) -> int:
-        return self._count
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, key: slice) -> list[dict]:
-        start = key.start or 0
-        return decided_approval_rows(limit=max(0, key.stop - start), offset=start)
+def decided_approvals() -> PagedRows:
+    """The decided requests, latest decision first, as rows (decided_approval_rows) for page_of."""
+    return PagedRows(ApprovalRequest.objects.exclude(status=ApprovalStatus.PENDING),
+                     lambda limit, offset: decided_approval_rows(limit=limit, offset=offset))

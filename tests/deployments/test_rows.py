@@ -3,6 +3,7 @@ table, and show what the runs and requests themselves say: the same what, enviro
 
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.template.defaultfilters import date as date_filter
 from django.test.utils import CaptureQueriesContext
@@ -41,26 +42,61 @@ def some_runs(env, user):
 
 def test_run_rows_show_what_each_run_says_in_one_query(platform, engineer):
     runs = some_runs(platform, engineer)
+    Deployment.objects.filter(pk=runs[3].pk).update(template='static-<web>-app & "co"')
+    listed = selectors.deployment_list_rows()
     with timezone.override("America/New_York"):
         with CaptureQueriesContext(connection) as ctx:
-            rows = selectors.run_rows(Deployment.objects.filter(pk__in=[r.pk for r in runs]).order_by("pk"))
+            rows = listed[0:50]
         expected = [{"pk": d.pk, "url": d.get_absolute_url(), "what": d.what, "environment": "dev",
                      "status": d.status, "status_label": d.get_status_display(),
                      "requested_by": d.requested_by.username if d.requested_by else None,
-                     "when": shown(d.created_at)} for d in Deployment.objects.filter(pk__in=[r.pk for r in runs])
-                    .order_by("pk")]
-    assert rows == expected
-    assert [r["what"] for r in rows] == ["agent crm-loyalty-insights", "agent crm-new", "agent crm-old",
-                                         "static-web-app", "Scale crm-loyalty-insights", "cluster:odd",
-                                         "Retire crm-loyalty-insights"]
+                     "when": shown(d.created_at)} for d in Deployment.objects.order_by("-created_at", "-pk")]
+    assert rows == expected and len(listed) == len(runs)
+    assert [r["what"] for r in reversed(rows)] == ["agent crm-loyalty-insights", "agent crm-new", "agent crm-old",
+                                                   'static-<web>-app & "co"', "Scale crm-loyalty-insights",
+                                                   "cluster:odd", "Retire crm-loyalty-insights"]
     assert len(ctx.captured_queries) == 1
     assert "what_if" not in ctx.captured_queries[0]["sql"] and "secure_parameters" not in ctx.captured_queries[0]["sql"]
 
 
 def test_run_rows_of_a_page_keep_its_order_and_slice(platform, engineer):
     runs = some_runs(platform, engineer)
-    rows = selectors.run_rows(selectors.deployment_list()[2:5])
-    assert [r["pk"] for r in rows] == [d.pk for d in reversed(runs)][2:5]
+    assert [r["pk"] for r in selectors.deployment_list_rows()[2:5]] == [d.pk for d in reversed(runs)][2:5]
+    assert [r["pk"] for r in selectors.my_run_rows(user=engineer)[1:3]] == \
+        [d.pk for d in reversed(runs) if d.requested_by == engineer][1:3]
+
+
+@pytest.mark.parametrize("filters", [{}, {"environment": "dev"}, {"environment": "prod"}, {"environment": "de"},
+                                     {"status": "active"}, {"status": "failed"}, {"status": "nonsense"},
+                                     {"template": "agent"}, {"template": "cluster:scale", "environment": "dev"},
+                                     {"environment": "prod", "status": "active", "template": "agent"}])
+def test_the_list_of_runs_rows_are_deployment_lists_runs(platform, engineer, filters):
+    """The table's rows (one hand-written statement) are the runs deployment_list gives (the API's), in order."""
+    some_runs(platform, engineer)
+    prod = EnvironmentFactory(name="prod")
+    for status in (S.QUEUED, S.FAILED, S.AWAITING_APPROVAL):
+        Deployment.objects.create(environment=prod, template="agent", status=status, requested_by=engineer)
+    listed = selectors.deployment_list_rows(**filters)
+    expected = list(selectors.deployment_list(**filters).values_list("pk", flat=True))
+    assert [r["pk"] for r in listed[0:100]] == expected and len(listed) == len(expected)
+
+
+def test_running_now_and_my_runs_are_whose_and_which_they_say(platform, engineer, approver):
+    runs = some_runs(platform, engineer)
+    prod = EnvironmentFactory(name="prod", position=1)
+    platform.position = 2
+    platform.save(update_fields=["position"])
+    runs += [Deployment.objects.create(environment=prod, template=f"t{i}", status=status, requested_by=approver)
+             for i, status in enumerate((S.RUNNING, S.QUEUED, S.SUCCEEDED))]
+    running = selectors.running_now_rows()
+    assert [r["pk"] for r in running] == list(Deployment.objects.filter(status__in=[S.QUEUED, S.RUNNING])
+                                             .order_by("environment__position", "created_at")
+                                             .values_list("pk", flat=True))
+    assert [r["environment"] for r in running] == ["prod", "prod", "dev", "dev"]
+    for user in (engineer, approver):
+        mine = selectors.my_run_rows(user=user)
+        assert [r["pk"] for r in mine[0:50]] == [d.pk for d in reversed(runs) if d.requested_by == user]
+        assert len(mine) == len([d for d in runs if d.requested_by == user])
 
 
 def pending_row(a: ApprovalRequest) -> dict:
@@ -118,7 +154,7 @@ def test_decided_requests_are_paged_latest_decision_first(platform, engineer, cl
                                        parameters_hash="p", status=ApprovalStatus.APPROVED,
                                        decided_at=now - timedelta(minutes=i % 3))
     order = list(ApprovalRequest.objects.order_by("-decided_at", "-pk").values_list("pk", flat=True))
-    decided = selectors.DecidedApprovals()
+    decided = selectors.decided_approvals()
     assert len(decided) == decided.count() == 7
     assert [r["pk"] for r in decided[2:5]] == order[2:5] and [r["pk"] for r in decided[5:10]] == order[5:]
     settings.PORTAL_PAGE_SIZE = 3
