@@ -1,5 +1,6 @@
 """Issue #11: the tables of runs and approvals read plain rows (selectors.run_rows, pending_approval_rows,
-decided_approval_rows), one hand-written statement a table, and show what the runs and requests themselves say: the same what, environment, labels, links and times."""
+decided_approval_rows), one hand-written statement a table, and show what the runs and requests themselves say:
+the same what, environment, labels, links and times."""
 
 from datetime import timedelta
 
