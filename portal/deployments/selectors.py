@@ -1,12 +1,17 @@
 import hashlib
+from functools import cache, lru_cache
 from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from portal.catalog.models import Agent, Environment
 from portal.core.links import url_of_pk
+from portal.core.pagination import list_count
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, ApprovalStatus, DeploymentStatus
 from portal.deployments.models import (
     ApprovalDecision,
@@ -38,11 +43,6 @@ def deployment_list(*, environment: str = "", status: str = "", template: str = 
     if template:
         qs = qs.filter(template=template)
     return qs.order_by("-created_at", "-pk")
-
-
-def deployment_running_now() -> QuerySet[Deployment]:
-    return Deployment.objects.select_related("environment", "requested_by", "agent").filter(status__in=ACTIVE) \
-        .order_by("environment__position", "created_at")
 
 
 def deployment_log_after(*, deployment: Deployment, after: int = 0, limit: int | None = None) -> list:
@@ -110,15 +110,10 @@ def deployment_last_succeeded(*, environment, template: str, agent_id: int | Non
             .exclude(pk=exclude_pk).order_by("-finished_at", "-pk").first())
 
 
-def my_requests(*, user) -> dict:
-    """The signed-in person's runs (a queryset the view pages) and their approval requests still waiting."""
-    return {
-        "runs": (Deployment.objects.filter(requested_by=user)
-                 .select_related("environment", "agent", "requested_by")
-                 .order_by("-created_at", "-pk")),
-        "pending": (ApprovalRequest.objects.filter(requested_by=user, status="pending")
-                    .select_related("deployment__environment", "deployment__agent").order_by("expires_at", "pk")),
-    }
+def my_runs(*, user) -> QuerySet[Deployment]:
+    """The signed-in person's runs, latest first (a queryset the view pages); their approval requests still
+    waiting are my_requests_pending's."""
+    return Deployment.objects.filter(requested_by=user).order_by("-created_at", "-pk")
 
 
 def _decidable_by(user) -> Q:
@@ -138,18 +133,30 @@ def approval_inbox(*, user) -> QuerySet:
 
 
 def approval_pending_rows(*, user, can_decide: bool) -> tuple[list[dict], list[dict]]:
-    """The approvals page's pending requests, as rows (approval_rows), in one query: those this user may decide
-    (approval_inbox; none when their role decides nothing) and their own (my_requests' pending), each by expiry."""
-    own = Q(requested_by=user)
-    rows = approval_rows(ApprovalRequest.objects.filter(status="pending")
-                         .filter(own | _decidable_by(user) if can_decide else own).order_by("expires_at", "pk"))
+    """The approvals page's pending requests, as rows (pending_approval_rows' rows), in one statement: those this
+    user may decide (approval_inbox; none when their role decides nothing) and their own (my_requests_pending),
+    each by expiry. Hand-written (_decidable_by's SQL): the ORM took longer to build it than PostgreSQL to run it."""
+    own = f"a.{_col(ApprovalRequest, 'requested_by')} = %s"
+    if not can_decide:
+        where, params = own, [user.pk]
+    else:
+        decided = (f"EXISTS (SELECT 1 FROM {_table(ApprovalDecision)} x WHERE x.{_col(ApprovalDecision, 'request')}"
+                   f" = a.{_col(ApprovalRequest, 'id')} AND x.{_col(ApprovalDecision, 'user')} = %s)")
+        where, params = f"({own} OR (NOT {decided}", [user.pk, user.pk]
+        if not user.is_superuser:
+            groups = user.groups.through
+            group = f"a.{_col(ApprovalRequest, 'approver_group')}"
+            where += (f" AND ({group} IS NULL OR {group} IN (SELECT {_col(groups, 'group')} FROM {_table(groups)}"
+                      f" WHERE {_col(groups, 'user')} = %s))")
+            params.append(user.pk)
+        where += "))"
+    rows = pending_approval_rows(where, params)
     return [r for r in rows if r["requested_by_id"] != user.pk], [r for r in rows if r["requested_by_id"] == user.pk]
 
 
-def approval_recent() -> QuerySet:
-    return (ApprovalRequest.objects.exclude(status="pending")
-            .select_related("deployment__environment", "deployment__agent", "requested_by")
-            .order_by("-decided_at", "-pk"))
+def my_requests_pending(*, user) -> list[dict]:
+    """The signed-in person's approval requests still waiting (my_requests' pending), as rows, by expiry."""
+    return approval_pending_rows(user=user, can_decide=False)[1]
 
 
 def approval_get(*, pk: int):
@@ -174,11 +181,10 @@ def parameter_diff(*, deployment: Deployment) -> list[dict]:
 # A table reads only the columns it shows (never a run's preview, error, secrets or continuation token), in
 # one query, and works out each cell once here: a row is a dict, which the template reads without the
 # lookups, calls and filters a model instance costs per cell (a reverse() per link, |date, get_FOO_display).
+# The queries are hand-written, each statement written once a process: the ORM spent more building them than
+# PostgreSQL answering them. Names come from the models, and values are converted as the ORM converts their
+# fields, so PostgreSQL and SQLite give the same rows.
 
-_RUN = ("kind", "template", "cluster_action", "parameters", "agent__slug", "environment__name")
-RUN_COLUMNS = ("pk", *_RUN, "status", "requested_by__username", "created_at")
-APPROVAL_COLUMNS = ("pk", "deployment_id", "status", "outcome_note", "expires_at", "requested_by_id",
-                    "requested_by__username", "deployment__reason", *(f"deployment__{c}" for c in _RUN))
 _RUN_STATUS = dict(DeploymentStatus.choices)
 _APPROVAL_STATUS = dict(ApprovalStatus.choices)
 
@@ -190,32 +196,187 @@ def _minutes() -> Callable[[datetime | None], str]:
     return lambda value: value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _what(row: dict, prefix: str = "") -> str:
-    subject = run_subject(agent_slug=row[f"{prefix}agent__slug"], parameters=row[f"{prefix}parameters"])
-    return run_what(kind=row[f"{prefix}kind"], template=row[f"{prefix}template"],
-                    cluster_action=row[f"{prefix}cluster_action"], subject=subject)
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
-def run_rows(runs: QuerySet[Deployment]) -> list[dict]:
-    """The rows of a table of runs (templates/deployments/_table.html), in the queryset's order (a page's
-    slice of it, or every run it holds): url, pk, what, environment, status and its label, requested_by
-    (a username, or None), when."""
+def _col(model, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _a(name: str) -> str:
+    """A column of the approval requests `a`."""
+    return f"a.{_col(ApprovalRequest, name)}"
+
+
+def _d(name: str) -> str:
+    """A column of the runs `d`."""
+    return f"d.{_col(Deployment, name)}"
+
+
+def _converter(model, name: str) -> Callable:
+    """A column's value from the database as the ORM gives the model field's value (a JSON field's from its text, a
+    time made aware on SQLite)."""
+    field = model._meta.get_field(name)
+    col = field.get_col(model._meta.db_table)
+    steps = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+
+    def convert(value):
+        for step in steps:
+            value = step(value, col, connection)
+        return value
+
+    return convert
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _what_sql() -> tuple[str, str]:
+    """The columns of a run `d`'s what (kind, template, cluster action, parameters, agent's slug) and its
+    environment's name, and the joins they need (environments `e`, agents `g`)."""
+    return (f"{_d('kind')}, {_d('template')}, {_d('cluster_action')}, {_d('parameters')}, g.{_col(Agent, 'slug')}, "
+            f"e.{_col(Environment, 'name')}",
+            f" INNER JOIN {_table(Environment)} e ON e.{_col(Environment, 'id')} = {_d('environment')}"
+            f" LEFT OUTER JOIN {_table(Agent)} g ON g.{_col(Agent, 'id')} = {_d('agent')}")
+
+
+def _user_sql(on: str) -> tuple[str, str]:
+    """A user's username, and the join to the user `u` whose id is `on`."""
+    user = get_user_model()
+    return f"u.{_col(user, 'username')}", f" LEFT OUTER JOIN {_table(user)} u ON u.{_col(user, 'id')} = {on}"
+
+
+def _run_what(kind, template, cluster_action, parameters, agent_slug, parameters_of) -> str:
+    """What a run does (run_what), its parameters read (parameters_of) only when it has no agent to name."""
+    subject = agent_slug or run_subject(agent_slug=None, parameters=parameters_of(parameters))
+    return run_what(kind=kind, template=template, cluster_action=cluster_action, subject=subject)
+
+
+class PagedRows:
+    """Rows for page_of: counted as list_count counts `counted` (one COUNT, or none), and a page's slice read by
+    `read(limit, offset)`, one statement."""
+
+    ordered = True
+
+    def __init__(self, counted: QuerySet, read: Callable[[int, int], list[dict]]):
+        self._count, self._read = list_count(counted.select_related(None)), read
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: slice) -> list[dict]:
+        start = key.start or 0
+        return self._read(max(0, key.stop - start), start)
+
+
+@lru_cache(maxsize=16)
+def _runs_sql(where: str, order: str) -> str:
+    what, joins = _what_sql()
+    username, user_join = _user_sql(_d("requested_by"))
+    return (f"SELECT {_d('id')}, {_d('status')}, {username}, {_d('created_at')}, {what} "
+            f"FROM {_table(Deployment)} d{joins}{user_join}{f' WHERE {where}' if where else ''} ORDER BY {order}")
+
+
+def run_rows(where: str = "", params: list = (), *, order: str = "", limit: int | None = None,
+             offset: int = 0) -> list[dict]:
+    """The rows of a table of runs (templates/deployments/_table.html): those of runs `d` (environments `e`)
+    matching `where` (SQL), in `order` (latest first by default), `limit` from `offset`: url, pk, what,
+    environment, status and its label, requested_by (a username, or None), when."""
+    order = order or f"{_d('created_at')} DESC, {_d('id')} DESC"
+    sql, params = _runs_sql(where, order), list(params)
+    if limit is not None:
+        sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
     url, minute = url_of_pk("deployments:detail"), _minutes()
-    return [{"pk": r["pk"], "url": url(r["pk"]), "what": _what(r), "environment": r["environment__name"],
-             "status": r["status"], "status_label": _RUN_STATUS.get(r["status"], r["status"]),
-             "requested_by": r["requested_by__username"], "when": minute(r["created_at"])}
-            for r in runs.values(*RUN_COLUMNS)]
+    created, parameters = _converter(Deployment, "created_at"), _converter(Deployment, "parameters")
+    return [{"pk": pk, "url": url(pk), "what": _run_what(*what, parameters), "environment": environment,
+             "status": status, "status_label": _RUN_STATUS.get(status, status), "requested_by": requested_by,
+             "when": minute(created(created_at))}
+            for pk, status, requested_by, created_at, *what, environment in _fetch(sql, params)]
 
 
-def approval_rows(approvals: QuerySet[ApprovalRequest]) -> list[dict]:
-    """The rows of a table of approval requests, in the queryset's order: url (the request's page),
-    deployment_id, run_url, what, environment, requested_by_id, requested_by (a username, or None), reason
-    (the run's), status and its label, outcome_note, expires."""
+def deployment_list_rows(*, environment: str = "", status: str = "", template: str = "") -> PagedRows:
+    """deployment_list's runs (the same filters), latest first, as rows (run_rows) for page_of."""
+    where, params = [], []
+    if environment:
+        where.append(f"e.{_col(Environment, 'name')} = %s")
+        params.append(environment)
+    if status == "active":
+        where.append(f"{_d('status')} IN ({', '.join('%s' for _ in IN_PROGRESS)})")
+        params.extend(sorted(IN_PROGRESS))
+    elif status:
+        where.append(f"{_d('status')} = %s")
+        params.append(status)
+    if template:
+        where.append(f"{_d('template')} = %s")
+        params.append(template)
+    return PagedRows(deployment_list(environment=environment, status=status, template=template),
+                     lambda limit, offset: run_rows(" AND ".join(where), params, limit=limit, offset=offset))
+
+
+def running_now_rows() -> list[dict]:
+    """The runs queued or running now, by environment (in their order), oldest first, as rows (run_rows)."""
+    return run_rows(f"{_d('status')} IN ({', '.join('%s' for _ in ACTIVE)})", sorted(ACTIVE),
+                    order=f"e.{_col(Environment, 'position')} ASC, {_d('created_at')} ASC")
+
+
+def my_run_rows(*, user) -> PagedRows:
+    """my_runs, latest first, as rows (run_rows) for page_of."""
+    return PagedRows(my_runs(user=user), lambda limit, offset: run_rows(f"{_d('requested_by')} = %s", [user.pk],
+                                                                        limit=limit, offset=offset))
+
+
+@lru_cache(maxsize=8)
+def _pending_sql(where: str) -> str:
+    what, joins = _what_sql()
+    username, user_join = _user_sql(_a("requested_by"))
+    return (f"SELECT {_a('id')}, {_a('deployment')}, {_a('expires_at')}, {_a('requested_by')}, {username}, "
+            f"{_d('reason')}, {what} FROM {_table(ApprovalRequest)} a "
+            f"INNER JOIN {_table(Deployment)} d ON {_d('id')} = {_a('deployment')}{joins}{user_join} "
+            f"WHERE {_a('status')} = %s AND {where} ORDER BY {_a('expires_at')} ASC, {_a('id')} ASC")
+
+
+def pending_approval_rows(where: str, params: list) -> list[dict]:
+    """The rows of the tables of pending approval requests (approvals page, my requests), those of approval
+    requests `a` matching `where` (SQL), by expiry: url (the request's page), deployment_id, run_url, what,
+    environment, requested_by_id, requested_by (a username, or None), reason (the run's) and expires."""
+    rows = _fetch(_pending_sql(where), [ApprovalStatus.PENDING, *params])
     url, run_url, minute = url_of_pk("deployments:approval"), url_of_pk("deployments:detail"), _minutes()
-    return [{"pk": r["pk"], "url": url(r["pk"]), "deployment_id": r["deployment_id"],
-             "run_url": run_url(r["deployment_id"]), "what": _what(r, "deployment__"),
-             "environment": r["deployment__environment__name"], "requested_by_id": r["requested_by_id"],
-             "requested_by": r["requested_by__username"], "reason": r["deployment__reason"], "status": r["status"],
-             "status_label": _APPROVAL_STATUS.get(r["status"], r["status"]), "outcome_note": r["outcome_note"],
-             "expires": minute(r["expires_at"])}
-            for r in approvals.values(*APPROVAL_COLUMNS)]
+    expires, parameters = _converter(ApprovalRequest, "expires_at"), _converter(Deployment, "parameters")
+    return [{"pk": pk, "url": url(pk), "deployment_id": run, "run_url": run_url(run),
+             "what": _run_what(*what, parameters), "environment": environment, "requested_by_id": requested_by_id,
+             "requested_by": requested_by, "reason": reason, "expires": minute(expires(expires_at))}
+            for pk, run, expires_at, requested_by_id, requested_by, reason, *what, environment in rows]
+
+
+@cache
+def _decided_sql() -> str:
+    what, joins = _what_sql()
+    return (f"SELECT {_a('id')}, {_a('deployment')}, {_a('status')}, {_a('outcome_note')}, {what} "
+            f"FROM {_table(ApprovalRequest)} a INNER JOIN {_table(Deployment)} d ON {_d('id')} = {_a('deployment')}"
+            f"{joins} WHERE NOT ({_a('status')} = %s) ORDER BY {_a('decided_at')} DESC, {_a('id')} DESC "
+            f"LIMIT %s OFFSET %s")
+
+
+def decided_approval_rows(*, limit: int, offset: int = 0) -> list[dict]:
+    """The approvals page's decided requests (every one not pending), latest decision first, `limit` from `offset`:
+    url (the request's page), deployment_id, what, environment, status and its label, outcome_note. Without the
+    requester's join, which the table does not show."""
+    rows = _fetch(_decided_sql(), [ApprovalStatus.PENDING, limit, offset])
+    url, parameters = url_of_pk("deployments:approval"), _converter(Deployment, "parameters")
+    return [{"pk": pk, "url": url(pk), "deployment_id": run, "what": _run_what(*what, parameters),
+             "environment": environment, "status": status,
+             "status_label": _APPROVAL_STATUS.get(status, status), "outcome_note": note}
+            for pk, run, status, note, *what, environment in rows]
+
+
+def decided_approvals() -> PagedRows:
+    """The decided requests, latest decision first, as rows (decided_approval_rows) for page_of."""
+    return PagedRows(ApprovalRequest.objects.exclude(status=ApprovalStatus.PENDING),
+                     lambda limit, offset: decided_approval_rows(limit=limit, offset=offset))

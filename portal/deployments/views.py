@@ -31,10 +31,10 @@ def _deployment_or_404(pk):
 def deployment_list(request):
     # Exact matches: a value longer than any name matches nothing, never a shortened other one.
     filters = {key: request.GET.get(key, "").strip() for key in ("environment", "status", "template")}
-    context = {"deployments": page_of(request, selectors.deployment_list(**filters), rows=selectors.run_rows)}
+    context = {"deployments": page_of(request, selectors.deployment_list_rows(**filters))}
     if request.htmx:  # the results only: no running-now table, no filter form
         return htmx_vary(render(request, "deployments/deployment_list.html#results", context))
-    context.update(running=selectors.run_rows(selectors.deployment_running_now()), filters=filters,
+    context.update(running=selectors.running_now_rows(), filters=filters,
                    environments=Environment.objects.order_by("position").values_list("name", flat=True),
                    statuses=DeploymentStatus.choices)
     return htmx_vary(render(request, "deployments/deployment_list.html", context))
@@ -231,9 +231,8 @@ def cluster_operation(request, placement_id, action):
 @require_perm("deployments.view_deployment")
 def my_requests(request):
     """The signed-in person's runs and their approval requests still waiting (issue #9)."""
-    mine = selectors.my_requests(user=request.user)
-    context = {"runs": page_of(request, mine["runs"], rows=selectors.run_rows),  # paged, not cut at 50
-               "pending": selectors.approval_rows(mine["pending"])}
+    context = {"runs": page_of(request, selectors.my_run_rows(user=request.user)),  # paged, not cut at 50
+               "pending": selectors.my_requests_pending(user=request.user)}
     return render(request, "deployments/my_requests.html", context)
 
 
@@ -244,7 +243,7 @@ def approval_inbox(request):
     # Waiting for this user, and (issue #9) their own waiting for someone else: one query.
     pending, mine = selectors.approval_pending_rows(user=request.user, can_decide=can_decide)
     context = {"pending": pending, "mine": mine, "can_decide": can_decide,
-               "recent": page_of(request, selectors.approval_recent(), rows=selectors.approval_rows)}
+               "recent": page_of(request, selectors.decided_approvals())}
     return render(request, "deployments/approval_inbox.html", context)
 
 
