@@ -1,17 +1,38 @@
 """Rows of an RBAC audit's findings (issue #11): an audit can list a few hundred role assignments, and each row
-as one filter writes what the template's row of some eight nodes wrote, word for word."""
+as one filter writes what the template's row of some eight nodes wrote, word for word; a table's rows as one
+filter write what the template's {% for %} over them wrote (its {% empty %} row when there are none)."""
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from portal.access.models import RbacFinding
+from portal.access.selectors import FindingRow
 from portal.core.markup import text as _text
 
 register = template.Library()
 
+NONE = '<tr><td colspan="3" class="empty">None.</td></tr>'
+
+
+def _rows(findings: list[FindingRow], row) -> SafeString:
+    """The rows as the template's loop wrote them: each on a line of its own, indented as it was."""
+    if not findings:
+        return mark_safe(NONE)
+    return mark_safe("".join([f"\n      {row(f)}\n    " for f in findings]))
+
 
 @register.filter
-def unexpected_row(f: RbacFinding) -> SafeString:
+def unexpected_rows(findings: list[FindingRow]) -> SafeString:
+    return _rows(findings, unexpected_row)
+
+
+@register.filter
+def present_rows(findings: list[FindingRow]) -> SafeString:
+    return _rows(findings, present_row)
+
+
+@register.filter
+def unexpected_row(f: RbacFinding | FindingRow) -> SafeString:
     """An unexpected broad role: the role, where (the scope's last part, the assignment's id), who holds it."""
     kind = f' <span class="muted">{_text(f.principal_type)}</span>' if f.principal_type else ""
     return mark_safe(f'<tr data-role="{_text(f.role_name)}"><th scope="row">{_text(f.role_name)}</th>\n'
@@ -21,7 +42,7 @@ def unexpected_row(f: RbacFinding) -> SafeString:
 
 
 @register.filter
-def present_row(f: RbacFinding) -> SafeString:
+def present_row(f: RbacFinding | FindingRow) -> SafeString:
     """An expected role that is there: the role, where (inherited from a scope above?), who holds it."""
     inherited = ' <span class="muted">(inherited from above)</span>' if f.inherited else ""
     return mark_safe(f'<tr data-role="{_text(f.role_name)}"><th scope="row">{_text(f.role_name)}</th>\n'
