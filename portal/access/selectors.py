@@ -41,8 +41,8 @@ class FindingRow:
     scope_name = RbacFinding.scope_name
 
     def __init__(self, values: tuple):
-        for name, value in zip(FINDING_FIELDS, values):
-            setattr(self, name, value)
+        (self.kind, self.role_name, self.role_guid, self.principal, self.principal_id, self.principal_type,
+         self.scope_kind, self.scope, self.assignment_id, self.inherited) = values
         self.remediation: Deployment | None = None
 
 
