@@ -1,11 +1,23 @@
-"""Issue #11: an RBAC audit's unexpected and present findings are written a row per filter, word for word what
-the template's rows wrote."""
+"""Issue #11: an RBAC audit's unexpected and present findings are written a row per filter, and a table's rows
+per filter, word for word what the template's rows and loops wrote."""
+
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
+import time_machine
+from django.contrib.auth import get_user_model
 from django.template import engines
 
-from portal.access.models import RbacFinding
-from portal.access.templatetags.rbac import present_row, unexpected_row
+from portal.access.choices import AuditOutcome
+from portal.access.models import RbacAudit, RbacFinding
+from portal.access.selectors import FINDING_FIELDS, FindingRow
+from portal.access.templatetags.rbac import (
+    history_rows,
+    present_row,
+    present_rows,
+    unexpected_row,
+    unexpected_rows,
+)
 
 # The rows of templates/access/environment.html until issue #11.
 UNEXPECTED = """<tr data-role="{{ f.role_name }}"><th scope="row">{{ f.role_name }}</th>
@@ -33,3 +45,75 @@ FINDINGS = [
 def test_rows_say_what_the_template_rows_said(finding):
     for row, source in ((unexpected_row, UNEXPECTED), (present_row, PRESENT)):
         assert row(finding) == engines["django"].from_string(source).render({"f": finding})
+
+
+# The tables' bodies of templates/access/environment.html until then: a loop over those rows.
+LOOP = """    <tbody>
+    {% for f in rows %}
+      ROW
+    {% empty %}<tr><td colspan="3" class="empty">None.</td></tr>{% endfor %}
+    </tbody>"""
+
+
+def as_row(finding: RbacFinding) -> FindingRow:
+    return FindingRow(tuple(getattr(finding, name) for name in FINDING_FIELDS))
+
+
+@pytest.mark.parametrize("rows", [[], FINDINGS[:1], FINDINGS], ids=["none", "one", "several"])
+def test_tables_say_what_the_template_loops_said(rows):
+    for row, table in (("{{ f|unexpected_row }}", "unexpected_rows"), ("{{ f|present_row }}", "present_rows")):
+        old = engines["django"].from_string("{% load rbac %}" + LOOP.replace("ROW", row))
+        new = engines["django"].from_string("{% load rbac %}    <tbody>\n    {{ rows|" + table + " }}\n    </tbody>")
+        assert new.render({"rows": [as_row(f) for f in rows]}) == old.render({"rows": rows})
+
+
+def test_a_finding_row_reads_as_the_finding_does():
+    for finding in FINDINGS:
+        row = as_row(finding)
+        assert [getattr(row, name) for name in (*FINDING_FIELDS, "scope_name")] == [
+            getattr(finding, name) for name in (*FINDING_FIELDS, "scope_name")]
+        assert row.remediation is None
+        assert (unexpected_row(row), present_row(row)) == (unexpected_row(finding), present_row(finding))
+
+
+def test_no_rows_is_the_empty_row_and_none_is_escaped_as_the_template_did():
+    assert unexpected_rows([]) == present_rows([]) == '<tr><td colspan="3" class="empty">None.</td></tr>'
+    row = as_row(FINDINGS[0])
+    row.principal_id = None
+    assert "<code>None</code>" in unexpected_row(row)
+    assert unexpected_row(row) == engines["django"].from_string(UNEXPECTED).render({"f": row})
+
+
+# The recent audits' loop of templates/access/environment.html until then.
+HISTORY = """{% load humanize %}    <tbody>
+    {% for a in page.history %}
+      <tr><th scope="row">#{{ a.pk }}</th><td>{{ a.ran_at|naturaltime }}{% if a.requested_by %} · {{ a.requested_by.username }}{% endif %}</td>
+        <td>{% if a.could_read %}{% if a.clean %}clean{% else %}drift{% endif %}{% else %}<span class="text-bad">could not read</span><div class="detail">{{ a.error }}</div>{% endif %}</td>
+        <td class="num">{{ a.missing_count }}</td><td class="num">{{ a.unexpected_count }}</td></tr>
+    {% endfor %}
+    </tbody>"""
+NOW = datetime(2026, 11, 30, 12, 0, 30, tzinfo=dt_timezone.utc)
+
+
+def audit(pk, ago, outcome=AuditOutcome.READ, by=None, **fields) -> RbacAudit:
+    return RbacAudit(pk=pk, outcome=outcome, backend="sandbox", ran_at=NOW - ago,
+                     requested_by=get_user_model()(username=by) if by else None, **fields)
+
+
+AUDITS = [
+    audit(12345, timedelta(0), by="<erin> & 'co'"),                                 # clean, asked for, just now
+    audit(12344, timedelta(minutes=15), missing_count=1, unexpected_count=1003),   # drift
+    audit(12343, timedelta(minutes=30, seconds=5), outcome=AuditOutcome.FAILED, by="erin",
+          error="AuthorizationFailed: <'roleAssignments/read'> & \"more\""),
+    audit(12342, timedelta(days=3, hours=2), outcome=AuditOutcome.FAILED),        # no error said
+    audit(7, timedelta(days=400), error="Cosmos data plane: <Forbidden>"),       # read in part: drift
+    audit(6, -timedelta(minutes=2)),                                                # in the future
+]
+
+
+@pytest.mark.parametrize("history", [[], AUDITS[:1], AUDITS], ids=["none", "one", "several"])
+def test_the_history_says_what_the_template_loop_said(history):
+    old = engines["django"].from_string(HISTORY)
+    new = engines["django"].from_string("{% load rbac %}    <tbody>\n    {{ page.history|history_rows }}\n    </tbody>")
+    with time_machine.travel(NOW, tick=False):
+        assert new.render({"page": {"history": history}}) == old.render({"page": {"history": history}})

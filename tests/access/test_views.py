@@ -109,15 +109,15 @@ def test_unknown_environments_and_wrong_methods(platform, client_for, engineer):
     assert client.get(reverse("access:audit", args=["dev"])).status_code == 405
 
 
-def add_audits(env, n):
-    """n audits, each with a dozen findings."""
+def add_audits(env, n, kinds=(FindingKind.MISSING, FindingKind.UNEXPECTED)):
+    """n audits, each with half a dozen findings of each kind."""
     for i in range(n):
         audit = RbacAudit.objects.create(environment=env, outcome=AuditOutcome.READ, backend="sandbox",
-                                         ran_at=timezone.now() - timedelta(minutes=i), missing_count=6,
-                                         unexpected_count=6)
+                                         ran_at=timezone.now() - timedelta(minutes=i),
+                                         missing_count=6 * (FindingKind.MISSING in kinds), unexpected_count=6)
         RbacFinding.objects.bulk_create(
             RbacFinding(audit=audit, kind=kind, role_name="AcrPull", role_guid=ACR_PULL, scope=f"/x/acr{j}")
-            for j in range(6) for kind in (FindingKind.MISSING, FindingKind.UNEXPECTED))
+            for j in range(6) for kind in kinds)
 
 
 # Session, user, permissions (2), the user's roles: 5; then overview 1; the page 4 (environment,
@@ -138,6 +138,20 @@ def test_rbac_pages_query_counts_are_pinned_and_flat(platform, client_for, engin
 
     assert counts == [PINNED[name]] * 2
 
+
+
+def test_with_nothing_missing_the_page_does_not_look_for_remediation_runs(platform, client_for, engineer):
+    client = client_for(engineer)
+    counts = []
+    for n in (2, 20):
+        add_audits(platform, n, kinds=(FindingKind.UNEXPECTED, FindingKind.PRESENT))
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(reverse("access:environment", args=["dev"])).content.decode()
+        counts.append(len(ctx.captured_queries))
+        assert "Nothing missing." in html and html.count('<tr data-role="AcrPull">') == 12
+
+    assert counts == [PINNED["access:environment"] - 1] * 2
+    assert not any("deployments_deployment" in q["sql"] for q in ctx.captured_queries)
 
 def test_the_admin_action_injects_drift_and_queues_an_audit(platform, client_for, make_user,
                                                            django_capture_on_commit_callbacks):
