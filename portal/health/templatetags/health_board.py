@@ -1,14 +1,12 @@
 """The health board's cells (issue #11): a check's state, how long it has been so, its summary and its age, and an
 agent's row of them, each written by one filter instead of some thirty template nodes per agent, fifty agents a
-page. The markup and the words are those the board's template had; the times and the uptime are worded by the
-functions its filters call, and text is escaped by the function Django's escape calls (html.escape), without its
-lazy-string wrapper."""
+page. The markup and the words are those the board's template had; the times and the uptime are worded as its filters
+(timesince, naturaltime, floatformat:1) word them (portal.health.words), and text is escaped by the function Django's
+escape calls (html.escape), without its lazy-string wrapper."""
 
 from html import escape
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.template.defaultfilters import floatformat, timesince_filter
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
@@ -16,6 +14,7 @@ from portal.core.markup import text as _text
 from portal.health.choices import AlertStatus, HealthState
 from portal.health.models import HealthCheck
 from portal.health.selectors import AgentRow
+from portal.health.words import naturaltime, one_decimal, timesince
 
 register = template.Library()
 
@@ -39,7 +38,7 @@ def check_cell(check: HealthCheck | None) -> SafeString:
     since = ""
     if check.state_since:
         since = (f'<span class="muted" title="since {template_localtime(check.state_since):%Y-%m-%d %H:%M} UTC">'
-                 f'for {_text(timesince_filter(check.state_since))}</span>')
+                 f'for {_text(timesince(check.state_since))}</span>')
     last_known = ""
     if check.state == HealthState.UNKNOWN and check.last_known_state:
         last_known = (f'<div class="detail">Last known: {_label(check.last_known_state).lower()}, '
@@ -59,7 +58,7 @@ def agent_row(row: AgentRow) -> SafeString:
     url = row.url
     name = f'<a href="{_text(url)}">{_text(row.slug)}</a>' if url else _text(row.slug)
     team = _text(row.team) if row.team else "—"
-    uptime = f"{floatformat(row.uptime, 1)}%" if row.uptime is not None else "—"
+    uptime = f"{one_decimal(row.uptime)}%" if row.uptime is not None else "—"
     return mark_safe(f'<tr data-agent="{_text(row.slug)}" data-state="{_text(row.state)}">\n'
                      f'          <th scope="row">{name}</th>\n          <td>{team}</td>\n'
                      f'          <td>{check_cell(row.workload)}</td>\n          <td>{check_cell(row.http)}</td>\n'
