@@ -139,8 +139,9 @@ def test_without_http_probes_pools_and_resources_count_by_state_but_rank_no_agen
                                    agent=AgentFactory(slug=slug), state=state, checked_at=NOW)
     HealthCheck.objects.create(environment=dev, kind=CheckKind.WORKLOAD, target="gone", label="gone", state="red",
                                active=False, checked_at=NOW + timedelta(hours=1))
-    for kind, target, state in [(CheckKind.NODE_POOL, "agents", "amber"), (CheckKind.RESOURCE_HEALTH, "redis", "red"),
-                                (CheckKind.RESOURCE_HEALTH, "kv", "unknown"), (CheckKind.RESOURCE_HEALTH, "aks", "green")]:
+    shared = [(CheckKind.NODE_POOL, "agents", "amber"), (CheckKind.RESOURCE_HEALTH, "redis", "red"),
+              (CheckKind.RESOURCE_HEALTH, "kv", "unknown"), (CheckKind.RESOURCE_HEALTH, "aks", "green")]
+    for kind, target, state in shared:
         HealthCheck.objects.create(environment=dev, kind=kind, target=target, label=target, state=state,
                                    checked_at=NOW - timedelta(minutes=1))
 
@@ -149,5 +150,6 @@ def test_without_http_probes_pools_and_resources_count_by_state_but_rank_no_agen
     assert board.counts == {"green": 2, "amber": 2, "red": 3, "unknown": 2} and board.http_probed is False
     assert board.page.paginator.count == 5 and board.checked_at == NOW
     assert [row.slug for row in board.agents] == ["c", "e"]
-    assert [c.target for c in board.pools] == ["agents"] and [c.target for c in board.resources] == ["aks", "kv", "redis"]
+    assert [c.target for c in board.pools] == ["agents"]
+    assert [c.target for c in board.resources] == ["aks", "kv", "redis"]
     assert [row.slug for row in health_board(environment=dev, now=NOW, page=2, per_page=2).agents] == ["b", "d"]
