@@ -7,9 +7,12 @@ time against an aware one, a number floatformat writes otherwise) is handed to D
 tests/health/test_board_words.py holds them to Django's on many pinned values."""
 
 import datetime
+from html import escape
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime as django_naturaltime
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import floatformat, timesince_filter
 
 UTC = datetime.UTC
@@ -19,6 +22,28 @@ CHUNKS = (60 * 60 * 24 * 7, 60 * 60 * 24, 60 * 60, 60)   # week, day, hour, minu
 MONTHS_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 NO_TIME = f"0{NBSP}minutes"
 ENGLISH = ("en", "en-us")   # the languages whose numbers are written with a decimal point
+
+
+class _Portal:
+    """What the settings say of the words, read once (settings are a lazy object: a lookup costs a call) and again
+    when a test changes them: untranslated words (USE_I18N off), numbers with a decimal point."""
+
+    untranslated: bool
+    decimal_point: bool
+
+    @classmethod
+    def read(cls, **kwargs):
+        cls.untranslated = not settings.USE_I18N
+        cls.decimal_point = cls.untranslated and settings.LANGUAGE_CODE in ENGLISH
+
+
+_Portal.read()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting, **kwargs):
+    if setting in ("USE_I18N", "LANGUAGE_CODE"):
+        _Portal.read()
 
 
 def _unit(value: int, name: str) -> str:
@@ -63,7 +88,7 @@ def _between(d: datetime.datetime, now: datetime.datetime) -> str:
 
 def timesince(value) -> str:
     """{{ value|timesince }}: how long ago `value` was, e.g. '3 days, 4 hours' (non-breaking spaces)."""
-    if settings.USE_I18N or type(value) is not datetime.datetime:
+    if not _Portal.untranslated or type(value) is not datetime.datetime:
         return timesince_filter(value)
     try:
         aware = value.utcoffset() is not None
@@ -75,7 +100,7 @@ def timesince(value) -> str:
 def naturaltime(value):
     """{{ value|naturaltime }}: 'now', 'a minute ago', '3 hours from now', '2 days, 1 hour ago'... A value that is
     not a date is returned as it is (None stays None)."""
-    if settings.USE_I18N or type(value) is not datetime.datetime:
+    if not _Portal.untranslated or type(value) is not datetime.datetime:
         return django_naturaltime(value)
     aware = value.utcoffset() is not None
     now = datetime.datetime.now(UTC if aware else None)
@@ -98,12 +123,25 @@ def naturaltime(value):
     return f"an hour {when}" if count == 1 else f"{count}{NBSP}hours {when}"
 
 
+def timesince_html(value) -> str:
+    """timesince(value) escaped for HTML. Words written here (digits, letters, spaces, commas) have nothing to
+    escape; Django's own (translated) words are escaped."""
+    words = timesince(value)
+    return words if _Portal.untranslated and type(value) is datetime.datetime else escape(str(words))
+
+
+def naturaltime_html(value) -> str:
+    """naturaltime(value) escaped for HTML, as timesince_html (a value that is no date-time is written as str())."""
+    words = naturaltime(value)
+    return words if _Portal.untranslated and type(value) is datetime.datetime else escape(str(words))
+
+
 def one_decimal(number: float) -> str:
     """{{ number|floatformat:1 }} of a float from 0 up: its shortest repr rounded half up to one decimal, as
     floatformat rounds the Decimal of that repr (12.25 -> '12.3', 99.95 -> '100.0')."""
     whole, dot, fraction = repr(number).partition(".")
-    if (settings.USE_I18N or settings.LANGUAGE_CODE not in ENGLISH or type(number) is not float or not dot
-            or not whole.isdigit() or not fraction.isdigit() or number >= 999):
+    if (not _Portal.decimal_point or type(number) is not float or not dot or not whole.isdigit()
+            or not fraction.isdigit() or number >= 999):
         return str(floatformat(number, 1))   # a decimal comma, negative, an exponent, inf, nan, thousands to group
     if len(fraction) < 2 or fraction[1] < "5":
         return f"{whole}.{fraction[0]}"

@@ -51,6 +51,8 @@ CHECKS = {
                                  last_known_at=NOW - timedelta(days=1, minutes=3)),
     "unknown, last known without time": check(state=HealthState.UNKNOWN, last_known_state=HealthState.GREEN),
     "unknown, never known": check(state=HealthState.UNKNOWN),
+    "unknown, last known no state of ours": check(state=HealthState.UNKNOWN, last_known_state="<Odd> & 'x'",
+                                                  last_known_at=NOW - timedelta(days=400)),
     "green, last known kept": check(last_known_state=HealthState.GREEN, last_known_at=NOW),
     "checked in the future": check(checked_at=NOW + timedelta(minutes=3), state_since=NOW + timedelta(hours=1)),
 }

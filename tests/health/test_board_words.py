@@ -3,6 +3,7 @@
 pinned values: every span around the units' edges, months of every length, both directions, several time zones."""
 
 import random
+from html import escape
 from datetime import UTC, datetime, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ import time_machine
 from django.contrib.humanize.templatetags.humanize import naturaltime as django_naturaltime
 from django.template.defaultfilters import floatformat, timesince_filter
 
-from portal.health.words import naturaltime, one_decimal, timesince
+from portal.health.words import naturaltime, naturaltime_html, one_decimal, timesince, timesince_html
 
 ZONES = [UTC, dt_timezone.utc, ZoneInfo("Europe/Amsterdam"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
 # Seconds around the edges of a minute, an hour, a day, a week, a month and a year.
@@ -48,6 +49,8 @@ def test_times_are_worded_as_djangos_timesince_and_naturaltime_word_them():
         with time_machine.travel(now, tick=False):
             assert (timesince(moment), naturaltime(moment)) == (
                 timesince_filter(moment), django_naturaltime(moment)), (now, moment)
+            assert (timesince_html(moment), naturaltime_html(moment)) == (
+                escape(timesince_filter(moment)), escape(django_naturaltime(moment))), (now, moment)
         checked += 1
     assert checked > 4000
 
@@ -60,6 +63,16 @@ def test_times_without_a_zone_or_a_time_and_none_are_left_to_django():
             assert (timesince(value), naturaltime(value)) == (timesince_filter(value), django_naturaltime(value))
         assert timesince(naive.date()) == timesince_filter(naive.date())
     assert naturaltime(None) is None      # {{ None|naturaltime }} writes "None": the cell keeps doing so
+    assert (naturaltime_html(None), timesince_html(None)) == ("None", "")
+
+
+def test_translated_words_are_djangos_and_escaped(settings):
+    settings.USE_I18N, settings.LANGUAGE_CODE = True, "fr"
+    now = datetime(2026, 11, 30, 12, 0, 30, tzinfo=UTC)
+    with time_machine.travel(now, tick=False):
+        for moment in (now - timedelta(days=2, hours=1), now + timedelta(minutes=3), now - timedelta(seconds=1)):
+            assert (timesince(moment), naturaltime(moment)) == (timesince_filter(moment), django_naturaltime(moment))
+            assert naturaltime_html(moment) == escape(django_naturaltime(moment))
 
 
 def test_some_words_in_full():
