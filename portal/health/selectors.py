@@ -1,17 +1,37 @@
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import BooleanField, DateTimeField, IntegerField
-from django.db.models.expressions import RawSQL
+from django.db.models import Value
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Team
 from portal.health.choices import AGENT_KINDS, UPTIME_WINDOW, CheckKind, HealthState
 from portal.health.models import HealthCheck, HealthDay
 from provisioning.health import worst_state
+
+# What the board shows of a check (not its raw details) and of its agent.
+BOARD_FIELDS = ("kind", "target", "label", "agent", "state", "summary", "checked_at", "state_since", "last_known_state",
+                "last_known_summary", "last_known_at", "alert_status", "alert_changed_at")
+_BOARD_ATTRIBUTES = ("id", *(HealthCheck._meta.get_field(name).attname for name in BOARD_FIELDS))
+
+
+class BoardCheck(namedtuple("BoardCheck", _BOARD_ATTRIBUTES)):
+    """A check as the board shows it: HealthCheck's columns of BOARD_FIELDS (the agent as agent_id) and its
+    properties the board reads (the same functions), read from a cursor into a tuple (issue #11: cheaper than
+    a model instance, some fifty a page)."""
+
+    __slots__ = ()
+    css = HealthCheck.css
+    last_known_css = HealthCheck.last_known_css
+    is_stale = HealthCheck.is_stale
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 @dataclass
@@ -20,8 +40,8 @@ class AgentRow:
     agent_id: int | None = None              # None: the agent is gone (its checks stay until they retire)
     url: str | None = None                   # the agent's page
     team: str | None = None                  # the agent's owner team's name
-    workload: HealthCheck | None = None
-    http: HealthCheck | None = None
+    workload: BoardCheck | None = None
+    http: BoardCheck | None = None
     uptime: float | None = None              # percent of results green in the last 7 days
 
     @property
@@ -32,16 +52,16 @@ class AgentRow:
 @dataclass
 class Board:
     environment: Environment
-    pools: list[HealthCheck] = field(default_factory=list)
+    pools: list[BoardCheck] = field(default_factory=list)
     agents: list[AgentRow] = field(default_factory=list)     # one page of agents, the least green first
-    resources: list[HealthCheck] = field(default_factory=list)
+    resources: list[BoardCheck] = field(default_factory=list)
     http_probed: bool = False
     checked_at: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)     # every active check by state, not only this page
     page: Page | None = None                                 # the page of agents shown
 
     @property
-    def checks(self) -> list[HealthCheck]:
+    def checks(self) -> list[BoardCheck]:
         rows = [c for row in self.agents for c in (row.workload, row.http) if c is not None]
         return self.pools + rows + self.resources
 
@@ -53,9 +73,6 @@ class Board:
 # Worst first: the board leads with what is not green. An agent ranks by its worst check.
 RANKED_STATES = (HealthState.RED, HealthState.AMBER, HealthState.UNKNOWN, HealthState.GREEN)
 SHARED_KINDS = sorted(set(CheckKind.values) - AGENT_KINDS)       # node pools and shared resources
-# What the board shows of a check (not its raw details) and of its agent.
-BOARD_FIELDS = ("kind", "target", "label", "agent", "state", "summary", "checked_at", "state_since", "last_known_state",
-                "last_known_summary", "last_known_at", "alert_status", "alert_changed_at")
 
 
 # The board's counts and its page of agents, in SQL written out (issue #11): built through the ORM, the dozen
@@ -88,35 +105,51 @@ def _board_summary(environment: Environment) -> dict:
     """The active checks by state (and how many are pools and resources), when one last ran, whether any HTTP probe
     runs, and how many agents there are by their worst state: `agents` and `at_worst_<state>`, those with a check
     red, red or amber, not green (an agent's worst state is the first of these it is in). One query of index
-    ranges read alone, no anti-joins (they cost as much to plan as to run). Without HTTP probes (the sandbox
-    cloud, or no URL template) an agent has one check, so agents are counted as checks; where probes run, one
-    query more counts them grouped by target."""
-    pk, checks = environment.pk, f"FROM {_CHECKS} WHERE environment_id = %s AND active"
+    ranges read alone, no anti-joins (they cost as much to plan as to run): every active check counted once, the
+    agent checks not green once, state by state (their index range), the few pools and resources once. Without
+    HTTP probes (the sandbox cloud, or no URL template) an agent has one check, so agents are counted as checks;
+    where probes run, one query more counts them grouped by target. Written out and read from a cursor: the
+    ORM took longer to compile these than PostgreSQL to run them."""
+    checks = f"FROM {_CHECKS} WHERE environment_id = %s AND active"
     agent_checks = f"{checks} AND kind IN ({_AGENT_KINDS})"
+    not_green = RANKED_STATES[:-1]
 
-    def count(sql, *params):
-        return RawSQL(f"SELECT COUNT(*) {sql}", [pk, *params], output_field=IntegerField())
+    def by_state(states=not_green) -> str:
+        return ", ".join(f"SUM(CASE WHEN state = '{state}' THEN 1 ELSE 0 END) AS {state}" for state in states)
 
-    def states(upto: str) -> str:
-        return f" AND state IN ({_quoted(RANKED_STATES[:RANKED_STATES.index(upto) + 1])})"
-
-    summary = Environment.objects.filter(pk=pk).values(
-        total=count(checks),
-        shared=count(f"{checks} AND kind IN ({_quoted(SHARED_KINDS)})"),
-        **{state: count(f"{checks} AND state = %s", state) for state in RANKED_STATES[:-1]},
-        checked_at=RawSQL(f"SELECT checked_at {checks} AND checked_at IS NOT NULL ORDER BY checked_at DESC LIMIT 1",
-                          [pk], output_field=DateTimeField()),
-        http_probed=RawSQL(f"SELECT EXISTS (SELECT 1 {checks} AND kind = %s)", [pk, CheckKind.HTTP.value],
-                           output_field=BooleanField()),
-        **{f"at_worst_{state}": count(f"{agent_checks}{states(state)}") for state in RANKED_STATES[:-1]},
-    ).get()
-    summary["agents"] = summary["total"] - summary["shared"]
+    sql = (f"SELECT t.total, (SELECT checked_at {checks} AND checked_at IS NOT NULL ORDER BY checked_at DESC LIMIT 1),"
+           f" EXISTS (SELECT 1 {checks} AND kind = '{CheckKind.HTTP.value}'), s.total,"
+           f" {', '.join(f'a.{state}, s.{state}' for state in not_green)}"
+           f" FROM (SELECT COUNT(*) AS total {checks}) AS t,"
+           f" (SELECT {by_state()} {agent_checks} AND state IN ({_quoted(not_green)})) AS a,"
+           f" (SELECT COUNT(*) AS total, {by_state()} {checks} AND kind IN ({_quoted(SHARED_KINDS)})) AS s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [environment.pk] * 5)
+        total, checked_at, http_probed, shared, *counts = cursor.fetchone()
+    summary = {"total": total, "shared": shared, "agents": total - shared, "http_probed": bool(http_probed),
+               "checked_at": _converted(checked_at, HealthCheck._meta.get_field("checked_at"))}
+    at_worst = 0
+    for state, agent_count, shared_count in zip(not_green, counts[::2], counts[1::2]):
+        summary[state] = (agent_count or 0) + (shared_count or 0)          # SUM of no rows is NULL
+        summary[f"at_worst_{state}"] = at_worst = at_worst + (agent_count or 0)
     if summary["http_probed"]:   # GROUP BY: the (environment, [state,] target) index read in order, no sort
         def agents(where=""):
-            return count(f"FROM (SELECT target {agent_checks}{where} GROUP BY target) AS agents")
-        summary.update(Environment.objects.filter(pk=pk).values(
-            agents=agents(), **{f"at_worst_{state}": agents(states(state)) for state in RANKED_STATES[:-1]}).get())
+            return f"(SELECT COUNT(*) FROM (SELECT target {agent_checks}{where} GROUP BY target) AS agents)"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {agents()}, " + ", ".join(
+                agents(f" AND state IN ({_quoted(RANKED_STATES[:RANKED_STATES.index(state) + 1])})")
+                for state in not_green), [environment.pk] * 4)
+            summary["agents"], *at_worst_counts = cursor.fetchone()
+        summary.update({f"at_worst_{state}": n for state, n in zip(not_green, at_worst_counts)})
     return summary
+
+
+def _converted(value, field):
+    """A column's value read from a cursor as the ORM would give it for `field` (SQLite: a date-time as text)."""
+    expression = Value(None, output_field=field)
+    for converter in connection.ops.get_db_converters(expression) + field.get_db_converters(connection):
+        value = converter(value, expression, connection)
+    return value
 
 
 def _page_targets(environment: Environment, ranked: dict[str, int], positions: range) -> tuple[str, list] | None:
@@ -149,10 +182,15 @@ def _since(now) -> str:
     return (timezone.localdate(now or timezone.now()) - UPTIME_WINDOW).isoformat()
 
 
-def _board_checks(environment: Environment, targets: tuple[str, list] | None, now=None):
+_BOARD_TIMES = [(i, HealthCheck._meta.get_field(name)) for i, name in enumerate(("id", *BOARD_FIELDS))
+                if HealthCheck._meta.get_field(name).get_internal_type() == "DateTimeField"]
+
+
+def _board_checks(environment: Environment, targets: tuple[str, list] | None, now=None) -> list[tuple]:
     """One query: the environment's node pools and shared resources (by kind, then label), then the checks of a
     page of agents (`targets`: the subquery of their targets; by target, then kind), each with its agent's slug,
-    owner team's name and 7-day uptime (results and those green), as `part` 0 and 1."""
+    owner team's name and 7-day uptime (results and those green), as `part` 0 and 1. Rows of a cursor: a
+    BoardCheck's columns, then agent_slug, team_name, uptime_total, uptime_green, part."""
     sql = (f"SELECT {_BOARD_COLUMNS}, NULL AS agent_slug, NULL AS team_name, NULL AS uptime_total,"
            f" NULL AS uptime_green, 0 AS part, c.kind AS key1, c.label AS key2 FROM {_CHECKS} c"
            f" WHERE c.environment_id = %s AND c.active AND c.kind IN ({_quoted(SHARED_KINDS)})")
@@ -166,7 +204,16 @@ def _board_checks(environment: Environment, targets: tuple[str, list] | None, no
                 f" LEFT JOIN ({_uptime_sql(agents)}) u ON u.agent_id = c.agent_id WHERE {page}")
         page_params = [environment.pk, *targets[1]]
         params += [environment.pk, _since(now), *page_params, *page_params]
-    return HealthCheck.objects.raw(f"{sql} ORDER BY part, key1, key2", params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY part, key1, key2", params)
+        rows = cursor.fetchall()
+    if converted := [(i, field) for i, field in _BOARD_TIMES
+                     if connection.ops.get_db_converters(Value(None, output_field=field))]:   # SQLite's text
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, field in converted:
+                row[i] = _converted(row[i], field)
+    return rows
 
 
 def health_board(*, environment: Environment, now=None, page: int | str | None = None,
@@ -189,14 +236,17 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
     rows: dict[str, AgentRow] = {}
     agent_url = Agent.url_maker()  # one reverse() a page
     # Agents in the database's order of targets; below, stably, worst first (an agent ranks as its worst check).
-    for check in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
-        if not check.part:
+    columns = len(_BOARD_ATTRIBUTES)
+    for values in _board_checks(environment, _page_targets(environment, ranked, board.page.object_list), now):
+        check = BoardCheck._make(values[:columns])
+        agent_slug, team_name, uptime_total, uptime_green, part = values[columns:columns + 5]
+        if not part:
             (board.pools if check.kind == CheckKind.NODE_POOL else board.resources).append(check)
             continue
         row = rows.setdefault(check.target, AgentRow(check.target))
         if check.agent_id is not None:
-            row.agent_id, row.url, row.team = check.agent_id, agent_url(check.agent_slug), check.team_name
-            row.uptime = 100.0 * check.uptime_green / check.uptime_total if check.uptime_total else None
+            row.agent_id, row.url, row.team = check.agent_id, agent_url(agent_slug), team_name
+            row.uptime = 100.0 * uptime_green / uptime_total if uptime_total else None
         setattr(row, "workload" if check.kind == CheckKind.WORKLOAD else "http", check)
     board.agents = sorted(rows.values(), key=lambda row: RANKED_STATES.index(row.state))
     return board

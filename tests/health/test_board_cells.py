@@ -12,7 +12,7 @@ from django.template import engines
 from portal.catalog.models import Agent, Team
 from portal.health.choices import AlertStatus, CheckKind, HealthState
 from portal.health.models import HealthCheck
-from portal.health.selectors import AgentRow
+from portal.health.selectors import AgentRow, BoardCheck
 from portal.health.templatetags.health_board import agent_row, check_cell
 from provisioning.health import worst_state
 
@@ -51,6 +51,8 @@ CHECKS = {
                                  last_known_at=NOW - timedelta(days=1, minutes=3)),
     "unknown, last known without time": check(state=HealthState.UNKNOWN, last_known_state=HealthState.GREEN),
     "unknown, never known": check(state=HealthState.UNKNOWN),
+    "unknown, last known no state of ours": check(state=HealthState.UNKNOWN, last_known_state="<Odd> & 'x'",
+                                                  last_known_at=NOW - timedelta(days=400)),
     "green, last known kept": check(last_known_state=HealthState.GREEN, last_known_at=NOW),
     "checked in the future": check(checked_at=NOW + timedelta(minutes=3), state_since=NOW + timedelta(hours=1)),
 }
@@ -104,3 +106,14 @@ def test_agent_row_says_what_the_row_said(name):
     row, before = rows()[name]
     with time_machine.travel(NOW, tick=False):
         assert agent_row(row) == engines["django"].from_string(ROW).render({"row": before})
+
+
+@pytest.mark.parametrize("name", [name for name, check in CHECKS.items() if check is not None])
+def test_the_boards_checks_read_from_a_cursor_say_what_the_models_said(name):
+    """The board reads its checks into BoardCheck tuples, not model instances: the cell says the same of both."""
+    model = CHECKS[name]
+    board_check = BoardCheck._make(getattr(model, attribute) for attribute in BoardCheck._fields)
+    with time_machine.travel(NOW, tick=False):
+        assert check_cell(board_check) == check_cell(model)
+        assert (board_check.css, board_check.is_stale, board_check.last_known_css) == (
+            model.css, model.is_stale, model.last_known_css)

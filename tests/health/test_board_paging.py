@@ -128,3 +128,28 @@ def test_a_board_without_checks_counts_nothing(db):
 
     assert board.agents == [] and board.page.paginator.count == 0 and board.state is None
     assert board.counts == {"green": 0, "amber": 0, "red": 0, "unknown": 0} and board.checked_at is None
+
+
+def test_without_http_probes_pools_and_resources_count_by_state_but_rank_no_agent(db):
+    """No HTTP probe: each agent has one check, counted as it is; the pools and resources not green count in the
+    totals by state, never among the agents; retired checks count nowhere."""
+    dev = EnvironmentFactory(name="dev")
+    for slug, state in [("a", "green"), ("b", "amber"), ("c", "red"), ("d", "unknown"), ("e", "red")]:
+        HealthCheck.objects.create(environment=dev, kind=CheckKind.WORKLOAD, target=slug, label=slug,
+                                   agent=AgentFactory(slug=slug), state=state, checked_at=NOW)
+    HealthCheck.objects.create(environment=dev, kind=CheckKind.WORKLOAD, target="gone", label="gone", state="red",
+                               active=False, checked_at=NOW + timedelta(hours=1))
+    shared = [(CheckKind.NODE_POOL, "agents", "amber"), (CheckKind.RESOURCE_HEALTH, "redis", "red"),
+              (CheckKind.RESOURCE_HEALTH, "kv", "unknown"), (CheckKind.RESOURCE_HEALTH, "aks", "green")]
+    for kind, target, state in shared:
+        HealthCheck.objects.create(environment=dev, kind=kind, target=target, label=target, state=state,
+                                   checked_at=NOW - timedelta(minutes=1))
+
+    board = health_board(environment=dev, now=NOW, per_page=2)
+
+    assert board.counts == {"green": 2, "amber": 2, "red": 3, "unknown": 2} and board.http_probed is False
+    assert board.page.paginator.count == 5 and board.checked_at == NOW
+    assert [row.slug for row in board.agents] == ["c", "e"]
+    assert [c.target for c in board.pools] == ["agents"]
+    assert [c.target for c in board.resources] == ["aks", "kv", "redis"]
+    assert [row.slug for row in health_board(environment=dev, now=NOW, page=2, per_page=2).agents] == ["b", "d"]

@@ -329,7 +329,7 @@ def test_uptime_is_the_share_of_green_results_in_seven_days(dev):
 
     assert selectors.agent_uptime(environment=dev) == {agent.pk: 75.0}   # 6 of 8
     row = selectors.health_board(environment=dev).agents[0]
-    assert (row.slug, row.uptime, row.workload, row.http) == (AGENT, 75.0, workload, http)
+    assert (row.slug, row.uptime, row.workload.pk, row.http.pk) == (AGENT, 75.0, workload.pk, http.pk)
 
 
 def test_the_sweep_queues_one_run_per_environment_on_commit(dev, django_capture_on_commit_callbacks):
