@@ -133,3 +133,35 @@ def test_the_environment_page_lists_its_node_pools_by_name_with_their_taints(env
             '<td class="num">9</td>\n        <td><code>workload=agents:NoSchedule</code> <code>&lt;b&gt;</code> </td></tr>'
             ) in html
     assert "other" not in html
+
+
+def test_agent_filter_choices_list_teams_by_name_and_environments_in_page_order(db, django_assert_num_queries):
+    for position, name in [(2, "prod"), (0, "dev"), (1, "staging"), (1, "qa")]:
+        EnvironmentFactory(name=name, position=position)
+    teams = [TeamFactory(slug=slug, name=name) for slug, name in [("z", "Alpha team"), ("a", "Zulu team"),
+                                                                      ("m", "Mike & <co>")]]
+    AgentFactory(domain="crm", owner_team=teams[0])
+
+    with django_assert_num_queries(3):
+        choices = selectors.agent_filter_choices()
+
+    from portal.catalog.models import Environment, Team
+    assert choices["teams"] == list(Team.objects.order_by("name").values_list("pk", "slug", "name"))
+    assert [name for _, _, name in choices["teams"]] == ["Alpha team", "Mike & <co>", "Zulu team"]
+    assert choices["environments"] == list(Environment.objects.order_by("position", "name").values_list("pk", "name"))
+    assert [name for _, name in choices["environments"]] == ["dev", "qa", "staging", "prod"]
+    assert choices["domains"] == ["crm"]
+
+
+def test_agent_rows_of_no_agents_reads_nothing(envs, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert selectors.agent_rows(agents=[], environments=[env.pk for env in envs], teams={}) == []
+
+
+def test_agent_rows_show_a_status_without_a_label_as_itself(envs):
+    dev = envs[0]
+    agent = AgentFactory(slug="odd")
+    PlacementFactory(agent=agent, environment=dev, status="mystery")
+    rows = selectors.agent_rows(agents=list(selectors.agent_table(choices=selectors.agent_filter_choices())),
+                                environments=[env.pk for env in envs], teams={agent.owner_team_id: "T"})
+    assert rows[0]["cells"] == [selectors.PlacementCell("mystery", "mystery"), None, None]
