@@ -151,10 +151,17 @@ def environment_for_page(*, name: str) -> Environment:
 
 
 def environment_node_pools(*, environment: Environment) -> list[dict]:
-    """An environment's node pools by name, the columns its page shows: one query, no prefetch machinery (it
-    was two thirds of reading the environment, #11)."""
-    return list(NodePool.objects.filter(environment=environment.pk).order_by("name")
-                .values("name", "mode", "vm_size", "min_nodes", "max_nodes", "taints"))
+    """An environment's node pools by name, the columns its page shows: one query in SQL written once
+    (_columns), no prefetch machinery (it was two thirds of reading the environment, #11)."""
+    fields = ("name", "mode", "vm_size", "min_nodes", "max_nodes", "taints")
+    select, _ = _columns(NodePool, *fields)
+    qn = connection.ops.quote_name
+    pools = [dict(zip(fields, row)) for row in _fetch(
+        f"{select} WHERE {qn(NodePool._meta.get_field('environment').column)} = %s ORDER BY {qn('name')}",
+        [environment.pk])]
+    for pool in pools:
+        pool["taints"] = NodePool._meta.get_field("taints").from_db_value(pool["taints"], None, connection)
+    return pools
 
 
 def placement_count(*, environment: Environment) -> int:
