@@ -14,7 +14,7 @@ from portal.core.pagination import page_of
 
 def _environment_or_404(name):
     try:
-        return selectors.environment_get(name=name)
+        return selectors.environment_for_page(name=name)
     except Environment.DoesNotExist:
         raise Http404(f"No environment named {name!r}.")
 
@@ -28,6 +28,7 @@ def environment_detail(request, name):
     context = {
         "environment": environment,
         "sync": selectors.environment_latest_sync(environment=environment),
+        "pools": selectors.environment_node_pools(environment=environment),
         "placements": placements,
     }
     return render(request, "catalog/environment_detail.html", context)

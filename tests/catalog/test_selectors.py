@@ -87,3 +87,81 @@ def test_placement_list_counts_without_joins_and_placement_rows_add_url_and_stat
     assert [(r["slug"], r["team"], r["status"], r["status_label"], r["status_detail"]) for r in rows] == [
         ("a-agent", "The team", "running", "Running", ""), ("b-agent", "The team", "failed", "Failed", "quota")]
     assert rows[0]["url"] == reverse("catalog:agent_detail", args=["a-agent"])
+
+
+def test_an_environment_s_long_placement_count_is_kept_a_short_one_counted_every_view(
+        envs, monkeypatch, django_assert_num_queries):
+    """#11: as page_of keeps a long list's total (pagination.EXACT_COUNT, LONG_COUNT_SECONDS), by environment."""
+    from django.core.cache import cache
+
+    from portal.core import pagination
+
+    dev, staging, _ = envs
+    monkeypatch.setattr(pagination, "EXACT_COUNT", 2)
+    cache.clear()
+    for _ in range(2):
+        PlacementFactory(environment=dev)
+    PlacementFactory(environment=staging)
+    with django_assert_num_queries(1):
+        assert selectors.placement_count(environment=dev) == 2                  # short: counted, not kept
+    PlacementFactory(environment=dev)
+    with django_assert_num_queries(1):
+        assert selectors.placement_count(environment=dev) == 3                  # long now: counted, then kept
+    PlacementFactory(environment=dev)
+    with django_assert_num_queries(0):
+        assert selectors.placement_count(environment=dev) == 3                  # as of a few seconds ago
+    with django_assert_num_queries(1):
+        assert selectors.placement_count(environment=staging) == 1              # another environment's own
+    cache.clear()                                                               # LONG_COUNT_SECONDS later
+    assert selectors.placement_count(environment=dev) == 4
+
+
+def test_the_environment_page_lists_its_node_pools_by_name_with_their_taints(envs, client_for, viewer):
+    from tests.factories import NodePoolFactory
+
+    dev, staging, _ = envs
+    NodePoolFactory(environment=dev, name="user", mode="User", vm_size="Standard_D8s_v5", min_nodes=2, max_nodes=9,
+                    taints=["workload=agents:NoSchedule", "<b>"])
+    NodePoolFactory(environment=dev, name="system", mode="System", taints=[])
+    NodePoolFactory(environment=staging, name="other")
+
+    assert [pool["name"] for pool in selectors.environment_node_pools(environment=dev)] == ["system", "user"]
+    html = client_for(viewer).get(reverse("catalog:environment_detail", args=["dev"])).content.decode()
+    assert ('<tr><th scope="row">system</th><td>System</td><td>Standard_D4s_v5</td><td class="num">1</td>'
+            '<td class="num">5</td>\n        <td><span class="muted">none</span></td></tr>') in html
+    assert ('<tr><th scope="row">user</th><td>User</td><td>Standard_D8s_v5</td><td class="num">2</td>'
+            '<td class="num">9</td>\n        <td><code>workload=agents:NoSchedule</code> <code>&lt;b&gt;</code> </td></tr>'
+            ) in html
+    assert "other" not in html
+
+
+def test_agent_filter_choices_list_teams_by_name_and_environments_in_page_order(db, django_assert_num_queries):
+    for position, name in [(2, "prod"), (0, "dev"), (1, "staging"), (1, "qa")]:
+        EnvironmentFactory(name=name, position=position)
+    teams = [TeamFactory(slug=slug, name=name) for slug, name in [("z", "Alpha team"), ("a", "Zulu team"),
+                                                                      ("m", "Mike & <co>")]]
+    AgentFactory(domain="crm", owner_team=teams[0])
+
+    with django_assert_num_queries(3):
+        choices = selectors.agent_filter_choices()
+
+    from portal.catalog.models import Environment, Team
+    assert choices["teams"] == list(Team.objects.order_by("name").values_list("pk", "slug", "name"))
+    assert [name for _, _, name in choices["teams"]] == ["Alpha team", "Mike & <co>", "Zulu team"]
+    assert choices["environments"] == list(Environment.objects.order_by("position", "name").values_list("pk", "name"))
+    assert [name for _, name in choices["environments"]] == ["dev", "qa", "staging", "prod"]
+    assert choices["domains"] == ["crm"]
+
+
+def test_agent_rows_of_no_agents_reads_nothing(envs, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert selectors.agent_rows(agents=[], environments=[env.pk for env in envs], teams={}) == []
+
+
+def test_agent_rows_show_a_status_without_a_label_as_itself(envs):
+    dev = envs[0]
+    agent = AgentFactory(slug="odd")
+    PlacementFactory(agent=agent, environment=dev, status="mystery")
+    rows = selectors.agent_rows(agents=list(selectors.agent_table(choices=selectors.agent_filter_choices())),
+                                environments=[env.pk for env in envs], teams={agent.owner_team_id: "T"})
+    assert rows[0]["cells"] == [selectors.PlacementCell("mystery", "mystery"), None, None]
