@@ -59,7 +59,7 @@ def test_a_running_log_polls_on_from_the_last_line_shown_not_the_runs_last_line(
     page = client_for(viewer).get(run.get_absolute_url()).content.decode()
     assert SEQ.findall(page)[-1] == "100"
     poll = NEXT.search(page).group(1)
-    assert "after=100" in poll and 'hx-trigger="load"' in page   # behind: fetch the next page at once
+    assert "after=100" in poll and 'hx-trigger="load, portal:retry"' in page   # behind: fetch the next page at once
 
 
 def test_a_poll_resends_the_run_card_only_when_it_changed(platform, client_for, viewer):
@@ -176,7 +176,7 @@ def test_a_page_following_a_run_that_finishes_while_behind_fetches_the_rest_at_o
             triggers.append(re.search(r'hx-trigger="([^"]+)"', tail).group(1))
             url = NEXT.search(body).group(1).replace("&amp;", "&")
     assert seen == list(range(1, 351))
-    assert triggers == ["load", "load"]                # no "Show the next lines" button on the way
+    assert triggers == ["load, portal:retry"] * 2                # no "Show the next lines" button on the way
 
     finished_page = client.get(run.get_absolute_url()).content.decode()
     assert 'data-testid="log-more"' in finished_page and "follow=1" not in finished_page
