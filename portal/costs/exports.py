@@ -16,7 +16,8 @@ from django.db.models import Sum
 from django.http import Http404, StreamingHttpResponse
 
 from portal.catalog.models import Environment
-from portal.costs import selectors, sql
+from portal.core import sql
+from portal.costs import selectors
 from portal.costs.models import CostAgentMonth, CostForecast, CostMonth, CostMonthService
 from portal.costs.selectors import (
     ZERO,

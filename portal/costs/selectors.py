@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
 
 from portal.catalog.models import Agent, Environment
-from portal.costs import sql
+from portal.core import sql
 from portal.core.links import url_maker
 from portal.costs.choices import DEFAULT_THRESHOLDS, INGEST_TERMINAL, Basis, IngestStatus
 from portal.costs.models import (
@@ -165,7 +165,7 @@ ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # wh
 def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
     """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
     data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
-    statement (portal.costs.sql: as a queryset of ten subqueries it cost more to build than to run)."""
+    statement (portal.core.sql: as a queryset of ten subqueries it cost more to build than to run)."""
     env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
     fields = [*env_fields, CostMonthService._meta.get_field("cost"),
               *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),

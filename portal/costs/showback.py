@@ -39,7 +39,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment, Placement, Team
-from portal.costs import sql
+from portal.core import sql
 from portal.costs.backends import RUNNING_PLACEMENTS
 from portal.costs.models import (
     CostAgentMonth,

@@ -12,6 +12,8 @@ from django.utils import timezone
 from portal.catalog.models import Agent, Environment
 from portal.core.links import url_of_pk
 from portal.core.pagination import list_count
+from portal.core.sql import column as _col
+from portal.core.sql import table as _table
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, ApprovalStatus, DeploymentStatus
 from portal.deployments.models import (
     ApprovalDecision,
@@ -194,14 +196,6 @@ def _minutes() -> Callable[[datetime | None], str]:
     whole table), to the minute; "" for none."""
     zone = timezone.get_current_timezone()
     return lambda value: value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _col(model, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
 def _a(name: str) -> str:

@@ -10,7 +10,8 @@ from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.costs import exports, sql
+from portal.core import sql
+from portal.costs import exports
 from portal.costs.models import CostMonth
 from portal.costs.selectors import period_for
 from portal.costs.services import cost_entries_store

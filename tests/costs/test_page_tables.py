@@ -10,7 +10,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from portal.costs import showback as showback_module
-from portal.costs import sql
+from portal.core import sql
 from portal.core.links import url_maker
 from portal.costs.models import BudgetAlert, CostForecast
 from portal.costs.selectors import _environment_costs, period_for

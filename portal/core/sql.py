@@ -1,7 +1,7 @@
-"""Hand-written SQL for the cost pages' busiest reads (issue #11). The ORM spends several milliseconds building
-and compiling a query with correlated subqueries, more than the database takes to answer it; these few
-statements are written out instead. Table and column names come from the models, and every value is
-converted as the ORM converts that model field, so PostgreSQL and SQLite give the same types."""
+"""Hand-written SQL for the busiest reads of the cost, runs and approvals pages (issue #11). The ORM spends
+several milliseconds building and compiling a query with correlated subqueries, more than the database takes to
+answer it; these few statements are written out instead. Table and column names come from the models, and every
+value is converted as the ORM converts that model field, so PostgreSQL and SQLite give the same types."""
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
