@@ -24,6 +24,12 @@ def step_shows(page, label):
         pytest.fail(f"{label!r} never appeared at {page.url}; the page shows:\n{page.locator('main').inner_text()[:3000]}")
 
 
+def checked(page, *names):
+    """Wait until each field's live check has answered, so no answer lands while a button is being clicked."""
+    for name in names:
+        expect(page.locator(f"#{name}-feedback")).to_contain_text("Looks good")
+
+
 def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server, browser, login, demo,
                                                                      celery_worker):
     Environment.objects.filter(name="dev").update(redis_sku="P2")  # the demo's dev P1 is full (as designed)
@@ -36,14 +42,19 @@ def test_engineer_onboards_promotes_to_prod_and_an_approver_approves(live_server
 
     # Onboard, step by step.
     eng.get_by_role("link", name="Onboard an agent").click()
+    next_step = eng.get_by_role("button", name="Next: resources")
+    top = next_step.bounding_box()["y"]
     eng.get_by_label("Slug").fill(SLUG)
     eng.get_by_role("textbox", name="Name", exact=True).fill("Gift Wrapping")
     eng.get_by_label("Domain").fill("ecommerce")
     eng.get_by_label("Owner team").select_option(label="E-commerce team")
-    eng.get_by_role("button", name="Next: resources").click()
+    checked(eng, "slug", "display_name", "domain", "owner_team")
+    assert next_step.bounding_box()["y"] == top  # the checks' answers landed in room kept for them: nothing moved
+    next_step.click()
     step_shows(eng, "Container image")
     eng.get_by_label("Container image").fill(f"holidaypeakhubacr.azurecr.io/agents/{SLUG}")
     eng.get_by_label("Tag").fill("1.0.0")
+    checked(eng, "image", "image_tag")
     eng.get_by_role("button", name="Next: review").click()
     expect(eng.get_by_text(f"cold-{SLUG}-chat-memory").first).to_be_visible()
     eng.get_by_role("button", name=re.compile("Register and deploy to dev")).click()
