@@ -14,7 +14,8 @@ from pydantic import Field
 from portal.access import selectors as access_selectors
 from portal.accounts.roles import ROLES
 from portal.api.choices import TokenScope
-from portal.api.pagination import Mapped, PagePagination
+from portal.api import selectors as api_selectors
+from portal.api.pagination import Mapped, PagePagination, Statement
 from portal.api.problems import ProblemError, form_errors
 from portal.api.schemas import (
     AgentOut,
@@ -50,7 +51,7 @@ from portal.deployments import templates
 from portal.deployments import parameter_rules, scope
 from portal.deployments.forms import DecisionForm, RequestDetailsForm
 from portal.deployments.choices import CAN_CANCEL, TERMINAL
-from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
+from portal.deployments.models import ApprovalRequest, Deployment
 from portal.deployments.parameter_forms import build_parameter_form, public_parameters, secure_parameters
 from portal.health import selectors as health_selectors
 from provisioning.text import shorten
@@ -234,33 +235,28 @@ class DeploymentFilters(Schema):
     template: str = Field("", max_length=100, pattern=r"^[^\x00]*$")
 
 
-# A list item (DeploymentOut, as _deployment gives it) read as a plain row: only these columns (never a run's
-# preview, encrypted secrets or ARM state), no model instances, each URL reversed once for the whole page.
-_DEPLOYMENT_ITEM = {"id": "pk", "kind": "kind", "template": "template", "environment": "environment__name",
-                    "status": "status", "reason": "reason", "requested_by": "requested_by__username",
-                    "agent": "agent__slug", "retry_of": "retry_of_id", "created_at": "created_at",
-                    "started_at": "started_at", "finished_at": "finished_at", "parameters": "parameters",
-                    "secure_parameter_names": "secure_parameter_names", "error": "error", "approval": "approval__id"}
-
-
-def _deployment_items(runs) -> Mapped:
+def _deployment_items(filters: DeploymentFilters) -> Statement:
+    """A page of deployment_list's runs as DeploymentOut dicts, the same as _deployment's, read as plain rows (only
+    the columns an item shows, never a run's preview, secrets or ARM state) by one hand-written statement; each URL
+    reversed once for the whole page."""
     url, log_url, web_url = (url_of_pk(name) for name in ("api-v1:deployment", "api-v1:deployment_log",
                                                            "deployments:detail"))
 
-    def item(row: dict) -> dict:
-        pk, status = row["pk"], row["status"]
-        return {**{key: row[column] for key, column in _DEPLOYMENT_ITEM.items()},
-                "finished": status in TERMINAL, "can_cancel": status in CAN_CANCEL and not row["cancel_requested"],
-                "url": url(pk), "log_url": log_url(pk), "web_url": web_url(pk)}
+    def item(row) -> dict:
+        entry = dict(zip(api_selectors.RUN_COLUMNS, row))
+        pk, status = entry["id"], entry["status"]
+        entry.update(finished=status in TERMINAL, can_cancel=status in CAN_CANCEL and not entry.pop("cancel_requested"),
+                     url=url(pk), log_url=log_url(pk), web_url=web_url(pk))
+        return entry
 
-    return Mapped(runs, item, values=(*_DEPLOYMENT_ITEM.values(), "cancel_requested"))
+    return api_selectors.run_rows(**filters.model_dump(), item=item)
 
 
 @router.get("/deployments", response={200: list[DeploymentOut], **ERRORS}, tags=["deployments"])
 @paginate(PagePagination)
 def deployment_list(request, filters: Query[DeploymentFilters]):
     allow(request, TokenScope.READ, "deployments.view_deployment")
-    return _deployment_items(deployment_selectors.deployment_list(**filters.model_dump()))
+    return _deployment_items(filters)
 
 
 _JSON_TYPES = {"string": (str,), "int": (int,), "bool": (bool,), "object": (dict,), "array": (list,)}
@@ -389,8 +385,8 @@ def _approval(a: ApprovalRequest) -> dict:
             "url": api_url("approval", a.pk)}
 
 
-# The columns an item shows (ApprovalOut), read as plain rows for a list: not the run's preview, parameters or
-# secrets, nor the environment's settings. An item's key -> its column.
+# The columns an item shows (ApprovalOut), read as plain rows for the pending list: not the run's preview,
+# parameters or secrets, nor the environment's settings. An item's key -> its column.
 _APPROVAL_ITEM = {"id": "pk", "deployment": "deployment_id", "template": "deployment__template",
                   "environment": "deployment__environment__name", "status": "status",
                   "requested_by": "requested_by__username", "reason": "deployment__reason",
@@ -399,23 +395,32 @@ _APPROVAL_ITEM = {"id": "pk", "deployment": "deployment_id", "template": "deploy
                   "outcome_note": "outcome_note"}
 
 
-def _approval_items(approvals) -> Mapped:
+def _with_decisions(items: list[dict]) -> list[dict]:
+    """Each item's decisions, read for the whole page in one query (in each request's order, as `decisions.all()`
+    reads them)."""
+    by_pk = {item["id"]: item for item in items}
+    for request_id, user, decision, comment, at in api_selectors.decisions_of(list(by_pk)):
+        by_pk[request_id]["decisions"].append({"user": user, "decision": decision, "comment": comment, "at": at})
+    return items
+
+
+def _approval_items(approvals=None) -> Mapped | Statement:
     """A page of approval requests as ApprovalOut dicts, the same as _approval's, in two queries: the requests'
-    columns, then every decision on them (in each request's order, as `decisions.all()` reads them)."""
+    columns, then every decision on them. Every request, newest first, by hand-written SQL (`approvals` None);
+    or the queryset `approvals`' rows."""
     url = url_of_pk("api-v1:approval")
+    if approvals is None:
+        def row_item(row) -> dict:
+            entry = dict(zip(api_selectors.APPROVAL_COLUMNS, row))
+            entry.update(decisions=[], url=url(entry["id"]))
+            return entry
+
+        return api_selectors.approval_rows(item=row_item, then=_with_decisions)
 
     def item(row: dict) -> dict:
         return {**{key: row[column] for key, column in _APPROVAL_ITEM.items()}, "decisions": [], "url": url(row["pk"])}
 
-    def with_decisions(items: list[dict]) -> list[dict]:
-        by_pk = {item["id"]: item for item in items}
-        decisions = ApprovalDecision.objects.filter(request_id__in=by_pk).order_by("request_id", "at", "pk")
-        for request_id, user, decision, comment, at in decisions.values_list(
-                "request_id", "user__username", "decision", "comment", "at"):
-            by_pk[request_id]["decisions"].append({"user": user, "decision": decision, "comment": comment, "at": at})
-        return items
-
-    return Mapped(approvals, item, values=tuple(_APPROVAL_ITEM.values()), then=with_decisions)
+    return Mapped(approvals, item, values=tuple(_APPROVAL_ITEM.values()), then=_with_decisions)
 
 
 class ApprovalFilters(Schema):
@@ -426,11 +431,10 @@ class ApprovalFilters(Schema):
 @paginate(PagePagination)
 def approval_list(request, filters: Query[ApprovalFilters]):
     user = allow(request, TokenScope.READ, "deployments.view_approvalrequest")
-    if filters.pending:
-        qs = deployment_selectors.approval_inbox(user=user) if user.has_perm("deployments.decide_approvalrequest") \
-            else ApprovalRequest.objects.none()
-    else:
-        qs = ApprovalRequest.objects.order_by("-created_at", "-pk")  # index approval_created
+    if not filters.pending:
+        return _approval_items()  # every request, newest first
+    qs = deployment_selectors.approval_inbox(user=user) if user.has_perm("deployments.decide_approvalrequest") \
+        else ApprovalRequest.objects.none()
     return _approval_items(qs.select_related(None))
 
 

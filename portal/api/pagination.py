@@ -1,11 +1,14 @@
 """Page-number pagination for every list: ?page=&page_size=, answered with items, count and the next page."""
 
+import hashlib
 from typing import Any
 
+from django.core.cache import cache
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 
-from portal.core.pagination import list_count
+from portal.core.pagination import EXACT_COUNT, LONG_COUNT_SECONDS, list_count
+from portal.core.sql import fetch
 
 MAX_PAGE_SIZE = 200
 
@@ -28,6 +31,32 @@ class Mapped:
         return self.then(items) if self.then else items
 
 
+class Statement:
+    """A list read by hand-written SQL (portal/api/selectors.py): counted by `count_sql` as list_count counts a
+    queryset (exact up to EXACT_COUNT; a longer list's total kept LONG_COUNT_SECONDS), a page read by `page_sql`
+    (ending in LIMIT %s OFFSET %s), its columns converted as the ORM converts `fields` (portal.core.sql.fetch),
+    each row made an item by `fn` and the page's items passed to `then` as one list, as Mapped does."""
+
+    def __init__(self, page_sql: str, count_sql: str, params: list, fields, fn, *, then=None):
+        self.page_sql, self.count_sql, self.params, self.fields = page_sql, count_sql, params, fields
+        self.fn, self.then = fn, then
+
+    def count(self) -> int:
+        key = "list-count:" + hashlib.sha256(repr((self.count_sql, self.params)).encode()).hexdigest()
+        total = cache.get(key)
+        if total is None:
+            total = fetch(self.count_sql, self.params, [None])[0][0]
+            if total > EXACT_COUNT:
+                cache.set(key, total, LONG_COUNT_SECONDS)
+        return total
+
+    def __getitem__(self, window: slice) -> list:
+        start = window.start or 0
+        rows = fetch(self.page_sql, [*self.params, window.stop - start, start], self.fields)
+        items = [self.fn(row) for row in rows]
+        return self.then(items) if self.then else items
+
+
 class PagePagination(PaginationBase):
     class Input(Schema):
         page: int = Field(1, ge=1, le=1_000_000)
@@ -44,7 +73,7 @@ class PagePagination(PaginationBase):
     items_attribute = "items"
 
     def paginate_queryset(self, queryset, pagination: Input, request, **params) -> dict:
-        rows = queryset if isinstance(queryset, Mapped) else Mapped(queryset, lambda row: row)
+        rows = queryset if isinstance(queryset, (Mapped, Statement)) else Mapped(queryset, lambda row: row)
         count = rows.count()
         start = (pagination.page - 1) * pagination.page_size
         end = start + pagination.page_size

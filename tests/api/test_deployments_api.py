@@ -227,3 +227,38 @@ def test_an_approval_list_item_says_what_the_requests_own_answer_says(awaiting, 
     assert [(d["user"], d["comment"]) for d in items[0]["decisions"]] == [
         (engineer.username, f"{engineer.username} <ok>"), (approver.username, f"{approver.username} <ok>")]
     assert [d["decision"] for d in items[1]["decisions"]] == ["reject"]
+
+
+def test_the_list_of_runs_reads_what_deployment_list_reads(awaiting, staging, engineer, token_for, api):
+    """The list's hand-written SQL (issue #11) has deployment_list's filters, order and count: on varied runs (ties
+    on created_at, hostile text, no requester, errors), each page of each filter is the runs deployment_list gives,
+    each item the run's own answer."""
+    from django.utils import timezone
+
+    from portal.deployments.selectors import deployment_list
+    from tests.factories import AgentFactory
+
+    call = api(token_for(engineer, "read", "deploy"))
+    at = timezone.now().replace(microsecond=123456)
+    agent = AgentFactory(slug="crm-y")
+    for n, (status, template) in enumerate([(S.SUCCEEDED, "agent"), (S.FAILED, "static-web-app"),
+                                            (S.RUNNING, "agent"), (S.QUEUED, "role-assignment"),
+                                            (S.CANCELLED, "agent"), (S.SUCCEEDED, "static-web-app")]):
+        Deployment.objects.create(environment=staging, template=template, status=status, agent=agent if n % 2 else None,
+                                  requested_by=engineer if n % 3 else None, reason=f"<b>'{n}'</b> & \"more\"",
+                                  error={"code": "E", "message": "<x>"} if status == S.FAILED else None,
+                                  parameters={"n": n, "text": "a&b"}, cancel_requested=status == S.QUEUED)
+    Deployment.objects.filter(environment=staging).update(created_at=at)  # ties: the id decides
+    for filters in ("", "environment=staging", "environment=prod", "environment=none", "status=active",
+                    "status=succeeded", "template=agent", "environment=staging&status=active&template=agent"):
+        kwargs = dict(pair.split("=") for pair in filters.split("&") if pair)
+        expected = list(deployment_list(**kwargs).values_list("pk", flat=True))
+        seen = []
+        for page in (1, 2, 3, 4):
+            body = call("get", f"deployments?page_size=2&page={page}&{filters}").json()
+            assert body["count"] == len(expected)
+            seen += [item["id"] for item in body["items"]]
+            for item in body["items"]:
+                own = call("get", f"deployments/{item['id']}").json()
+                assert item == {key: value for key, value in own.items() if key not in ("preview", "operations")}
+        assert seen == expected, filters
