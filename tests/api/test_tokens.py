@@ -144,3 +144,21 @@ def test_an_unknown_api_path_is_a_problem_too(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
     assert response.json()["type"] == "tag:peak-portal,2026:problem/not-found"
+
+
+def test_the_token_and_its_user_are_read_as_the_orm_reads_them(engineer, approver, token_for):
+    """token_authenticate's hand-written statement (issue #11) gives the instances select_related("user") gives."""
+    from django.db.models import Model
+
+    def fields(obj: Model) -> dict:
+        return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+    token_for(approver, "read")
+    raw = token_for(engineer, "read", "approve")
+    engineer.last_login = timezone.now()
+    engineer.save()
+    orm = ApiToken.objects.select_related("user").get(digest=services.token_digest(raw))
+    token = services._token_with_user(services.token_digest(raw))
+    assert fields(token) == fields(orm) and fields(token.user) == fields(orm.user)
+    assert token.scopes == ["approve", "read"] and token.user == engineer and not token._state.adding
+    assert services._token_with_user(services.token_digest("pp_unknown")) is None
