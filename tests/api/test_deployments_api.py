@@ -262,3 +262,27 @@ def test_the_list_of_runs_reads_what_deployment_list_reads(awaiting, staging, en
                 own = call("get", f"deployments/{item['id']}").json()
                 assert item == {key: value for key, value in own.items() if key not in ("preview", "operations")}
         assert seen == expected, filters
+
+
+def test_the_list_of_approval_requests_pages_newest_first_like_the_orm(prod, engineer, token_for, api):
+    """The list's hand-written SQL (issue #11): every request, newest first and the later id first on a tie, across
+    pages, counted; each item the request's own answer (no requester, no approver group, hostile text)."""
+    from django.utils import timezone
+
+    call = api(token_for(engineer, "read"))
+    at = timezone.now().replace(microsecond=654321)
+    for n in range(5):
+        run = Deployment.objects.create(environment=prod, template="agent", reason=f"<i>\"{n}\"</i> & '{n}'")
+        ApprovalRequest.objects.create(deployment=run, expires_at=at, template_hash="t", parameters_hash="p",
+                                       requested_by=engineer if n % 2 else None)
+    ApprovalRequest.objects.filter(pk__in=list(ApprovalRequest.objects.values_list("pk", flat=True)[:3])).update(
+        created_at=at)
+    expected = list(ApprovalRequest.objects.order_by("-created_at", "-pk").values_list("pk", flat=True))
+    seen = []
+    for page in (1, 2, 3):
+        body = call("get", f"approvals?page_size=2&page={page}").json()
+        assert body["count"] == 5
+        seen += [item["id"] for item in body["items"]]
+        for item in body["items"]:
+            assert item == call("get", f"approvals/{item['id']}").json()
+    assert seen == expected
