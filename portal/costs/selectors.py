@@ -48,6 +48,11 @@ def month_param(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def month_label(day: date) -> str:
+    """November 2026 (as the date filter's "F Y")."""
+    return f"{MONTH_NAMES[day.month]} {day.year:04d}"
+
+
 def day_label(day: date) -> str:
     """Sun 1 Nov (as f"{day:%a} {day.day} {day:%b}", the date filter's "D j M")."""
     return f"{WEEKDAY_ABBR[day.weekday()]} {day.day} {MONTH_ABBR[day.month]}"
@@ -86,7 +91,7 @@ class Period:
 
     @cached_property
     def label(self) -> str:
-        return f"{MONTH_NAMES[self.month.month]} {self.month.year:04d}"
+        return month_label(self.month)
 
     def trend_months(self, count: int = TREND_MONTHS) -> list[date]:
         months = [self.month]
