@@ -3,7 +3,7 @@ The tables beside them show the same numbers and are the truth: a chart only say
 
 from decimal import Decimal
 
-from portal.costs.selectors import Day, Row
+from portal.costs.selectors import MONTH_ABBR, Day, Row
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -30,7 +30,7 @@ def month_line(days: list[Day], budget: Decimal | None, *, title: str, currency:
     if budget:
         datasets.append({"label": "Budget", "kind": "budget", "data": [_number(budget)] * len(days)})
     return {"type": "line", "title": title, "currency": currency,
-            "labels": [f"{d.date:%b} {d.date.day}" for d in days], "datasets": datasets}
+            "labels": [f"{MONTH_ABBR[d.date.month]} {d.date.day}" for d in days], "datasets": datasets}
 
 
 def trend(rows: list[Row], columns: list[str], budget: Decimal | None, *, title: str, currency: str = "USD") -> dict:

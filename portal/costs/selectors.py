@@ -33,6 +33,31 @@ TREND_MONTHS = 6
 ZERO = Decimal(0)
 
 
+# --- Dates as text ------------------------------------------------------------------------------
+# The names strftime gives in the C locale (the process's: nothing here sets another), without strftime: each call
+# of it made glibc look the time zone up again (~6 us, and a cost page formatted about a hundred dates; issue #11).
+
+WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+MONTH_ABBR = tuple(name[:3] for name in MONTH_NAMES)
+
+
+def month_param(day: date) -> str:
+    """2026-11 (as f"{day:%Y-%m}")."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_label(day: date) -> str:
+    """November 2026 (as the date filter's "F Y")."""
+    return f"{MONTH_NAMES[day.month]} {day.year:04d}"
+
+
+def day_label(day: date) -> str:
+    """Sun 1 Nov (as f"{day:%a} {day.day} {day:%b}", the date filter's "D j M")."""
+    return f"{WEEKDAY_ABBR[day.weekday()]} {day.day} {MONTH_ABBR[day.month]}"
+
+
 # --- The month a page shows ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -62,11 +87,11 @@ class Period:
 
     @cached_property
     def param(self) -> str:
-        return f"{self.month:%Y-%m}"
+        return month_param(self.month)
 
     @cached_property
     def label(self) -> str:
-        return f"{self.month:%B %Y}"
+        return month_label(self.month)
 
     def trend_months(self, count: int = TREND_MONTHS) -> list[date]:
         months = [self.month]
@@ -479,7 +504,7 @@ class Day:
     @property
     def label(self) -> str:
         """"Sun 1 Nov" (as the date filter's "D j M")."""
-        return f"{self.date:%a} {self.date.day} {self.date:%b}"
+        return day_label(self.date)
 
     @property
     def amounts(self) -> list[Decimal | None]:
@@ -600,7 +625,7 @@ def _trend(values, months: list[date], columns: list, labels: list[str]) -> list
         month = _month(item["month"])
         if month in by_month and item["environment_id"] in index:
             by_month[month][index[item["environment_id"]]] += item["total"] or ZERO
-    return [Row(key=f"{m:%Y-%m}", amounts=amounts, total=sum(amounts, ZERO), labels=labels)
+    return [Row(key=month_param(m), amounts=amounts, total=sum(amounts, ZERO), labels=labels)
             for m, amounts in by_month.items()]
 
 

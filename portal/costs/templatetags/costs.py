@@ -3,9 +3,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html import escape
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils.html import conditional_escape, json_script
 from django.utils.safestring import SafeString
 
+from portal.core.links import url_maker
+from portal.core.templatetags.text_limits import shortened
 from portal.costs.estimates import deployment_estimate as estimate_of
+from portal.costs.selectors import month_label, month_param
 
 register = template.Library()
 
@@ -123,6 +128,104 @@ def linked_service_rows(rows, month: str):
     return SafeString("".join(
         f'<tr><th scope="row"><a href="{escape(row.url)}?month={month}">{escape(row.key) or NO_SERVICE}</a></th>'
         f'<td class="num">{_money(row.total)}</td><td class="num">{percent(row.share)}</td></tr>' for row in rows))
+
+
+# Issue #11, again: the pieces of the cost pages that were includes and loops of a few rows each (the charts, the
+# month's navigation, the environments, the months, the days) are one tag or filter each: a cost page was mostly
+# template nodes. Each writes what its template wrote, escaped as the template escaped it (tests compare them).
+
+@register.simple_tag
+def chart(chart_id: str, data: dict, label: str, where: str = ""):
+    """A chart drawn by static/js/costs.js from the JSON next to it; hidden until drawn, so a page without
+    JavaScript shows only its tables (the truth). `where`: where the table with the same numbers is ("below")."""
+    return SafeString(
+        f'<figure class="chart" hidden>\n  <canvas data-chart="{conditional_escape(chart_id)}" role="img" aria-label="'
+        f'{conditional_escape(label)} The table {conditional_escape(where or "below")} has the same numbers."></canvas>\n'
+        f'</figure>\n{json_script(data, chart_id)}')
+
+
+NAV_LINK = ('<a href="{path}?month={month}{keep}" hx-get="{path}?month={month}{keep}" hx-target="#cost-results" '
+            'hx-swap="outerHTML" hx-push-url="true">{text}</a>')
+
+
+@register.simple_tag(takes_context=True)
+def month_nav(context):
+    """The month before and after the page's `period` (links to this page, keeping `keep`: "&name=value")."""
+    period = context["period"]
+    path, keep = conditional_escape(context["request"].path), conditional_escape(context.get("keep") or "")
+    previous = NAV_LINK.format(path=path, keep=keep, month=month_param(period.previous),
+                               text=f"‹ {month_label(period.previous)}")
+    ended = "" if period.is_current else ' <span class="muted">(month ended)</span>'
+    following = period.next
+    following = "" if not following else NAV_LINK.format(path=path, keep=keep, month=month_param(following),
+                                                          text=f"{month_label(following)} ›")
+    return SafeString(f'<nav class="month-nav" aria-label="Month">\n  {previous}\n  <strong data-testid="cost-month">'
+                      f'{escape(period.label)}</strong>{ended}\n  {following}\n</nav>')
+
+
+@register.filter
+def freshness_items(costs):
+    """How old each environment's stored data is (EnvironmentCost), and its last ingest error: the items of a
+    list. Pages keep showing the last good data when Azure cannot be reached."""
+    html = []
+    for c in costs:
+        data = (f"data from {conditional_escape(naturaltime(c.data_at))}" if c.data_at
+                else '<span class="stale">no cost data yet</span>')
+        failed = ""
+        if c.last_run_failed:
+            failed = (f'<span class="failed" role="status">· the last ingest failed '
+                      f'{conditional_escape(naturaltime(c.last_run_at))}: {conditional_escape(shortened(c.last_error, 160))}'
+                      f'{" (showing the last good data)" if c.data_at else ""}</span>')
+        html.append(f"\n  <li>\n    <strong>{escape(c.name)}</strong>:\n    {data}\n    {failed}\n  </li>\n  ")
+    return SafeString("".join(html))
+
+
+@register.filter
+def environment_rows(costs, month: str):
+    """The rows of the dashboard's table of environments (EnvironmentCost): the environment (a link to its page
+    for `month`), its cost, budget, share of the budget, forecast and the forecast's share."""
+    link, month = url_maker("costs:environment", converter="slug"), escape(str(month))
+    html = []
+    for e in costs:
+        used = e.percent
+        used = ('<span class="muted">no budget</span>' if used is None else
+                f'<meter min="0" max="100" low="80" high="100" optimum="0" value="{plain(used, 1)}" aria-hidden="true">'
+                f'</meter> {percent(used)}')
+        html.append(f'<tr class="state-{e.state}"><th scope="row"><a href="{escape(link(e.name))}?month={month}">'
+                    f'{escape(e.name)}</a></th><td class="num">{_money(e.actual)}</td><td class="num">'
+                    f'{_money(e.budget, 0)}</td><td class="used">{used}</td><td class="num forecast-cell">'
+                    f'{_money(e.forecast)}</td><td class="num forecast-cell">{percent(e.forecast_percent)}</td></tr>')
+    return SafeString("".join(html))
+
+
+@register.filter
+def column_heads(names):
+    """<th scope="col" class="num"> cells of the columns' names."""
+    return SafeString("".join(f'<th scope="col" class="num">{escape(str(name))}</th>' for name in names))
+
+
+@register.simple_tag
+def trend_rows(rows, path: str, budget: str, cells: bool = False):
+    """The rows of a table of months (selectors.Row, key "2026-11"): the month (a link to `path` for it), with
+    `cells` its amount in each column, its total and `budget` (text)."""
+    path, budget = conditional_escape(path), conditional_escape(budget)
+    return SafeString("".join(
+        f'<tr><th scope="row"><a href="{path}?month={escape(row.key)}">{escape(row.key)}</a></th>'
+        f'{amount_cells(row.amounts) if cells else ""}<td class="num">{_money(row.total)}</td>'
+        f'<td class="num">{budget}</td></tr>' for row in rows))
+
+
+DAY_TABLE = ('<details>\n  <summary>Day by day ({count} days)</summary>\n  <table class="table">\n'
+             '    <caption class="sr-only">Cost per day{caption}</caption>\n'
+             '    <thead><tr><th scope="col">Day</th><th scope="col" class="num">Cost</th><th scope="col" class="num">'
+             'Month to date</th><th scope="col" class="num">Forecast, month to date</th></tr></thead>\n'
+             '    <tbody>{rows}</tbody>\n  </table>\n</details>')
+
+
+@register.simple_tag
+def day_table(days, caption: str = ""):
+    """The month day by day (selectors.Day), folded: its cost, the month to date and the forecast to date."""
+    return SafeString(DAY_TABLE.format(count=len(days), caption=conditional_escape(caption), rows=day_rows(days)))
 
 
 @register.filter
