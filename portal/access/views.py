@@ -12,7 +12,7 @@ from portal.core.errors import DomainError
 @require_GET
 @require_perm("access.view_rbacaudit")
 def overview(request):
-    return render(request, "access/overview.html", {"environments": selectors.rbac_environment_list()})
+    return render(request, "access/overview.html", {"environments": selectors.rbac_environment_rows()})
 
 
 @require_GET

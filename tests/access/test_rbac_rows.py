@@ -117,3 +117,35 @@ def test_the_history_says_what_the_template_loop_said(history):
     new = engines["django"].from_string("{% load rbac %}    <tbody>\n    {{ page.history|history_rows }}\n    </tbody>")
     with time_machine.travel(NOW, tick=False):
         assert new.render({"page": {"history": history}}) == old.render({"page": {"history": history}})
+
+
+def test_the_overview_rows_are_what_the_annotated_queryset_gave(db):
+    """rbac_environment_rows (hand-written, #11) against rbac_environment_list (the ORM's): environments in order
+    of position then name; never audited; latest failed after a read; only failed; two audits at the same moment
+    (the later pk wins); the latest read older than a failed one."""
+    from portal.access.selectors import rbac_environment_list, rbac_environment_rows
+    from tests.factories import EnvironmentFactory
+
+    at = datetime(2026, 11, 30, 17, 4, 30, 862389, tzinfo=dt_timezone.utc)
+    envs = [EnvironmentFactory(name=name, position=position)
+            for name, position in [("zulu", 0), ("alpha", 1), ("bravo", 1), ("never", 2), ("failed", 3)]]
+    zulu, alpha, bravo, _, failed = envs
+
+    def audit(env, outcome, ran_at, present, missing, unexpected, error=""):
+        RbacAudit.objects.create(environment=env, outcome=outcome, backend="sandbox", ran_at=ran_at, error=error,
+                                 present_count=present, missing_count=missing, unexpected_count=unexpected)
+
+    audit(zulu, AuditOutcome.READ, at - timedelta(hours=2), 4, 1, 0)
+    audit(zulu, AuditOutcome.READ, at - timedelta(hours=1), 5, 0, 2)
+    audit(zulu, AuditOutcome.FAILED, at, 0, 0, 0, error="<denied>")
+    audit(alpha, AuditOutcome.READ, at, 5, 0, 0)
+    audit(alpha, AuditOutcome.READ, at, 3, 2, 1)          # same moment, later pk: the latest
+    audit(bravo, AuditOutcome.FAILED, at - timedelta(days=3), 0, 0, 0)
+    audit(failed, AuditOutcome.FAILED, at, 0, 0, 0, error="x")
+
+    expected = [(e.name, e.audit_ran_at, e.audit_outcome, e.read_ran_at, e.read_present, e.read_missing,
+                 e.read_unexpected) for e in rbac_environment_list()]
+    assert [tuple(row) for row in rbac_environment_rows()] == expected
+    assert [row[0] for row in expected] == ["zulu", "alpha", "bravo", "never", "failed"]
+    assert expected[0][2:] == (AuditOutcome.FAILED, at - timedelta(hours=1), 5, 0, 2)
+    assert expected[1][4:] == (3, 2, 1) and expected[3][1:] == (None,) * 6
