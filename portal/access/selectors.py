@@ -2,6 +2,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from portal.access.choices import REMEDIATION_TEMPLATE, AuditOutcome, FindingKind
@@ -95,6 +97,70 @@ class FindingRow:
         self.remediation: Deployment | None = None
 
 
+@cache
+def _findings_sql() -> str:
+    """An audit's findings, FINDING_FIELDS, in the model's order (kind first: the page splits them by kind),
+    written once a process (#11: the ORM compiled it each view)."""
+    f = RbacFinding
+    order = ", ".join(column(f, name) for name in ("kind", "role_name", "scope", "id"))   # Meta.ordering
+    return (f"SELECT {', '.join(column(f, name) for name in FINDING_FIELDS)} FROM {table(f)} "
+            f"WHERE {column(f, 'audit')} = %s ORDER BY {order}")
+
+
+@cache
+def _finding_fields() -> list:
+    return [RbacFinding._meta.get_field(name) for name in FINDING_FIELDS]
+
+
+@cache
+def _environment_sql() -> str:
+    e = Environment
+    return (f"SELECT {', '.join(column(e, f.name) for f in e._meta.concrete_fields)} FROM {table(e)} "
+            f"WHERE {column(e, 'name')} = %s")
+
+
+def environment_by_name(*, name: str) -> Environment | None:
+    """The environment named so (every field, as Environment.objects.get(name=...) gives it), or None: one
+    statement written once a process (#11: the RBAC page's ORM lookup cost as much as its audits' query)."""
+    fields = Environment._meta.concrete_fields
+    rows = fetch(_environment_sql(), [name], fields)
+    return Environment.from_db(connection.alias, [f.attname for f in fields], rows[0]) if rows else None
+
+
+@cache
+def _history_sql() -> str:
+    """An environment's latest audits (every column), each with its requester's username, latest first, written
+    once a process (#11: the ORM compiled the select_related each view)."""
+    a, user = RbacAudit, get_user_model()
+    columns = ", ".join(f"a.{column(a, f.name)}" for f in a._meta.concrete_fields)
+    return (f"SELECT {columns}, u.{column(user, 'username')} FROM {table(a)} a LEFT OUTER JOIN {table(user)} u "
+            f"ON u.{column(user, 'id')} = a.{column(a, 'requested_by')} WHERE a.{column(a, 'environment')} = %s "
+            f"ORDER BY a.{column(a, 'ran_at')} DESC, a.{column(a, 'id')} DESC LIMIT %s")
+
+
+@cache
+def _history_fields() -> list:
+    return [*RbacAudit._meta.concrete_fields, get_user_model()._meta.get_field("username")]
+
+
+def rbac_history(*, environment, limit: int = HISTORY) -> list[RbacAudit]:
+    """The environment's latest `limit` audits, latest first, as model instances with their environment and
+    requester (id and username: what the page shows of them) already set: what
+    RbacAudit.objects.filter(environment=...).select_related("requested_by")[:limit] gave the page."""
+    user = get_user_model()
+    names = [f.attname for f in RbacAudit._meta.concrete_fields]
+    cached_requester, cached_environment = RbacAudit.requested_by.field, RbacAudit.environment.field
+    history = []
+    for *values, username in fetch(_history_sql(), [environment.pk, limit], _history_fields()):
+        audit = RbacAudit.from_db(connection.alias, names, values)
+        cached_environment.set_cached_value(audit, environment)
+        requester = (user.from_db(connection.alias, ["id", "username"], [audit.requested_by_id, username])
+                     if audit.requested_by_id is not None else None)
+        cached_requester.set_cached_value(audit, requester)
+        history.append(audit)
+    return history
+
+
 @dataclass
 class RbacPage:
     environment: Environment
@@ -116,14 +182,14 @@ def rbac_page(*, environment) -> RbacPage:
     """What the RBAC page shows: the latest audit that could read, its findings (each missing one with
     the remediation run started since, if any), and the recent audits. Five queries at most; the remediation
     runs are not looked for when nothing is missing."""
-    history = list(RbacAudit.objects.filter(environment=environment).select_related("requested_by")[:HISTORY])
+    history = rbac_history(environment=environment)
     page = RbacPage(environment=environment, history=history, latest=history[0] if history else None)
     page.audit = next((a for a in history if a.could_read), None) or rbac_latest_read(environment=environment)
     if page.audit is None:
         return page
     lists = {FindingKind.MISSING: page.missing, FindingKind.UNEXPECTED: page.unexpected,
              FindingKind.PRESENT: page.present, FindingKind.NOT_CHECKED: page.not_checked}
-    for values in RbacFinding.objects.filter(audit=page.audit).values_list(*FINDING_FIELDS):
+    for values in fetch(_findings_sql(), [page.audit.pk], _finding_fields()):
         lists[values[0]].append(FindingRow(values))
     if not page.missing:
         return page
