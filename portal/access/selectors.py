@@ -99,10 +99,11 @@ class FindingRow:
 
 @cache
 def _findings_sql() -> str:
-    """An audit's findings, FINDING_FIELDS, in the model's order (kind first: the page splits them by kind),
-    written once a process (#11: the ORM compiled it each view)."""
+    """An audit's findings, FINDING_FIELDS, each kind in the model's order (Meta.ordering after its kind: the page
+    splits them by kind, so PostgreSQL need not sort by it), written once a process (#11: the ORM compiled it
+    each view)."""
     f = RbacFinding
-    order = ", ".join(column(f, name) for name in ("kind", "role_name", "scope", "id"))   # Meta.ordering
+    order = ", ".join(column(f, name) for name in ("role_name", "scope", "id"))
     return (f"SELECT {', '.join(column(f, name) for name in FINDING_FIELDS)} FROM {table(f)} "
             f"WHERE {column(f, 'audit')} = %s ORDER BY {order}")
 
