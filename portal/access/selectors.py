@@ -56,7 +56,8 @@ def _overview_sql() -> str:
                 f"e.{column(e, 'id')}{extra} ORDER BY x.{column(a, 'ran_at')} DESC, x.{column(a, 'id')} DESC LIMIT 1)")
 
     read = f" AND x.{column(a, 'outcome')} = %s"
-    return (f"SELECT e.{column(e, 'name')}, l.{column(a, 'ran_at')}, l.{column(a, 'outcome')}, r.{column(a, 'ran_at')}, "
+    return (f"SELECT e.{column(e, 'name')}, l.{column(a, 'ran_at')}, l.{column(a, 'outcome')}, "
+            f"r.{column(a, 'ran_at')}, "
             f"r.{column(a, 'present_count')}, r.{column(a, 'missing_count')}, r.{column(a, 'unexpected_count')} "
             f"FROM {table(e)} e "
             f"LEFT OUTER JOIN {table(a)} l ON l.{column(a, 'id')} = {latest('')} "
