@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -12,13 +13,16 @@ from portal.core.errors import DomainError
 @require_GET
 @require_perm("access.view_rbacaudit")
 def overview(request):
-    return render(request, "access/overview.html", {"environments": selectors.rbac_environment_list()})
+    return render(request, "access/overview.html", {"environments": selectors.rbac_environment_rows()})
 
 
 @require_GET
 @require_perm("access.view_rbacaudit")
 def environment(request, name):
-    page = selectors.rbac_page(environment=get_object_or_404(Environment, name=name))
+    environment = selectors.environment_by_name(name=name)
+    if environment is None:
+        raise Http404("No Environment matches the given query.")  # as get_object_or_404 said
+    page = selectors.rbac_page(environment=environment)
     return render(request, "access/environment.html", {"page": page, "environment": page.environment})
 
 

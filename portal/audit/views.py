@@ -19,7 +19,7 @@ def audit_list(request):
     filters = {key: request.GET.get(key, "").strip() for key in ("actor", "action", "object_type", "q")}
     # A search longer than any object's name is refused with the limit, never cut (issue #9); kept as typed.
     q_error = too_long(filters["q"], Q_MAX, what="The search")
-    events = selectors.audit_event_list(**filters) if not q_error else selectors.audit_event_list().none()
+    events = selectors.AuditRows(**filters, none=bool(q_error))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode({k: v for k, v in filters.items() if v})
     context = {"page": page, "filters": filters, "choices": selectors.audit_filter_choices(), "query": query,

@@ -117,3 +117,95 @@ def test_the_history_says_what_the_template_loop_said(history):
     new = engines["django"].from_string("{% load rbac %}    <tbody>\n    {{ page.history|history_rows }}\n    </tbody>")
     with time_machine.travel(NOW, tick=False):
         assert new.render({"page": {"history": history}}) == old.render({"page": {"history": history}})
+
+
+def test_the_overview_rows_are_what_the_annotated_queryset_gave(db):
+    """rbac_environment_rows (hand-written, #11) against rbac_environment_list (the ORM's): environments in order
+    of position then name; never audited; latest failed after a read; only failed; two audits at the same moment
+    (the later pk wins); the latest read older than a failed one."""
+    from portal.access.selectors import rbac_environment_list, rbac_environment_rows
+    from tests.factories import EnvironmentFactory
+
+    at = datetime(2026, 11, 30, 17, 4, 30, 862389, tzinfo=dt_timezone.utc)
+    envs = [EnvironmentFactory(name=name, position=position)
+            for name, position in [("zulu", 0), ("alpha", 1), ("bravo", 1), ("never", 2), ("failed", 3)]]
+    zulu, alpha, bravo, _, failed = envs
+
+    def audit(env, outcome, ran_at, present, missing, unexpected, error=""):
+        RbacAudit.objects.create(environment=env, outcome=outcome, backend="sandbox", ran_at=ran_at, error=error,
+                                 present_count=present, missing_count=missing, unexpected_count=unexpected)
+
+    audit(zulu, AuditOutcome.READ, at - timedelta(hours=2), 4, 1, 0)
+    audit(zulu, AuditOutcome.READ, at - timedelta(hours=1), 5, 0, 2)
+    audit(zulu, AuditOutcome.FAILED, at, 0, 0, 0, error="<denied>")
+    audit(alpha, AuditOutcome.READ, at, 5, 0, 0)
+    audit(alpha, AuditOutcome.READ, at, 3, 2, 1)          # same moment, later pk: the latest
+    audit(bravo, AuditOutcome.FAILED, at - timedelta(days=3), 0, 0, 0)
+    audit(failed, AuditOutcome.FAILED, at, 0, 0, 0, error="x")
+
+    expected = [(e.name, e.audit_ran_at, e.audit_outcome, e.read_ran_at, e.read_present, e.read_missing,
+                 e.read_unexpected) for e in rbac_environment_list()]
+    assert [tuple(row) for row in rbac_environment_rows()] == expected
+    assert [row[0] for row in expected] == ["zulu", "alpha", "bravo", "never", "failed"]
+    assert expected[0][2:] == (AuditOutcome.FAILED, at - timedelta(hours=1), 5, 0, 2)
+    assert expected[1][4:] == (3, 2, 1) and expected[3][1:] == (None,) * 6
+
+
+def test_many_hostile_rows_are_escaped_as_the_loop_escaped_them():
+    """The tables escape their values in one pass (#11): hostile text, empty and None values, and a value holding
+    the pass's separator (NUL, which PostgreSQL text cannot hold but a row built in Python can) still come out
+    as the template's loop wrote them."""
+    texts = ["<script>x</script>", "a & b", "'q' \"qq\"", "", None, "tab\there", "nul\0inside", "é — ü"]
+    rows = [RbacFinding(kind="unexpected", role_name=texts[i % 8], role_guid="g", principal=texts[(i + 1) % 8],
+                        principal_id=texts[(i + 2) % 8], principal_type=texts[(i + 3) % 8],
+                        scope=f"/s/{texts[(i + 4) % 8]}", assignment_id=texts[(i + 5) % 8], inherited=bool(i % 2))
+            for i in range(40)]
+    for with_nul in (rows, [r for r in rows if "\0" not in "".join(str(getattr(r, n)) for n in FINDING_FIELDS)]):
+        for row, table in (("{{ f|unexpected_row }}", "unexpected_rows"), ("{{ f|present_row }}", "present_rows")):
+            old = engines["django"].from_string("{% load rbac %}" + LOOP.replace("ROW", row))
+            new = engines["django"].from_string(
+                "{% load rbac %}    <tbody>\n    {{ rows|" + table + " }}\n    </tbody>")
+            html = new.render({"rows": [as_row(f) for f in with_nul]})
+            assert html == old.render({"rows": with_nul})
+            assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_the_page_reads_what_the_orm_read(db):
+    """environment_by_name, rbac_history and the findings' statement (hand-written, #11) give what the ORM gave:
+    every field of the environment, the audits latest first with their requester, the findings in model order."""
+    from portal.access.selectors import environment_by_name, rbac_history, rbac_page
+    from tests.factories import EnvironmentFactory
+
+    env = EnvironmentFactory(name="dev", cosmos_containers=["orders"], event_hub_topics=["a", "b"])
+    EnvironmentFactory(name="prod")
+    user = get_user_model().objects.create(username="<erin>")
+    at = datetime(2026, 11, 30, 17, 4, 30, 862389, tzinfo=dt_timezone.utc)
+    audits = []
+    for i in range(13):
+        audits.append(RbacAudit.objects.create(environment=env, outcome=[AuditOutcome.READ, AuditOutcome.FAILED][i % 2],
+                                         backend="sandbox", ran_at=at - timedelta(minutes=i // 2), error="e<" * (i % 3),
+                                         kubelet_principal_id="k", present_count=i, missing_count=i % 2,
+                                         unexpected_count=i % 3, requested_by=user if i % 3 else None))
+    for finding in FINDINGS + FINDINGS[::-1]:
+        RbacFinding.objects.create(audit=audits[0], **{name: getattr(finding, name) for name in FINDING_FIELDS})
+
+    found = environment_by_name(name="dev")
+    expected = type(env).objects.get(name="dev")
+    assert [getattr(found, f.attname) for f in type(env)._meta.concrete_fields] == [
+        getattr(expected, f.attname) for f in type(env)._meta.concrete_fields]
+    assert environment_by_name(name="nope") is None
+
+    history = rbac_history(environment=found)
+    orm = list(RbacAudit.objects.filter(environment=env).select_related("requested_by")[:10])
+    assert [a.pk for a in history] == [a.pk for a in orm]
+    for mine, theirs in zip(history, orm):
+        assert [getattr(mine, f.attname) for f in RbacAudit._meta.concrete_fields] == [
+            getattr(theirs, f.attname) for f in RbacAudit._meta.concrete_fields]
+        assert getattr(mine.requested_by, "username", None) == getattr(theirs.requested_by, "username", None)
+        assert mine.environment is found
+
+    page = rbac_page(environment=found)
+    assert page.audit.pk == audits[0].pk and len(page.unexpected) == 4 and len(page.present) == 4
+    for kind, rows in (("missing", page.missing), ("unexpected", page.unexpected), ("present", page.present)):
+        assert [tuple(getattr(r, n) for n in FINDING_FIELDS) for r in rows] == list(
+            RbacFinding.objects.filter(audit=page.audit, kind=kind).values_list(*FINDING_FIELDS))

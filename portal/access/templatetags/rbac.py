@@ -1,6 +1,9 @@
 """Rows of an RBAC audit's findings (issue #11): an audit can list a few hundred role assignments, and each row
 as one filter writes what the template's row of some eight nodes wrote, word for word; a table's rows as one
-filter write what the template's {% for %} over them wrote (its {% empty %} row when there are none)."""
+filter write what the template's {% for %} over them wrote (its {% empty %} row when there are none), its values
+escaped in one pass."""
+
+from html import escape
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -15,42 +18,71 @@ register = template.Library()
 NONE = '<tr><td colspan="3" class="empty">None.</td></tr>'
 
 
-def _rows(findings: list[FindingRow], row) -> SafeString:
-    """The rows as the template's loop wrote them: each on a line of its own, indented as it was."""
+def _escaped(values: list) -> list[str]:
+    """Each value as text escaped for HTML (markup.text), escaped in one pass over them all: a table of a few
+    hundred findings has some thousand short values, and a call of escape each was most of its writing."""
+    texts = [value if isinstance(value, str) else str(value) for value in values]
+    joined = "\0".join(texts)
+    if joined.count("\0") != len(texts) - 1:     # a value holds the separator (PostgreSQL text cannot)
+        return [_text(value) for value in texts]
+    return escape(joined).split("\0")
+
+
+def _table(findings: list[FindingRow], values, row) -> SafeString:
+    """The rows as the template's loop wrote them, each on a line of its own, indented as it was: `row(f, texts)`
+    writes one from the finding and its `values(f)` escaped."""
     if not findings:
         return mark_safe(NONE)
-    return mark_safe("".join([f"\n      {row(f)}\n    " for f in findings]))
+    width = len(values(findings[0]))
+    texts = _escaped([value for f in findings for value in values(f)])
+    return mark_safe("".join([f"\n      {row(f, texts[at:at + width])}\n    "
+                              for f, at in zip(findings, range(0, len(texts), width))]))
+
+
+def _unexpected_values(f) -> tuple:
+    return f.role_name, f.scope_name, f.assignment_id, f.principal_id, f.principal_type
+
+
+def _unexpected(f, texts) -> str:
+    """An unexpected broad role: the role, where (the scope's last part, the assignment's id), who holds it."""
+    role, scope_name, assignment_id, principal_id, principal_type = texts
+    kind = f' <span class="muted">{principal_type}</span>' if f.principal_type else ""
+    return (f'<tr data-role="{role}"><th scope="row">{role}</th>\n'
+            f'        <td><code>{scope_name}</code><div class="detail"><code>{assignment_id}</code></div></td>\n'
+            f'        <td><code>{principal_id}</code>{kind}</td></tr>')
+
+
+def _present_values(f) -> tuple:
+    return f.role_name, f.scope_name, f.principal, f.principal_id
+
+
+def _present(f, texts) -> str:
+    """An expected role that is there: the role, where (inherited from a scope above?), who holds it."""
+    role, scope_name, principal, principal_id = texts
+    inherited = ' <span class="muted">(inherited from above)</span>' if f.inherited else ""
+    return (f'<tr data-role="{role}"><th scope="row">{role}</th>\n'
+            f'        <td><code>{scope_name}</code>{inherited}</td>\n'
+            f'        <td>{principal} <code>{principal_id}</code></td></tr>')
 
 
 @register.filter
 def unexpected_rows(findings: list[FindingRow]) -> SafeString:
-    return _rows(findings, unexpected_row)
+    return _table(findings, _unexpected_values, _unexpected)
 
 
 @register.filter
 def present_rows(findings: list[FindingRow]) -> SafeString:
-    return _rows(findings, present_row)
+    return _table(findings, _present_values, _present)
 
 
 @register.filter
 def unexpected_row(f: RbacFinding | FindingRow) -> SafeString:
-    """An unexpected broad role: the role, where (the scope's last part, the assignment's id), who holds it."""
-    kind = f' <span class="muted">{_text(f.principal_type)}</span>' if f.principal_type else ""
-    role = _text(f.role_name)
-    return mark_safe(f'<tr data-role="{role}"><th scope="row">{role}</th>\n'
-                     f'        <td><code>{_text(f.scope_name)}</code><div class="detail"><code>{_text(f.assignment_id)}'
-                     f'</code></div></td>\n'
-                     f'        <td><code>{_text(f.principal_id)}</code>{kind}</td></tr>')
+    return mark_safe(_unexpected(f, [_text(value) for value in _unexpected_values(f)]))
 
 
 @register.filter
 def present_row(f: RbacFinding | FindingRow) -> SafeString:
-    """An expected role that is there: the role, where (inherited from a scope above?), who holds it."""
-    inherited = ' <span class="muted">(inherited from above)</span>' if f.inherited else ""
-    role = _text(f.role_name)
-    return mark_safe(f'<tr data-role="{role}"><th scope="row">{role}</th>\n'
-                     f'        <td><code>{_text(f.scope_name)}</code>{inherited}</td>\n'
-                     f'        <td>{_text(f.principal)} <code>{_text(f.principal_id)}</code></td></tr>')
+    return mark_safe(_present(f, [_text(value) for value in _present_values(f)]))
 
 
 def _outcome(a: RbacAudit) -> str:
