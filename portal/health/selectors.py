@@ -28,6 +28,7 @@ class BoardCheck(namedtuple("BoardCheck", _BOARD_ATTRIBUTES)):
     css = HealthCheck.css
     last_known_css = HealthCheck.last_known_css
     is_stale = HealthCheck.is_stale
+    is_stale_at = HealthCheck.is_stale_at
 
     @property
     def pk(self) -> int:
