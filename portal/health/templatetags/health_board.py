@@ -87,13 +87,13 @@ def board_rows(rows: list[AgentRow]) -> SafeString:
 
 
 def _row(row: AgentRow, zone, now) -> str:
-    url = row.url
-    name = f'<a href="{_text(url)}">{_text(row.slug)}</a>' if url else _text(row.slug)
+    url, slug = row.url, _text(row.slug)
+    name = f'<a href="{_text(url)}">{slug}</a>' if url else slug
     team = _text(row.team) if row.team else "—"
     uptime = f"{one_decimal(row.uptime)}%" if row.uptime is not None else "—"
     workload = NONE if row.workload is None else _cell(row.workload, zone, now)
     http = NONE if row.http is None else _cell(row.http, zone, now)
-    return (f'<tr data-agent="{_text(row.slug)}" data-state="{_state(row.state)[0]}">\n'
+    return (f'<tr data-agent="{slug}" data-state="{_state(row.state)[0]}">\n'
             f'          <th scope="row">{name}</th>\n          <td>{team}</td>\n'
             f'          <td>{workload}</td>\n          <td>{http}</td>\n'
             f'          <td class="num" data-testid="uptime">{uptime}</td>\n        </tr>')
