@@ -135,7 +135,8 @@ def test_the_boards_rows_say_byte_for_byte_what_its_loop_over_the_rows_said():
     cases.append((gone, SimpleNamespace(slug=gone.slug, state=HealthState.UNKNOWN, agent=None, team=None,
                                         workload=hostile, http=None, uptime=33.35)))
     board, before = [row for row, _ in cases], [row for _, row in cases]
-    loop_before = "{% for row in rows %}\n        " + ROW.removeprefix("{% load health_board %}") + "\n      {% endfor %}"
+    row_before = ROW.removeprefix("{% load health_board %}")
+    loop_before = "{% for row in rows %}\n        " + row_before + "\n      {% endfor %}"
     with time_machine.travel(NOW, tick=False):
         html = board_rows(board)
         assert html == engines["django"].from_string(LOOP).render({"rows": board})
