@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -18,7 +19,8 @@ def overview(request):
 @require_GET
 @require_perm("health.view_healthcheck")
 def board(request, name):
-    environment = get_object_or_404(Environment, name=name)
+    if (environment := selectors.environment_named(name=name)) is None:
+        raise Http404("No environment of that name.")
     context = {"environment": environment,
                "board": selectors.health_board(environment=environment, page=request.GET.get("page"))}
     template = "health/board.html#board" if request.htmx else "health/board.html"

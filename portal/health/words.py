@@ -86,24 +86,32 @@ def _between(d: datetime.datetime, now: datetime.datetime) -> str:
     return _unit(value, UNITS[i])
 
 
-def timesince(value) -> str:
-    """{{ value|timesince }}: how long ago `value` was, e.g. '3 days, 4 hours' (non-breaking spaces)."""
+def timesince(value, now: datetime.datetime | None = None) -> str:
+    """{{ value|timesince }}: how long ago `value` was, e.g. '3 days, 4 hours' (non-breaking spaces). `now`: the
+    clock read once for a page of times (aware; the clock is read here when it is None or `value` is naive)."""
     if not _Portal.untranslated or type(value) is not datetime.datetime:
         return timesince_filter(value)
     try:
         aware = value.utcoffset() is not None
-        return _between(value, datetime.datetime.now(value.tzinfo if aware else None))
+        if now is None or not aware or now.tzinfo is None:
+            now = datetime.datetime.now(value.tzinfo if aware else None)
+        else:
+            now = now.astimezone(value.tzinfo)      # as datetime.now(value.tzinfo) gives it
+        return _between(value, now)
     except (ValueError, TypeError):
         return timesince_filter(value)
 
 
-def naturaltime(value):
+def naturaltime(value, now: datetime.datetime | None = None):
     """{{ value|naturaltime }}: 'now', 'a minute ago', '3 hours from now', '2 days, 1 hour ago'... A value that is
-    not a date is returned as it is (None stays None)."""
+    not a date is returned as it is (None stays None). `now` as for timesince."""
     if not _Portal.untranslated or type(value) is not datetime.datetime:
         return django_naturaltime(value)
     aware = value.utcoffset() is not None
-    now = datetime.datetime.now(UTC if aware else None)
+    if now is None or not aware or now.tzinfo is None:
+        now = datetime.datetime.now(UTC if aware else None)
+    elif now.tzinfo is not UTC:
+        now = now.astimezone(UTC)   # as Django reads it: two times in one zone subtract as wall clocks (DST)
     if value < now:
         delta, when = now - value, "ago"
     else:
@@ -123,16 +131,17 @@ def naturaltime(value):
     return f"an hour {when}" if count == 1 else f"{count}{NBSP}hours {when}"
 
 
-def timesince_html(value) -> str:
-    """timesince(value) escaped for HTML. Words written here (digits, letters, spaces, commas) have nothing to
+def timesince_html(value, now: datetime.datetime | None = None) -> str:
+    """timesince(value, now) escaped for HTML. Words written here (digits, letters, spaces, commas) have nothing to
     escape; Django's own (translated) words are escaped."""
-    words = timesince(value)
+    words = timesince(value, now)
     return words if _Portal.untranslated and type(value) is datetime.datetime else escape(str(words))
 
 
-def naturaltime_html(value) -> str:
-    """naturaltime(value) escaped for HTML, as timesince_html (a value that is no date-time is written as str())."""
-    words = naturaltime(value)
+def naturaltime_html(value, now: datetime.datetime | None = None) -> str:
+    """naturaltime(value, now) escaped for HTML, as timesince_html (a value that is no date-time is written as
+    str())."""
+    words = naturaltime(value, now)
     return words if _Portal.untranslated and type(value) is datetime.datetime else escape(str(words))
 
 

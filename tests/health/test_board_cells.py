@@ -13,7 +13,7 @@ from portal.catalog.models import Agent, Team
 from portal.health.choices import AlertStatus, CheckKind, HealthState
 from portal.health.models import HealthCheck
 from portal.health.selectors import AgentRow, BoardCheck
-from portal.health.templatetags.health_board import agent_row, check_cell
+from portal.health.templatetags.health_board import agent_row, board_rows, check_cell
 from provisioning.health import worst_state
 
 NOW = datetime(2026, 11, 30, 12, 0, 30, tzinfo=dt_timezone.utc)
@@ -117,3 +117,31 @@ def test_the_boards_checks_read_from_a_cursor_say_what_the_models_said(name):
         assert check_cell(board_check) == check_cell(model)
         assert (board_check.css, board_check.is_stale, board_check.last_known_css) == (
             model.css, model.is_stale, model.last_known_css)
+
+
+# The board's loop over its agents until session 7 of issue #11 (one filter a row).
+LOOP = """{% load health_board %}{% for row in rows %}
+        {{ row|agent_row }}
+      {% endfor %}"""
+
+
+def test_the_boards_rows_say_byte_for_byte_what_its_loop_over_the_rows_said():
+    """board_rows writes the page's rows at once, with one clock and time zone: the same bytes as the loop of
+    agent_row, and as the loop of the template row before #11, hostile text escaped."""
+    cases = list(rows().values())
+    hostile = check(state=HealthState.UNKNOWN, summary="<script>alert('x')</script> & \"y\"",
+                    last_known_state=HealthState.RED, last_known_summary="<b>&amp;</b>", last_known_at=NOW)
+    gone = AgentRow('<img src=x onerror="1">&\'', None, None, None, hostile, None, 33.35)
+    cases.append((gone, SimpleNamespace(slug=gone.slug, state=HealthState.UNKNOWN, agent=None, team=None,
+                                        workload=hostile, http=None, uptime=33.35)))
+    board, before = [row for row, _ in cases], [row for _, row in cases]
+    row_before = ROW.removeprefix("{% load health_board %}")
+    loop_before = "{% for row in rows %}\n        " + row_before + "\n      {% endfor %}"
+    with time_machine.travel(NOW, tick=False):
+        html = board_rows(board)
+        assert html == engines["django"].from_string(LOOP).render({"rows": board})
+        assert html == engines["django"].from_string("{% load health_board %}" + loop_before).render({"rows": before})
+    assert html.count("<tr data-agent=") == len(cases)
+    assert "<script>" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;y&quot;" in html
+    assert 'data-agent="&lt;img src=x onerror=&quot;1&quot;&gt;&amp;&#x27;"' in html
+    assert board_rows([]) == ""

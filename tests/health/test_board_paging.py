@@ -153,3 +153,29 @@ def test_without_http_probes_pools_and_resources_count_by_state_but_rank_no_agen
     assert [c.target for c in board.pools] == ["agents"]
     assert [c.target for c in board.resources] == ["aks", "kv", "redis"]
     assert [row.slug for row in health_board(environment=dev, now=NOW, page=2, per_page=2).agents] == ["b", "d"]
+
+
+def test_the_board_reads_its_environment_as_the_orm_does(db):
+    """The board's view reads the environment in SQL written once: every field as Environment.objects.get gives
+    it (JSON, decimal, the approver group's id), loaded from the database (not an unsaved instance); no such name:
+    None."""
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group
+
+    from portal.catalog.models import Environment
+    from portal.health.selectors import environment_named
+
+    env = EnvironmentFactory(name="qa-1", monthly_budget=Decimal("1234.50"), cosmos_containers=["a", "<b>"],
+                             discovered_resources={"redis": {"name": "r'1"}}, approver_group=Group.objects.create(
+                                 name="approvers"), approval_webhook_url="https://chat.example/hook?a=1&b=2")
+    EnvironmentFactory(name="qa-2")
+
+    read, orm = environment_named(name="qa-1"), Environment.objects.get(name="qa-1")
+
+    fields = [f.attname for f in Environment._meta.concrete_fields]
+    assert [getattr(read, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert [type(getattr(read, f)) for f in fields] == [type(getattr(orm, f)) for f in fields]
+    assert read == env and not read._state.adding and read._state.db == "default"
+    assert read.get_absolute_url() == orm.get_absolute_url()
+    assert environment_named(name="nope") is None and environment_named(name="QA-1") is None

@@ -55,6 +55,21 @@ def test_times_are_worded_as_djangos_timesince_and_naturaltime_word_them():
     assert checked > 4000
 
 
+
+def test_a_clock_read_once_for_the_page_words_times_as_the_clock_read_for_each():
+    """The board reads the clock once a page and hands it to every cell: the words are those of reading it there,
+    whatever zone the given clock and the time are in."""
+    draw = random.Random(7)
+    checked = 0
+    for now, moment in moments():
+        with time_machine.travel(now, tick=False):
+            expected = (timesince(moment), naturaltime(moment))
+        given = now.astimezone(draw.choice(ZONES))
+        assert (timesince(moment, given), naturaltime(moment, given)) == expected, (now, moment)
+        assert (timesince_html(moment, given), naturaltime_html(moment, given)) == tuple(map(escape, expected))
+        checked += 1
+    assert checked > 4000
+
 def test_times_without_a_zone_or_a_time_and_none_are_left_to_django():
     now = datetime(2026, 11, 30, 12, 0, 30, tzinfo=UTC)
     with time_machine.travel(now, tick=False):

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from portal.health import selectors, services
 from portal.health.choices import CheckKind, HealthState
-from portal.health.models import HealthDay, HealthResult
+from portal.health.models import HealthCheck, HealthDay, HealthResult
 from portal.health.services import Observation
 from provisioning.health import CheckResult
 from tests.factories import AgentFactory, EnvironmentFactory
@@ -96,3 +96,35 @@ def test_the_board_reads_uptime_from_the_rollup_not_the_raw_results(dev_checked,
     assert response.status_code == 200 and b"100.0%" in response.content
     assert not [q["sql"] for q in queries if "health_healthresult" in q["sql"]]
     assert any("health_healthday" in q["sql"] for q in queries)
+
+
+def test_the_boards_uptime_is_the_float_python_makes_of_the_rollup(db):
+    """The board divides in SQL (a double): the same float, to the last bit, as Python's 100.0 * green / total of the
+    rollup, for shares that do not divide evenly; the agent's retired checks here count, its checks elsewhere and
+    the days before the window do not; no results in the window, no uptime."""
+    dev, staging = EnvironmentFactory(name="dev"), EnvironmentFactory(name="staging")
+    today, expected = NOW.date(), {}
+    for i, (green, total) in enumerate([(1, 3), (2, 3), (7, 9), (1, 7), (123, 456), (49, 400), (0, 5), (5, 5),
+                                        (10**6 - 1, 3 * 10**6), (0, 0)]):
+        agent = AgentFactory(slug=f"agent-{i}")
+
+        def check(env, kind, active=True):
+            return HealthCheck.objects.create(environment=env, kind=kind, target=agent.slug, label=agent.slug,
+                                              agent=agent, active=active, state=HealthState.GREEN)
+
+        workload = check(dev, CheckKind.WORKLOAD)
+        HealthDay.objects.create(health_check=workload, day=today - timedelta(days=30), total=10, green=0)
+        HealthDay.objects.create(health_check=check(staging, CheckKind.WORKLOAD), day=today, total=10, green=10)
+        if total:
+            HealthDay.objects.create(health_check=workload, day=today, total=total - 1, green=min(green, total - 1))
+            HealthDay.objects.create(health_check=check(dev, CheckKind.HTTP, active=False),
+                                     day=today - timedelta(days=3), total=1, green=green - min(green, total - 1))
+        expected[agent.slug] = 100.0 * green / total if total else None
+
+    board = selectors.health_board(environment=dev, now=NOW)
+
+    assert {row.slug: row.uptime for row in board.agents} == expected
+    assert all(type(row.uptime) is float for row in board.agents if row.slug != "agent-9")
+    ids = {row.slug: row.agent_id for row in board.agents}
+    assert selectors.agent_uptime(environment=dev, now=NOW) == {
+        ids[slug]: uptime for slug, uptime in expected.items() if uptime is not None}
