@@ -4,17 +4,17 @@ from datetime import date
 from functools import cache, lru_cache
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache as django_cache
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.catalog.choices import PlacementStatus
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
 from portal.core.distinct import distinct_values_cte
-from portal.core import pagination
-from portal.core.pagination import Counted
+from portal.core import pagination, sql
 from portal.deployments.models import Deployment
 from portal.health.choices import HealthState
 from portal.health.models import HealthCheck
@@ -146,8 +146,31 @@ def environment_get(*, name: str) -> Environment:
 
 def environment_for_page(*, name: str) -> Environment:
     """The environment named `name` with its approver group, for its own pages (no node pools: its page reads
-    them with environment_node_pools, as rows rather than prefetched models, #11)."""
-    return Environment.objects.select_related("approver_group").get(name=name)
+    them with environment_node_pools, as rows rather than prefetched models, #11). One statement written once
+    (_environment_sql) and the instances made as the ORM makes them (from_db), rather than a select_related
+    queryset compiled on every view (0.9 -> 0.3 ms, #11). Raises Environment.DoesNotExist as get() does."""
+    statement, fields = _environment_sql()
+    rows = sql.fetch(statement, [name], fields)
+    if not rows:
+        raise Environment.DoesNotExist(f"No environment named {name!r}.")
+    row = rows[0]
+    environment = Environment.from_db(connection.alias, [f.attname for f in fields[:-1]], row[:-1])
+    group = None
+    if environment.approver_group_id is not None:
+        group = Group.from_db(connection.alias, ["id", "name"], [environment.approver_group_id, row[-1]])
+    environment.approver_group = group
+    return environment
+
+
+@cache
+def _environment_sql() -> tuple[str, list]:
+    fields = [f for f in Environment._meta.concrete_fields]
+    group = Group._meta.get_field("name")
+    statement = (f"SELECT {', '.join(f'e.{sql.column(Environment, f.name)}' for f in fields)}, "
+                 f"g.{sql.column(Group, 'name')} FROM {sql.table(Environment)} e "
+                 f"LEFT OUTER JOIN {sql.table(Group)} g ON g.{sql.column(Group, 'id')} = "
+                 f"e.{sql.column(Environment, 'approver_group')} WHERE e.{sql.column(Environment, 'name')} = %s")
+    return statement, [*fields, group]
 
 
 def environment_node_pools(*, environment: Environment) -> list[dict]:
@@ -177,14 +200,48 @@ def placement_count(*, environment: Environment) -> int:
     return total
 
 
-def placement_list(*, environment: Environment) -> Counted:
+def placement_list(*, environment: Environment) -> "PlacementPage":
     """The agents placed in an environment, for its page (paged there, then finished by placement_rows): the
-    columns its table shows, as dicts rather than placements, agents and teams with every column (#11). The
+    columns its table shows, as dicts rather than placements, agents and teams with every column (#11), a page
+    read by one statement written once (_placements_sql) rather than a queryset compiled on every view. The
     pager counts the environment's placements alone, without the joins the rows need (placement_count)."""
-    rows = Placement.objects.filter(environment=environment.pk).order_by("agent__slug", "pk").values(
-        "status", "status_detail", "redis_db", "redis_key_prefix", "cosmos_container", "blob_container", "image_tag",
-        "replicas", slug=F("agent__slug"), team=F("agent__owner_team__name"))
-    return Counted(rows, placement_count(environment=environment))
+    return PlacementPage(environment.pk, placement_count(environment=environment))
+
+
+PLACEMENT_COLUMNS = ("status", "status_detail", "redis_db", "redis_key_prefix", "cosmos_container", "blob_container",
+                     "image_tag", "replicas")
+
+
+@cache
+def _placements_sql() -> str:
+    p = [f"p.{sql.column(Placement, name)}" for name in PLACEMENT_COLUMNS]
+    return (f"SELECT {', '.join(p)}, a.{sql.column(Agent, 'slug')}, t.{sql.column(Team, 'name')} "
+            f"FROM {sql.table(Placement)} p "
+            f"INNER JOIN {sql.table(Agent)} a ON a.{sql.column(Agent, 'id')} = p.{sql.column(Placement, 'agent')} "
+            f"INNER JOIN {sql.table(Team)} t ON t.{sql.column(Team, 'id')} = a.{sql.column(Agent, 'owner_team')} "
+            f"WHERE p.{sql.column(Placement, 'environment')} = %s "
+            f"ORDER BY a.{sql.column(Agent, 'slug')} ASC, p.{sql.column(Placement, 'id')} ASC LIMIT %s OFFSET %s")
+
+
+class PlacementPage:
+    """An environment's placements for page_of: counted already, and a page's slice read by one statement."""
+
+    ordered = True
+
+    def __init__(self, environment_id: int, count: int):
+        self._environment_id, self._count = environment_id, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: slice) -> list[dict]:
+        start = key.start or 0
+        names = (*PLACEMENT_COLUMNS, "slug", "team")
+        return [dict(zip(names, row)) for row in _fetch(
+            _placements_sql(), [self._environment_id, max(0, key.stop - start), start])]
 
 
 def placement_rows(*, placements) -> list[dict]:
@@ -198,7 +255,23 @@ def placement_rows(*, placements) -> list[dict]:
 
 
 def environment_latest_sync(*, environment: Environment) -> EnvironmentSync | None:
-    return EnvironmentSync.objects.filter(environment=environment).first()
+    """The environment's latest sync (EnvironmentSync's ordering), or None: one statement written once, the
+    instance made as the ORM makes it (#11: the queryset's compiling was most of it)."""
+    statement, fields = _latest_sync_sql()
+    rows = sql.fetch(statement, [environment.pk], fields)
+    if not rows:
+        return None
+    return EnvironmentSync.from_db(connection.alias, [f.attname for f in fields], rows[0])
+
+
+@cache
+def _latest_sync_sql() -> tuple[str, list]:
+    fields = list(EnvironmentSync._meta.concrete_fields)
+    statement = (f"SELECT {', '.join(sql.column(EnvironmentSync, f.name) for f in fields)} "
+                 f"FROM {sql.table(EnvironmentSync)} WHERE {sql.column(EnvironmentSync, 'environment')} = %s "
+                 f"ORDER BY {sql.column(EnvironmentSync, 'requested_at')} DESC, "
+                 f"{sql.column(EnvironmentSync, 'id')} DESC LIMIT 1")
+    return statement, fields
 
 
 def environment_sync_get(*, pk: int) -> EnvironmentSync:
