@@ -231,3 +231,11 @@ def test_environment_for_page_and_its_latest_sync_are_the_instances_the_orm_give
         sync = selectors.environment_latest_sync(environment=dev_page)
     assert sync.pk == latest.pk and _fields(sync) == _fields(EnvironmentSync.objects.filter(environment=dev).first())
     assert selectors.environment_latest_sync(environment=staging) is None
+
+    for name, expected_sync in [("dev", sync), ("staging", None)]:                # the page's: both in one query
+        with django_assert_num_queries(1):
+            environment, page_sync = selectors.environment_with_latest_sync(name=name)
+        assert _fields(environment) == _fields(selectors.environment_for_page(name=name))
+        assert (page_sync and _fields(page_sync)) == (expected_sync and _fields(expected_sync))
+    with pytest.raises(Environment.DoesNotExist):
+        selectors.environment_with_latest_sync(name="nowhere")
