@@ -22,12 +22,15 @@ def _environment_or_404(name):
 @require_GET
 @require_perm("catalog.view_environment")
 def environment_detail(request, name):
-    environment = _environment_or_404(name)
+    try:
+        environment, sync = selectors.environment_with_latest_sync(name=name)
+    except Environment.DoesNotExist:
+        raise Http404(f"No environment named {name!r}.")
     placements = page_of(request, selectors.placement_list(environment=environment),
                          rows=lambda page: selectors.placement_rows(placements=page))
     context = {
         "environment": environment,
-        "sync": selectors.environment_latest_sync(environment=environment),
+        "sync": sync,
         "pools": selectors.environment_node_pools(environment=environment),
         "placements": placements,
     }

@@ -66,3 +66,58 @@ AGENTS = {
 def test_agent_row_writes_what_the_template_wrote(name):
     agent = {**AGENT, **AGENTS[name]}
     assert agent_row(agent) == engines["django"].from_string(AGENT_ROW).render({"agent": agent})
+
+
+# The loops the two tables' bodies were until issue #11's table filters (agent_table_rows, placement_table_rows).
+AGENT_LOOP = """{% load catalog %}
+    {% for agent in agents %}
+      {{ agent|agent_row }}
+    {% empty %}
+      <tr><td>none</td></tr>
+    {% endfor %}
+"""
+AGENT_TABLE = """{% load catalog %}
+    {% if agents %}{{ agents|agent_table_rows }}{% else %}
+      <tr><td>none</td></tr>
+    {% endif %}
+"""
+PLACEMENT_LOOP = """{% load catalog %}
+    {% for p in placements %}
+      {{ p|placement_row }}
+    {% empty %}<tr><td>none</td></tr>{% endfor %}
+"""
+PLACEMENT_TABLE = """{% load catalog %}
+    {% if placements %}{{ placements|placement_table_rows }}{% else %}<tr><td>none</td></tr>{% endif %}
+"""
+
+
+@pytest.mark.parametrize("count", [0, 1, 4])
+def test_the_table_filters_write_what_the_loops_wrote(count):
+    render = lambda source, **context: engines["django"].from_string(source).render(context)  # noqa: E731
+    agents = [{**AGENT, **change} for change in list(AGENTS.values())[:count]]
+    placements = [{**BASE, **change} for change in list(ROWS.values())[:count]]
+    assert render(AGENT_TABLE, agents=agents) == render(AGENT_LOOP, agents=agents)
+    assert render(PLACEMENT_TABLE, placements=placements) == render(PLACEMENT_LOOP, placements=placements)
+
+
+# The agent list's filter_select partial until issue #11's filter_select filter.
+SELECT = """<select name="{{ field.html_name }}"{% if field.errors %} aria-invalid="true" aria-describedby="{{ field.auto_id }}_error"{% endif %} id="{{ field.auto_id }}">{% with current=field.value|default:"" %}{% for value, label in field.field.choices %}
+  <option value="{{ value }}"{% if value == current %} selected{% endif %}>{{ label }}</option>{% endfor %}{% endwith %}
+</select>"""
+
+
+@pytest.mark.parametrize("data", [None, {}, {"domain": "crm"}, {"domain": "<x>&'y'"},
+                                  {"team": "r&d", "environment": ""}, {"environment": "dev", "q": "bot"}, {"domain": ""}])
+def test_filter_select_writes_what_the_partial_wrote(data):
+    from portal.catalog.forms import AgentFilterForm
+    from portal.catalog.templatetags.catalog import filter_select
+
+    choices = {"domains": ["crm", "<b>\"odd\" & 'x'</b>"], "teams": [(1, "r&d", "R&D <team>"), (2, "ops", "Ops")],
+               "environments": [(1, "dev"), (2, "prod")]}
+    form = AgentFilterForm(data, choices=choices)
+    form.filters() if data else None
+    for name in ("domain", "team", "environment"):
+        field = form[name]
+        assert filter_select(field) == "\n" + engines["django"].from_string(SELECT).render({"field": field}), name
+    if data and data.get("domain") == "<x>&'y'":
+        assert 'aria-invalid="true"' in filter_select(form["domain"])

@@ -40,6 +40,19 @@ def test_environment_list_counts_each_figure_once_however_many_placements_and_sy
     assert (rows["dev"].last_deployment_id, rows["dev"].last_deployment_template) == (last.pk, "static-web-app")
     assert (rows["prod"].agents_placed, rows["prod"].redis_used, rows["prod"].last_sync_at) == (0, 0, None)
 
+    # #11: the queryset is compiled once (portal.catalog.compiled): its instances are the ORM's, field for field,
+    # annotation for annotation, each value of the same type
+    from django.utils import timezone
+
+    from portal.catalog.selectors import _environments_for_home
+    from provisioning.cost.base import month_start
+
+    expected = list(_environments_for_home(month_start(timezone.localdate())).all())
+    for env, orm in zip(environment_list(), expected, strict=True):
+        state = {k: (v, type(v)) for k, v in orm.__dict__.items() if k != "_state"}
+        assert {k: (v, type(v)) for k, v in env.__dict__.items() if k in state} == state
+        assert env._state.db == orm._state.db and not env._state.adding
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("selector", [environment_list, environment_health_list])

@@ -46,6 +46,31 @@ def test_agent_table_filters_by_team_and_environment_ids_like_the_api_s_agent_li
         ["a-dev", "b-both"]
 
 
+def test_agent_table_s_hand_written_sql_matches_what_the_orm_s_filters_match_and_pages_as_its_slices(envs):
+    """#11: agent_table's statement is written by hand; each filter, a search with LIKE's own characters and
+    names not in the choices included, matches what _agents_matching's queryset matches, page by page."""
+    dev, staging, _ = envs
+    crm, other = TeamFactory(slug="crm"), TeamFactory(slug="other")
+    agents = [AgentFactory(slug="a-dev", display_name="100% Sales_Bot", owner_team=crm, domain="crm"),
+              AgentFactory(slug="b-both", display_name="Back\\slash", owner_team=crm, domain="crm",
+                           description="Finds <orders> & 'returns'"),
+              AgentFactory(slug="c-nowhere", display_name="Plain", owner_team=other, domain="ecommerce",
+                           memory_tiers=["hot", "cold"])]
+    PlacementFactory(agent=agents[0], environment=dev)
+    PlacementFactory(agent=agents[1], environment=staging)
+    choices = selectors.agent_filter_choices()
+    columns = ("pk", "slug", "display_name", "domain", "memory_tiers", "owner_team")
+
+    for filters in [{}, {"q": "SALES"}, {"q": "%"}, {"q": "_"}, {"q": "\\"}, {"q": "<ORDERS> &"}, {"q": "x"},
+                    {"domain": "crm"}, {"team": "other"}, {"team": "gone"}, {"environment": "gone"},
+                    {"domain": "crm", "environment": "staging", "q": "back"}]:
+        table = selectors.agent_table(choices=choices, **filters)
+        orm = selectors._agents_matching(**filters).values(*columns)
+        assert table.count() == orm.count(), filters
+        assert list(table) == list(orm), filters
+        assert table[1:3] == list(orm[1:3]) and table[0:1] == list(orm[0:1]), filters
+
+
 def test_agent_rows_gives_each_agent_its_url_team_memory_and_a_cell_per_environment_in_one_query(
         envs, django_assert_num_queries):
     dev, staging, prod = envs
@@ -142,7 +167,7 @@ def test_agent_filter_choices_list_teams_by_name_and_environments_in_page_order(
                                                                       ("m", "Mike & <co>")]]
     AgentFactory(domain="crm", owner_team=teams[0])
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
         choices = selectors.agent_filter_choices()
 
     from portal.catalog.models import Environment, Team
@@ -150,7 +175,7 @@ def test_agent_filter_choices_list_teams_by_name_and_environments_in_page_order(
     assert [name for _, _, name in choices["teams"]] == ["Alpha team", "Mike & <co>", "Zulu team"]
     assert choices["environments"] == list(Environment.objects.order_by("position", "name").values_list("pk", "name"))
     assert [name for _, name in choices["environments"]] == ["dev", "qa", "staging", "prod"]
-    assert choices["domains"] == ["crm"]
+    assert choices["domains"] == ["crm"] == selectors.agent_domains()
 
 
 def test_agent_rows_of_no_agents_reads_nothing(envs, django_assert_num_queries):
@@ -165,3 +190,52 @@ def test_agent_rows_show_a_status_without_a_label_as_itself(envs):
     rows = selectors.agent_rows(agents=list(selectors.agent_table(choices=selectors.agent_filter_choices())),
                                 environments=[env.pk for env in envs], teams={agent.owner_team_id: "T"})
     assert rows[0]["cells"] == [selectors.PlacementCell("mystery", "mystery"), None, None]
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_environment_for_page_and_its_latest_sync_are_the_instances_the_orm_gives(envs, django_assert_num_queries):
+    """#11: both are read by statements written once; every field (JSON, decimal, dates) is what the ORM gives,
+    the approver group too, and an unknown name raises DoesNotExist."""
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from portal.catalog.models import Environment, EnvironmentSync
+
+    dev, staging, _ = envs
+    group = Group.objects.create(name="Approvers <& 'co'>")
+    Environment.objects.filter(pk=dev.pk).update(approver_group=group, monthly_budget="1234.50",
+                                                 cosmos_containers=["a", "b"], resource_groups=["rg-x"])
+    older = EnvironmentSync.objects.create(environment=dev, status="succeeded", result={"placements": 3})
+    latest = EnvironmentSync.objects.create(environment=dev, status="failed", error="boom")
+    EnvironmentSync.objects.filter(pk=older.pk).update(requested_at=timezone.now() - timedelta(hours=1),
+                                                       finished_at=timezone.now())
+
+    for name in ["dev", "staging"]:
+        with django_assert_num_queries(1):
+            environment = selectors.environment_for_page(name=name)
+        expected = Environment.objects.select_related("approver_group").get(name=name)
+        assert _fields(environment) == _fields(expected)
+        assert environment.approver_group == expected.approver_group
+    dev_page = selectors.environment_for_page(name="dev")
+    with django_assert_num_queries(0):
+        assert dev_page.approver_group.name == "Approvers <& 'co'>"
+    with pytest.raises(Environment.DoesNotExist):
+        selectors.environment_for_page(name="nowhere")
+
+    with django_assert_num_queries(1):
+        sync = selectors.environment_latest_sync(environment=dev_page)
+    assert sync.pk == latest.pk and _fields(sync) == _fields(EnvironmentSync.objects.filter(environment=dev).first())
+    assert selectors.environment_latest_sync(environment=staging) is None
+
+    for name, expected_sync in [("dev", sync), ("staging", None)]:                # the page's: both in one query
+        with django_assert_num_queries(1):
+            environment, page_sync = selectors.environment_with_latest_sync(name=name)
+        assert _fields(environment) == _fields(selectors.environment_for_page(name=name))
+        assert (page_sync and _fields(page_sync)) == (expected_sync and _fields(expected_sync))
+    with pytest.raises(Environment.DoesNotExist):
+        selectors.environment_with_latest_sync(name="nowhere")

@@ -59,3 +59,32 @@ def agent_row(agent: dict) -> SafeString:
         f'<div class="detail"><code>{_text(agent["slug"])}</code></div></th>\n'
         f'        <td>{_text(agent["domain"])}</td>\n        <td>{_text(agent["team"])}</td>\n'
         f'        <td>{_text(agent["memory"])}</td>\n        {placement_cells(agent["cells"])}\n      </tr>')
+
+
+@register.filter
+def agent_table_rows(agents) -> SafeString:
+    """Every row of an agent list's page (agent_row), each between the whitespace the template's loop put around
+    it: one filter for the table rather than a loop's step and a filter per agent (#11)."""
+    return mark_safe("".join(f"\n      {agent_row(agent)}\n    " for agent in agents))
+
+
+@register.filter
+def placement_table_rows(placements) -> SafeString:
+    """Every row of an environment's page of placements (placement_row), as the template's loop laid them out."""
+    return mark_safe("".join(f"\n      {placement_row(p)}\n    " for p in placements))
+
+
+@register.filter
+def filter_select(field) -> SafeString:
+    """A filter's <select> (a BoundField of a ChoiceField), as the agent list's filter_select partial wrote it
+    (Django's Select widget's markup): the option of the field's value selected, invalid when the field has an
+    error. One filter for the select, not a loop step, a comparison and two variables per option (#11)."""
+    current = field.value()
+    if current is None:
+        current = ""
+    invalid = f' aria-invalid="true" aria-describedby="{_text(field.auto_id)}_error"' if field.errors else ""
+    options = "".join(
+        f'\n  <option value="{_text(value)}"{" selected" if value == current else ""}>{_text(label)}</option>'
+        for value, label in field.field.choices)
+    return mark_safe(f'\n<select name="{_text(field.html_name)}"{invalid} id="{_text(field.auto_id)}">{options}\n'
+                     f'</select>')
