@@ -97,8 +97,11 @@ def deployment_detail(request, pk):
     log_after = _seq(request, "log_after")  # a long log is paged: ?log_after=<seq> shows the lines after it
     lines = selectors.deployment_log_after(deployment=deployment, after=log_after)
     after = lines[-1].seq if lines else log_after
-    context = {"deployment": deployment, "log_lines": lines, "log_after": log_after, "after": after,
-               "more": after < deployment.log_seq, "version": selectors.deployment_version(deployment)}
+    # The run's approval request, or None: a run without one is not asked in the template, where the lookup's
+    # exception costs a dir() of the run.
+    context = {"deployment": deployment, "approval": getattr(deployment, "approval", None), "log_lines": lines,
+               "log_after": log_after, "after": after, "more": after < deployment.log_seq,
+               "version": selectors.deployment_version(deployment)}
     return render(request, "deployments/deployment_detail.html", context)
 
 
