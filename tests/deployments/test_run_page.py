@@ -16,7 +16,7 @@ from portal.deployments.choices import DeploymentStatus as S
 from portal.deployments.models import ApprovalRequest, Deployment, DeploymentLogLine, DeploymentOperation
 from portal.deployments.selectors import LogLine
 from portal.deployments.services import deployment_log
-from portal.deployments.templatetags.runs import log_items
+from portal.deployments.templatetags.runs import log_items, operation_rows
 
 # The loop of deployment_detail.html and _progress.html until issue #11 moved it into log_items.
 OLD_LOOP = ("{% for line in log_lines %}<li class=\"log-{{ line.level }}\" data-seq=\"{{ line.seq }}\"><time "
@@ -129,3 +129,28 @@ def test_the_run_page_reads_what_the_orm_read(platform, engineer, django_assert_
         assert shown == _shown(_orm_run(run.pk))
     with pytest.raises(Deployment.DoesNotExist):
         selectors.deployment_for_page(pk=full.pk + 1000)
+
+
+# The resources' rows of _run.html until issue #11 moved them into operation_rows.
+OLD_OPERATIONS = """{% for op in ops %}
+        <tr data-state="{{ op.state|lower }}"><th scope="row">{{ op.resource_name }}</th><td><code>{{ op.resource_type }}</code></td>
+          <td><span class="status status-{{ op.state|lower }}">{{ op.state }}</span></td>
+          <td>{% if op.error %}<strong>{{ op.error.code }}</strong>: {{ op.error.message }}{% endif %}</td></tr>
+      {% endfor %}"""
+
+ERRORS = [None, {}, {"code": "Conflict", "message": "The <resource> & 'its' \"lock\""}, {"code": "OnlyCode"},
+          {"message": "only a message"}, {"code": None, "message": 42}, {"code": ["a", "<b>"], "message": {"x": 1}},
+          "a plain <string>", ["a", "list"], {"code": True, "message": False}]
+
+
+def test_operation_rows_write_what_the_template_loop_wrote():
+    ops = [DeploymentOperation(pk=i, operation_id=f"op-{i}", position=i, state=state, error=error,
+                               resource_type=f"Microsoft.Web/<sites>&{i}", resource_name=f"r-'{i}'\"")
+           for i, (state, error) in enumerate(zip(["Succeeded", "Failed", "RUNNING", 'Odd"<state>', "", "Accepted",
+                                                  "Failed", "Failed", "Failed", "Failed"], ERRORS))]
+    old = engines["django"].from_string(OLD_OPERATIONS).template.render(Context({"ops": ops}))
+    new = operation_rows(ops)
+    assert new == old
+    assert "<strong>Conflict</strong>: The &lt;resource&gt; &amp; &#x27;its&#x27; &quot;lock&quot;" in new
+    assert 'data-state="odd&quot;&lt;state&gt;"' in new and "<sites>" not in new
+    assert operation_rows([]) == ""
