@@ -90,15 +90,25 @@ def _seq(request, name) -> int:
         return 0
 
 
+# How many of its log's lines the run page shows at first (at most PORTAL_LOG_PAGE_LINES): the rest follow in order
+# by its "Show the next lines" button or link (a page of PORTAL_LOG_PAGE_LINES each), or at once while the run is
+# followed live. 500 lines at first were half of a long run's page (#11).
+RUN_PAGE_LINES = 200
+
+
 @require_GET
 @require_perm("deployments.view_deployment")
 def deployment_detail(request, pk):
     deployment = _deployment_or_404(pk)
     log_after = _seq(request, "log_after")  # a long log is paged: ?log_after=<seq> shows the lines after it
-    lines = selectors.deployment_log_after(deployment=deployment, after=log_after)
+    lines = selectors.deployment_log_after(deployment=deployment, after=log_after,
+                                           limit=min(RUN_PAGE_LINES, settings.PORTAL_LOG_PAGE_LINES))
     after = lines[-1].seq if lines else log_after
-    context = {"deployment": deployment, "log_lines": lines, "log_after": log_after, "after": after,
-               "more": after < deployment.log_seq, "version": selectors.deployment_version(deployment)}
+    # The run's approval request, or None: a run without one is not asked in the template, where the lookup's
+    # exception costs a dir() of the run.
+    context = {"deployment": deployment, "approval": getattr(deployment, "approval", None), "log_lines": lines,
+               "log_after": log_after, "after": after, "more": after < deployment.log_seq,
+               "version": selectors.deployment_version(deployment)}
     return render(request, "deployments/deployment_detail.html", context)
 
 

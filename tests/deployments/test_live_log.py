@@ -137,8 +137,8 @@ def test_the_run_page_shows_everything_of_a_run_from_one_read_of_its_row(platfor
                   "c0ffee", "redis-one", "Conflict", "It broke.", "Why.", "Quota", "No room.", "1 min 5 s",
                   "it broke", "Retry"):
         assert shown in page, shown
-    own_row = [q["sql"] for q in queries.captured_queries
-               if 'FROM "deployments_deployment"' in q["sql"] and q["sql"].endswith("LIMIT 21")]  # a .get()
+    by_pk = re.compile(rf'FROM "deployments_deployment"(?:(?!SELECT).)*? WHERE \(?(?:d|"deployments_deployment")\."id" = {run.pk}\b')
+    own_row = [q["sql"] for q in queries.captured_queries if by_pk.search(q["sql"])]  # the run's row, by its pk
     assert len(own_row) == 1, own_row
     assert not [q["sql"] for q in queries.captured_queries
                 if q["sql"].startswith('SELECT "catalog_environment"') or q["sql"].startswith('SELECT "catalog_agent"')
@@ -180,3 +180,18 @@ def test_a_page_following_a_run_that_finishes_while_behind_fetches_the_rest_at_o
 
     finished_page = client.get(run.get_absolute_url()).content.decode()
     assert 'data-testid="log-more"' in finished_page and "follow=1" not in finished_page
+
+
+def test_the_run_page_shows_its_first_200_lines_and_the_next_ones_follow_in_order(platform, client_for, viewer,
+                                                                                   settings):
+    settings.PORTAL_LOG_PAGE_LINES = 500  # a poll's page; the run page shows fewer at first (views.RUN_PAGE_LINES)
+    run = Deployment.objects.create(environment=platform, template="agent", status=S.RUNNING)
+    deployment_log(run.pk, [("info", f"line {i}") for i in range(1, 1201)])
+    Deployment.objects.filter(pk=run.pk).update(status=S.SUCCEEDED)
+    client = client_for(viewer)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert [int(n) for n in SEQ.findall(page)] == list(range(1, 201))
+    assert "Show the next lines (after line 200 of 1200)" in page
+    assert "log_after=200" in MORE_LINK.search(page).group(1)
+    more = client.get(NEXT.search(page).group(1).replace("&amp;", "&"), HTTP_HX_REQUEST="true").content.decode()
+    assert [int(n) for n in SEQ.findall(more)] == list(range(201, 701))  # then a poll's page at a time
