@@ -106,6 +106,8 @@ def service(request, name, service):
 @require_GET
 @require_perm(VIEW)
 def showback(request):
+    from portal.costs.showback import ShowbackTables, showback_filters
+
     environments = selectors.cost_environments()
     form = _filters(request, environments=[e.name for e in environments])
     period = selectors.period_for(form.value("month"), today=timezone.localdate())
@@ -114,9 +116,11 @@ def showback(request):
     if _wants_csv(request):
         return _csv(request, exports.showback_tables(period, shown), prefix=f"showback-{period.param}")
     data = cost_showback(period=period, environments=shown, page=request.GET.get("page"))
-    context = {"form": form, "period": period, "showback": data, "shared_services": SHARED_SERVICES,
-               "charts": {"teams": charts.team_bars(data.teams, data.columns, title="Cost per team")},
-               "keep": f"&{urlencode({'environment': chosen})}" if chosen else ""}
+    keep = f"&{urlencode({'environment': chosen})}" if chosen else ""
+    context = {"form": showback_filters(form), "period": period, "showback": data, "shared_services": SHARED_SERVICES,
+               "charts": {"teams": charts.team_bars(data.teams, data.columns, title="Cost per team")}, "keep": keep,
+               "tables": ShowbackTables(data, label=period.label, month=period.param,
+                                        csv=f"{request.path}?month={period.param}{keep}")}
     return _page(request, "costs/showback.html", context)
 
 
