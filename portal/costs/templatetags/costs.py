@@ -98,16 +98,6 @@ def agent_rows(rows, page: str):
     return SafeString("".join(html))
 
 
-@register.filter
-def showback_rows(rows):
-    """The rows of the showback's agent table (showback.AgentShowback)."""
-    return SafeString("".join(
-        f'<tr><th scope="row">{f"""<a href="{escape(r.url)}">{escape(r.slug)}</a>""" if r.url else escape(r.slug)}'
-        f'</th><td>{escape(r.environment)}</td><td>{escape(r.team)}</td><td class="num">{r.replicas}</td>'
-        f'<td class="num">{_money(r.direct)}</td><td class="num">{_money(r.shared)}</td>'
-        f'<td class="num">{_money(r.total)}</td></tr>' for r in rows))
-
-
 NO_SERVICE = "(no service name)"
 
 
