@@ -38,12 +38,12 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from portal.catalog.models import Agent, Environment, Placement, Team
 from portal.core import sql
+from portal.core.links import url_maker
 from portal.costs.backends import RUNNING_PLACEMENTS
 from portal.costs.models import (
     CostAgentMonth,
@@ -589,11 +589,12 @@ class ShowbackTables:
 
     def environments(self) -> SafeString:
         month = escape(self.month)
+        link = url_maker("costs:environment", converter="slug")    # one reverse() for the table (#11)
         html = []
         for e in self.showback.environments:
             name = e.environment.name
             idle = ' <span class="muted">(no agent runs: not split)</span>' if not e.replicas and e.shared_pool else ""
-            html.append(f'<tr><th scope="row"><a href="{escape(reverse("costs:environment", args=[name]))}'
+            html.append(f'<tr><th scope="row"><a href="{escape(link(name))}'
                         f'?month={month}">{escape(name)}</a></th><td class="num">{money_text(e.total)}</td>'
                         f'<td class="num">{money_text(e.direct)}</td><td class="num">{money_text(e.shared_pool)}'
                         f'{idle}</td><td class="num">{e.replicas}</td><td class="num">{money_text(e.unattributed)}'
