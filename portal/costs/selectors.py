@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.db import connection
 from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
@@ -187,10 +187,10 @@ def _percent(amount: Decimal | None, budget: Decimal) -> Decimal | None:
 ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # what the cost pages show of one
 
 
-def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
-    """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
-    data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
-    statement (portal.core.sql: as a queryset of ten subqueries it cost more to build than to run)."""
+@cache
+def _environment_statement(named: bool, policy: bool) -> tuple[str, list[Field | None], list[str]]:
+    """_environment_costs' statement, the fields of its columns and the terminal statuses it is given: written once
+    a process."""
     env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
     fields = [*env_fields, CostMonthService._meta.get_field("cost"),
               *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),
@@ -217,8 +217,16 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
             f"AND r.status = %s {latest}) u{at}" for at, _ in enumerate(terminal))}) u
                                       ORDER BY u.finished_at DESC, u.id DESC LIMIT 1)
         {f"LEFT JOIN {sql.table(BudgetPolicy)} p ON p.environment_id = e.id" if policy else ""}
-        {"WHERE e.name = %s" if name is not None else ""}
+        {"WHERE e.name = %s" if named else ""}
         ORDER BY e.position, e.name"""
+    return statement, fields, terminal
+
+
+def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
+    """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
+    data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
+    statement (portal.core.sql: as a queryset of ten subqueries it cost more to build than to run)."""
+    statement, fields, terminal = _environment_statement(name is not None, policy)
     params = [period.month, IngestStatus.SUCCEEDED, period.month, period.month, *terminal,
               *([name] if name is not None else [])]
     result = []
