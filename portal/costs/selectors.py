@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.db import connection
 from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
@@ -187,10 +187,10 @@ def _percent(amount: Decimal | None, budget: Decimal) -> Decimal | None:
 ENVIRONMENT_FIELDS = ("id", "name", "tier", "position", "monthly_budget")   # what the cost pages show of one
 
 
-def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
-    """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
-    data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
-    statement (portal.core.sql: as a queryset of ten subqueries it cost more to build than to run)."""
+@cache
+def _environment_statement(named: bool, policy: bool) -> tuple[str, list[Field | None], list[str]]:
+    """_environment_costs' statement, the fields of its columns and the terminal statuses it is given: written once
+    a process."""
     env_fields = [Environment._meta.get_field(f) for f in ENVIRONMENT_FIELDS]
     fields = [*env_fields, CostMonthService._meta.get_field("cost"),
               *(CostForecast._meta.get_field(f) for f in ("forecast", "daily", "as_of")),
@@ -199,6 +199,8 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
     if policy:
         fields += [BudgetPolicy._meta.get_field(f) for f in ("actual_thresholds", "forecast_thresholds")]
     runs, terminal = sql.table(CostIngestRun), sorted(INGEST_TERMINAL)
+    # The last run that ended: the later of each terminal status's last, each read from costingest_env_status
+    # (status IN (...) made PostgreSQL sort every run of the environment, twice per environment).
     latest = "ORDER BY r.finished_at DESC, r.id DESC LIMIT 1"
     statement = f"""
         SELECT {", ".join(f"e.{f.column}" for f in env_fields)},
@@ -210,11 +212,21 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
                {", p.actual_thresholds, p.forecast_thresholds" if policy else ""}
         FROM {sql.table(Environment)} e
         LEFT JOIN {sql.table(CostForecast)} f ON f.environment_id = e.id AND f.month = %s
-        LEFT JOIN {runs} l ON l.id = (SELECT r.id FROM {runs} r WHERE r.environment_id = e.id
-                                      AND r.status IN ({sql.placeholders(terminal)}) {latest})
+        LEFT JOIN {runs} l ON l.id = (SELECT u.id FROM ({" UNION ALL ".join(
+            f"SELECT * FROM (SELECT r.id, r.finished_at FROM {runs} r WHERE r.environment_id = e.id "
+            f"AND r.status = %s {latest}) u{at}" for at, _ in enumerate(terminal))}) u
+                                      ORDER BY u.finished_at DESC, u.id DESC LIMIT 1)
         {f"LEFT JOIN {sql.table(BudgetPolicy)} p ON p.environment_id = e.id" if policy else ""}
-        {"WHERE e.name = %s" if name is not None else ""}
+        {"WHERE e.name = %s" if named else ""}
         ORDER BY e.position, e.name"""
+    return statement, fields, terminal
+
+
+def _environment_costs(period: Period, *, name: str | None = None, policy: bool = False) -> list[EnvironmentCost]:
+    """Each environment's month (or the one named): its cost, its forecast (with the stored days), the age of its
+    data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
+    statement (portal.core.sql: as a queryset of ten subqueries it cost more to build than to run)."""
+    statement, fields, terminal = _environment_statement(name is not None, policy)
     params = [period.month, IngestStatus.SUCCEEDED, period.month, period.month, *terminal,
               *([name] if name is not None else [])]
     result = []
@@ -457,11 +469,13 @@ def _month(value) -> date:
 
 @dataclass
 class MonthRows:
-    """What a cost page reads of the rollups besides its agents: CostMonthService values (month, key, environment_id,
-    tagged, total) and the period's cost per day (CostDay)."""
+    """What a cost page reads of the rollups besides its agents: the period's CostMonthService values (month, key,
+    environment_id, tagged, total), the months' totals per environment (month, environment_id, total) and the
+    period's cost per day (CostDay)."""
 
     values: list[dict]
     days: dict[date, Decimal]
+    trend: list[dict]
 
     def of_month(self, month: date) -> list[dict]:
         return [v for v in self.values if v["month"] == month]
@@ -469,9 +483,11 @@ class MonthRows:
 
 def _month_rows(period: Period, *, months: list[date], key: str = "service", environment: Environment | None = None,
                 service: str | None = None, resource_group: str = "") -> MonthRows:
-    """CostMonthService grouped by month, `key` (service or resource_group), environment and tagged over `months`,
-    and the period's days of CostDay, narrowed to an environment and a service where given (the days also to a
-    resource group): one statement, the day rows being those without a key."""
+    """The period's CostMonthService grouped by `key` (service or resource_group), environment and tagged, each of
+    `months` grouped by environment (none with one month: the period's values give it), and the period's days of
+    CostDay, narrowed to an environment and a service where given (the days also to a resource group): one
+    statement, its first column saying which of the three a row is. The database groups, so the rows do not grow
+    with the services times the months."""
     narrowed, params = "", []
     for column, value in (("environment_id", environment.pk if environment is not None else None),
                           ("service", service)):
@@ -480,18 +496,32 @@ def _month_rows(period: Period, *, months: list[date], key: str = "service", env
     by_day, day_params = narrowed, params
     if resource_group:
         by_day, day_params = f"{narrowed} AND resource_group = %s", [*params, resource_group]
+    table = sql.table(CostMonthService)
+    trend, trend_params = "", []
+    if len(months) > 1:
+        trend = f"""
+        SELECT 1, month, NULL, environment_id, NULL, SUM(cost) FROM {table}
+        WHERE month BETWEEN %s AND %s{narrowed} GROUP BY month, environment_id
+        UNION ALL"""
+        trend_params = [months[0], months[-1], *params]
     statement = f"""
-        SELECT month, {key}, environment_id, tagged, SUM(cost) FROM {sql.table(CostMonthService)}
-        WHERE month BETWEEN %s AND %s{narrowed} GROUP BY month, {key}, environment_id, tagged
-        UNION ALL
-        SELECT date, NULL, NULL, NULL, SUM(cost) FROM {sql.table(CostDay)}
+        SELECT 0, month, {key}, environment_id, tagged, SUM(cost) FROM {table}
+        WHERE month = %s{narrowed} GROUP BY month, {key}, environment_id, tagged
+        UNION ALL{trend}
+        SELECT 2, date, NULL, NULL, NULL, SUM(cost) FROM {sql.table(CostDay)}
         WHERE date BETWEEN %s AND %s{by_day} GROUP BY date"""
     field = CostMonthService._meta.get_field
-    rows = sql.fetch(statement, [months[0], period.month, *params, period.month, period.last, *day_params],
-                     [field("month"), None, None, field("tagged"), field("cost")])
-    return MonthRows(values=[{"month": when, key: name, "environment_id": env, "tagged": tagged, "total": total}
-                             for when, name, env, tagged, total in rows if name is not None],
-                     days={when: total for when, name, _, _, total in rows if name is None})
+    rows = sql.fetch(statement, [period.month, *params, *trend_params, period.month, period.last, *day_params],
+                     [None, field("month"), None, None, field("tagged"), field("cost")])
+    values, days, totals = [], {}, []
+    for kind, when, name, env, tagged, total in rows:
+        if kind == 0:
+            values.append({"month": when, key: name, "environment_id": env, "tagged": tagged, "total": total})
+        elif kind == 1:
+            totals.append({"month": when, "environment_id": env, "total": total})
+        else:
+            days[when] = total
+    return MonthRows(values=values, days=days, trend=totals)
 
 
 @dataclass
@@ -612,7 +642,7 @@ def cost_dashboard(*, period: Period) -> Dashboard:
         alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
                       .order_by("environment__position", "basis", "threshold"))
     return Dashboard(period=period, environments=environments, services=services, top=top, rest=rest,
-                     trend=_trend(rows.values, months, columns, names), trend_months=months,
+                     trend=_trend(rows.trend, months, columns, names), trend_months=months,
                      days=_days(period, rows.days, _stored_forecasts(environments)), alerts=alerts)
 
 
@@ -667,7 +697,7 @@ def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
     if cost.alerts:
         alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
     return EnvironmentDetail(period=period, cost=cost, services=services, top=top, rest=rest,
-                             trend=_trend(rows.values, months, [env.pk], [env.name]), trend_months=months,
+                             trend=_trend(rows.trend, months, [env.pk], [env.name]), trend_months=months,
                              days=_days(period, rows.days, _stored_forecasts(found)), alerts=alerts,
                              thresholds=cost.thresholds)
 

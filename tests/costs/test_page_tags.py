@@ -10,7 +10,7 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
-from portal.costs.selectors import Day, EnvironmentCost, Period, Row, period_for
+from portal.costs.selectors import Day, EnvironmentCost, Period, Rest, Row, period_for
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=tz.utc)
 LOAD = "{% load costs humanize text_limits %}"
@@ -163,3 +163,46 @@ def test_dates_as_text_are_what_strftime_gives():
     assert Period(month=date(2026, 11, 1), today=date(2026, 12, 1)).label == "November 2026"
     days = [Day(date=date(2026, 2, n), actual=None, cumulative=None, forecast_cumulative=None) for n in (1, 28)]
     assert month_line(days, None, title="t")["labels"] == ["Feb 1", "Feb 28"]
+
+
+OLD_REST = """{% with rest=rest %}{% if rest %}<tr class="rest" data-testid="agents-rest"><th scope="row" colspan="{{ columns|length|add:2 }}">The other {{ rest.count }} agent{{ rest.count|pluralize }} (every row in the <a href="{{ request.path }}?month={{ period.param }}{{ keep }}&amp;format=csv&amp;table=agents">CSV</a>)</th><td class="num">{{ rest.total|money }}</td></tr>{% endif %}{% endwith %}"""  # noqa: E501
+OLD_RESOURCE_GROUPS = """{% for row in detail.resource_groups %}
+        <tr{% if row.key == detail.resource_group %} class="selected" aria-current="true"{% endif %}><th scope="row"><a href="{{ request.path }}?month={{ period.param }}&amp;resource_group={{ row.key|urlencode }}">{{ row.key|default:"(none)" }}</a></th><td class="num">{{ row.total|money }}</td><td class="num">{{ row.share|percent }}</td></tr>
+      {% empty %}<tr><td colspan="3" class="empty">No cost of {{ detail.service }} in {{ detail.environment.name }} in {{ period.label }}.</td></tr>{% endfor %}"""  # noqa: E501
+
+
+def _between_tags(html: str) -> str:
+    """The markup without the whitespace the loop put between rows (harmless in a table body)."""
+    return re.sub(r">\s+<", "><", html).strip()
+
+
+@pytest.mark.parametrize("rest", [None, Rest(count=1, total=Decimal("0.004")), Rest(count=4980, total=Decimal("-12.5")),
+                                  Rest(count=2, total=Decimal("1234567.895"))])
+@pytest.mark.parametrize("path, keep", [("/costs/", ""), ("/costs/environments/a&b/", "&resource_group=<x>&'\""),
+                                        ("/<x>/\"", "")])
+@pytest.mark.parametrize("columns", [[], ["dev", "prod", "<b>"]])
+def test_the_agents_rest_row_tag_writes_what_the_template_wrote(rest, path, keep, columns):
+    request, period = RequestFactory().get(path), period_for("2026-10", today=date(2026, 11, 20))
+    context = {"rest": rest, "request": request, "period": period, "keep": keep, "columns": columns}
+    assert render("{% agents_rest_row rest columns|length|add:2 request.path period.param keep %}", **context) == \
+        render(OLD_REST, **context)
+
+
+@pytest.mark.parametrize("chosen", ["", "rg-a", "<b>&\"'"])
+@pytest.mark.parametrize("groups", [
+    [],
+    [Row(key="rg-a", amounts=[Decimal("10.005")], total=Decimal("10.005"), share=Decimal("66.65")),
+     Row(key="<b>&\"'", amounts=[Decimal(5)], total=Decimal(5), share=Decimal("33.3")),
+     Row(key="", amounts=[Decimal("0.001")], total=Decimal("0.001"), share=None),
+     Row(key="a b/c?d=e&f#g caf\u00e9", amounts=[Decimal(-1)], total=Decimal(-1), share=Decimal("0.05"))],
+])
+@pytest.mark.parametrize("path", ["/costs/environments/dev/services/AKS/", "/<x>/\"&"])
+def test_the_resource_group_rows_tag_writes_what_the_loop_wrote(chosen, groups, path):
+    environment = type("Env", (), {"name": "d<e>v & 'x'"})()
+    detail = type("Detail", (), {"resource_groups": groups, "resource_group": chosen, "service": "A<K>S & \"q\"",
+                                 "environment": environment})()
+    context = {"detail": detail, "request": RequestFactory().get(path),
+               "period": period_for("2026-10", today=date(2026, 11, 20))}
+    new = render("{% resource_group_rows detail.resource_groups detail.resource_group request.path period.param "
+                 "detail.service detail.environment.name period.label %}", **context)
+    assert new == _between_tags(render(OLD_RESOURCE_GROUPS, **context))

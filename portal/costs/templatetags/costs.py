@@ -1,6 +1,7 @@
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from html import escape
+from urllib.parse import quote
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -203,6 +204,42 @@ def trend_rows(rows, path: str, budget: str, cells: bool = False):
         f'<tr><th scope="row"><a href="{path}?month={escape(row.key)}">{escape(row.key)}</a></th>'
         f'{amount_cells(row.amounts) if cells else ""}<td class="num">{_money(row.total)}</td>'
         f'<td class="num">{budget}</td></tr>' for row in rows))
+
+
+REST_ROW = ('<tr class="rest" data-testid="agents-rest"><th scope="row" colspan="{colspan}">The other {count} agent{s} '
+            '(every row in the <a href="{path}?month={month}{keep}&amp;format=csv&amp;table=agents">CSV</a>)</th>'
+            '<td class="num">{total}</td></tr>')
+
+
+@register.simple_tag
+def agents_rest_row(rest, colspan, path: str, month: str, keep: str = ""):
+    """The row after an agent table's largest (selectors.Rest): how many other agents, their cost summed, and a
+    link to the table's CSV (`path`?month=`month``keep`, every row); nothing without a rest."""
+    if not rest:
+        return ""
+    return SafeString(REST_ROW.format(
+        colspan=conditional_escape(colspan), count=conditional_escape(rest.count), s="" if rest.count == 1 else "s",
+        path=conditional_escape(path), month=conditional_escape(month), keep=conditional_escape(keep),
+        total=_money(rest.total)))
+
+
+SELECTED = ' class="selected" aria-current="true"'
+
+
+@register.simple_tag
+def resource_group_rows(rows, chosen: str, path: str, month: str, service: str, environment: str, label: str):
+    """The rows of a service's table by resource group (selectors.Row): the group (a link narrowing the page to
+    it, `chosen` marked), its cost and share; without rows, that `service` cost nothing in `environment` in the
+    month (`label`)."""
+    if not rows:
+        return SafeString(f'<tr><td colspan="3" class="empty">No cost of {conditional_escape(service)} in '
+                          f'{conditional_escape(environment)} in {conditional_escape(label)}.</td></tr>')
+    path, month = conditional_escape(path), conditional_escape(month)
+    return SafeString("".join(
+        f'<tr{SELECTED if row.key == chosen else ""}><th scope="row"><a href="{path}'
+        f'?month={month}&amp;resource_group={escape(quote(str(row.key), safe="/"))}">'
+        f'{escape(row.key) if row.key else "(none)"}</a></th><td class="num">{_money(row.total)}</td>'
+        f'<td class="num">{percent(row.share)}</td></tr>' for row in rows))
 
 
 DAY_TABLE = ('<details>\n  <summary>Day by day ({count} days)</summary>\n  <table class="table">\n'
