@@ -239,3 +239,36 @@ def test_environment_for_page_and_its_latest_sync_are_the_instances_the_orm_give
         assert (page_sync and _fields(page_sync)) == (expected_sync and _fields(expected_sync))
     with pytest.raises(Environment.DoesNotExist):
         selectors.environment_with_latest_sync(name="nowhere")
+
+
+def test_an_agent_tables_page_reads_its_placements_with_it_and_agent_rows_gives_what_its_own_query_gave(
+        envs, django_assert_num_queries):
+    """#11: a page of agent_table reads its agents' placements in the same statement (kept in `placed`); agent_rows
+    then makes the same rows as with its own query, agents without placements included, on any page."""
+    dev, staging, prod = envs
+    for i in range(7):
+        agent = AgentFactory(slug=f"a-{i}", memory_tiers=["hot"] if i % 2 else [])
+        for env, status in [(dev, PlacementStatus.RUNNING), (staging, PlacementStatus.BLOCKED),
+                            (prod, "mystery")][:i % 4]:
+            PlacementFactory(agent=agent, environment=env, status=status)
+    choices = selectors.agent_filter_choices()
+    teams = {pk: name for pk, _, name in choices["teams"]}
+    columns = [dev.pk, staging.pk, prod.pk]
+    for filters, key in [({}, slice(0, 3)), ({}, slice(3, 9)), ({"environment": "staging"}, slice(0, 50)),
+                         ({"q": "zzz"}, slice(0, 50)), ({}, slice(0, 0))]:
+        table = selectors.agent_table(choices=choices, **filters)
+        with django_assert_num_queries(1):
+            page = table[key]
+        assert page == list(selectors._agents_matching(**filters).values(*selectors.AGENT_TABLE_COLUMNS)[key])
+        with django_assert_num_queries(0):
+            joined = selectors.agent_rows(agents=[dict(a) for a in page], environments=columns, teams=teams,
+                                          placed=table.placed)
+        assert joined == selectors.agent_rows(agents=[dict(a) for a in page], environments=columns, teams=teams)
+
+
+def test_an_environments_links_are_what_url_gives(envs):
+    from portal.catalog.views import environment_urls
+    name = envs[0].name
+    assert environment_urls(name) == {
+        "home": reverse("home"), "edit": reverse("catalog:environment_edit", args=[name]),
+        "sync": reverse("catalog:environment_sync", args=[name]), "readiness": reverse("health:readiness", args=[name])}
