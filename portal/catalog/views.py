@@ -39,7 +39,7 @@ def _environment_urls(name: str, prefix: str, urlconf) -> dict[str, str]:
 @require_perm("catalog.view_environment")
 def environment_detail(request, name):
     try:
-        environment, sync = selectors.environment_with_latest_sync(name=name)
+        environment, sync, pools = selectors.environment_page(name=name)
     except Environment.DoesNotExist:
         raise Http404(f"No environment named {name!r}.")
     placements = page_of(request, selectors.placement_list(environment=environment),
@@ -47,7 +47,7 @@ def environment_detail(request, name):
     context = {
         "environment": environment,
         "sync": sync,
-        "pools": selectors.environment_node_pools(environment=environment),
+        "pools": pools,
         "placements": placements,
         "urls": environment_urls(environment.name),
     }

@@ -272,3 +272,28 @@ def test_an_environments_links_are_what_url_gives(envs):
     assert environment_urls(name) == {
         "home": reverse("home"), "edit": reverse("catalog:environment_edit", args=[name]),
         "sync": reverse("catalog:environment_sync", args=[name]), "readiness": reverse("health:readiness", args=[name])}
+
+
+def test_the_environment_page_reads_its_environment_sync_and_node_pools_in_one_query(envs, django_assert_num_queries):
+    """#11: environment_page gives environment_with_latest_sync's environment and sync and environment_node_pools'
+    rows (taints decoded, by name), with no pools, one or several."""
+    from portal.catalog.models import Environment, EnvironmentSync
+    from tests.factories import NodePoolFactory
+
+    dev, staging, prod = envs
+    NodePoolFactory(environment=dev, name="user", taints=["workload=agents:NoSchedule", '<b> & "q"'])
+    NodePoolFactory(environment=dev, name="system", mode="System", taints=[])
+    NodePoolFactory(environment=staging, name="only")
+    EnvironmentSync.objects.create(environment=dev)
+    for env in envs:
+        with django_assert_num_queries(1):
+            environment, sync, pools = selectors.environment_page(name=env.name)
+        expected, expected_sync = selectors.environment_with_latest_sync(name=env.name)
+        assert _fields(environment) == _fields(expected)
+        assert environment.approver_group == expected.approver_group
+        assert (sync and _fields(sync)) == (expected_sync and _fields(expected_sync))
+        assert pools == selectors.environment_node_pools(environment=env)
+    assert [pool["name"] for pool in selectors.environment_page(name="dev")[2]] == ["system", "user"]
+    assert selectors.environment_page(name="prod")[2] == []
+    with pytest.raises(Environment.DoesNotExist):
+        selectors.environment_page(name="nowhere")
