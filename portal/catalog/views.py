@@ -1,6 +1,9 @@
+from functools import lru_cache
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.decorators import require_perm
@@ -19,11 +22,24 @@ def _environment_or_404(name):
         raise Http404(f"No environment named {name!r}.")
 
 
+def environment_urls(name: str) -> dict[str, str]:
+    """The links of an environment's page (and of its sync partial), each what {% url %} gives for it: reversed
+    once a process for each environment, script prefix and URL conf, not five times a view (#11)."""
+    return _environment_urls(name, get_script_prefix(), get_urlconf())
+
+
+@lru_cache(maxsize=64)
+def _environment_urls(name: str, prefix: str, urlconf) -> dict[str, str]:
+    return {"home": reverse("home"), "edit": reverse("catalog:environment_edit", args=[name]),
+            "sync": reverse("catalog:environment_sync", args=[name]),
+            "readiness": reverse("health:readiness", args=[name])}
+
+
 @require_GET
 @require_perm("catalog.view_environment")
 def environment_detail(request, name):
     try:
-        environment, sync = selectors.environment_with_latest_sync(name=name)
+        environment, sync, pools = selectors.environment_page(name=name)
     except Environment.DoesNotExist:
         raise Http404(f"No environment named {name!r}.")
     placements = page_of(request, selectors.placement_list(environment=environment),
@@ -31,8 +47,9 @@ def environment_detail(request, name):
     context = {
         "environment": environment,
         "sync": sync,
-        "pools": selectors.environment_node_pools(environment=environment),
+        "pools": pools,
         "placements": placements,
+        "urls": environment_urls(environment.name),
     }
     return render(request, "catalog/environment_detail.html", context)
 
@@ -67,7 +84,8 @@ def environment_sync(request, name):
     environment = _environment_or_404(name)
     sync = services.environment_sync_request(environment=environment, user=request.user, request=request)
     if request.htmx:
-        return render(request, "catalog/environment_detail.html#sync", {"environment": environment, "sync": sync})
+        return render(request, "catalog/environment_detail.html#sync",
+                      {"environment": environment, "sync": sync, "urls": environment_urls(environment.name)})
     messages.info(request, "Summary sync queued.")
     return redirect(environment)
 
@@ -83,7 +101,8 @@ def environment_sync_status(request, name, pk):
         raise Http404("No such sync.")
     if not request.htmx:
         return redirect(sync.environment)
-    response = render(request, "catalog/environment_detail.html#sync", {"environment": sync.environment, "sync": sync})
+    response = render(request, "catalog/environment_detail.html#sync",
+                      {"environment": sync.environment, "sync": sync, "urls": environment_urls(sync.environment.name)})
     return stop_polling_if(response, not sync.is_active)
 
 
@@ -94,10 +113,12 @@ def agent_list(request):
     form = AgentFilterForm(request.GET or None, choices=choices)
     filters = form.filters() if request.GET else {}
     # one cell per environment column, worked out by the selector rather than by nested template loops
-    page = page_of(request, selectors.agent_table(choices=choices, **filters),
+    table = selectors.agent_table(choices=choices, **filters)  # its page's slice reads the placements too
+    page = page_of(request, table,
                    rows=lambda agents: selectors.agent_rows(agents=agents,
                                                             environments=[pk for pk, _ in choices["environments"]],
-                                                            teams={pk: name for pk, _, name in choices["teams"]}))
+                                                            teams={pk: name for pk, _, name in choices["teams"]},
+                                                            placed=table.placed))
     context = {"form": form, "agents": page, "page": page, "filters": filters,
                "environments": [name for _, name in choices["environments"]]}
     template = "catalog/agent_list.html#results" if request.htmx and not request.htmx.boosted else \

@@ -239,3 +239,61 @@ def test_environment_for_page_and_its_latest_sync_are_the_instances_the_orm_give
         assert (page_sync and _fields(page_sync)) == (expected_sync and _fields(expected_sync))
     with pytest.raises(Environment.DoesNotExist):
         selectors.environment_with_latest_sync(name="nowhere")
+
+
+def test_an_agent_tables_page_reads_its_placements_with_it_and_agent_rows_gives_what_its_own_query_gave(
+        envs, django_assert_num_queries):
+    """#11: a page of agent_table reads its agents' placements in the same statement (kept in `placed`); agent_rows
+    then makes the same rows as with its own query, agents without placements included, on any page."""
+    dev, staging, prod = envs
+    for i in range(7):
+        agent = AgentFactory(slug=f"a-{i}", memory_tiers=["hot"] if i % 2 else [])
+        for env, status in [(dev, PlacementStatus.RUNNING), (staging, PlacementStatus.BLOCKED),
+                            (prod, "mystery")][:i % 4]:
+            PlacementFactory(agent=agent, environment=env, status=status)
+    choices = selectors.agent_filter_choices()
+    teams = {pk: name for pk, _, name in choices["teams"]}
+    columns = [dev.pk, staging.pk, prod.pk]
+    for filters, key in [({}, slice(0, 3)), ({}, slice(3, 9)), ({"environment": "staging"}, slice(0, 50)),
+                         ({"q": "zzz"}, slice(0, 50)), ({}, slice(0, 0))]:
+        table = selectors.agent_table(choices=choices, **filters)
+        with django_assert_num_queries(1):
+            page = table[key]
+        assert page == list(selectors._agents_matching(**filters).values(*selectors.AGENT_TABLE_COLUMNS)[key])
+        with django_assert_num_queries(0):
+            joined = selectors.agent_rows(agents=[dict(a) for a in page], environments=columns, teams=teams,
+                                          placed=table.placed)
+        assert joined == selectors.agent_rows(agents=[dict(a) for a in page], environments=columns, teams=teams)
+
+
+def test_an_environments_links_are_what_url_gives(envs):
+    from portal.catalog.views import environment_urls
+    name = envs[0].name
+    assert environment_urls(name) == {
+        "home": reverse("home"), "edit": reverse("catalog:environment_edit", args=[name]),
+        "sync": reverse("catalog:environment_sync", args=[name]), "readiness": reverse("health:readiness", args=[name])}
+
+
+def test_the_environment_page_reads_its_environment_sync_and_node_pools_in_one_query(envs, django_assert_num_queries):
+    """#11: environment_page gives environment_with_latest_sync's environment and sync and environment_node_pools'
+    rows (taints decoded, by name), with no pools, one or several."""
+    from portal.catalog.models import Environment, EnvironmentSync
+    from tests.factories import NodePoolFactory
+
+    dev, staging, prod = envs
+    NodePoolFactory(environment=dev, name="user", taints=["workload=agents:NoSchedule", '<b> & "q"'])
+    NodePoolFactory(environment=dev, name="system", mode="System", taints=[])
+    NodePoolFactory(environment=staging, name="only")
+    EnvironmentSync.objects.create(environment=dev)
+    for env in envs:
+        with django_assert_num_queries(1):
+            environment, sync, pools = selectors.environment_page(name=env.name)
+        expected, expected_sync = selectors.environment_with_latest_sync(name=env.name)
+        assert _fields(environment) == _fields(expected)
+        assert environment.approver_group == expected.approver_group
+        assert (sync and _fields(sync)) == (expected_sync and _fields(expected_sync))
+        assert pools == selectors.environment_node_pools(environment=env)
+    assert [pool["name"] for pool in selectors.environment_page(name="dev")[2]] == ["system", "user"]
+    assert selectors.environment_page(name="prod")[2] == []
+    with pytest.raises(Environment.DoesNotExist):
+        selectors.environment_page(name="nowhere")

@@ -88,3 +88,46 @@ def filter_select(field) -> SafeString:
         for value, label in field.field.choices)
     return mark_safe(f'\n<select name="{_text(field.html_name)}"{invalid} id="{_text(field.auto_id)}">{options}\n'
                      f'</select>')
+
+
+@register.filter
+def environment_facts(environment) -> SafeString:
+    """An environment's settings card's facts (the <div>s of its <dl>), as its page's template wrote them: one filter
+    for the card rather than some forty template nodes (#11). Numbers and the budget go through the filters the
+    template used (localize, pluralize, floatformat, intcomma)."""
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.template.defaultfilters import floatformat, pluralize
+    from django.utils.formats import localize
+    from django.utils.html import conditional_escape
+
+    def n(value) -> str:
+        return conditional_escape(localize(value))
+
+    e = environment
+    subscription = (f"<code>{_text(e.subscription_id)}</code>" if e.subscription_id
+                    else '<span class="muted">not set</span>')
+    groups = e.scope_resource_groups
+    pattern = (f"match <code>{_text(e.resource_name_pattern)}</code>" if e.resource_name_pattern
+               else '<span class="muted">no pattern set</span>')
+    limit = e.redis_database_limit
+    redis = (f"{conditional_escape(e.get_redis_sku_display())}{', clustered' if e.redis_clustered else ''}: "
+             f"{n(limit)} database{pluralize(limit)}")
+    budget = conditional_escape(intcomma(floatformat(e.monthly_budget, 0)))
+    if e.needs_approval:
+        group = e.approver_group.name if e.approver_group else None
+        operations = ", ".join(conditional_escape(label) for label in e.approval_operation_labels).lower()
+        approval = (f"{n(e.approvals_required)} approval{pluralize(e.approvals_required)} from "
+                    f"{conditional_escape(group or 'any approver')}, within {n(e.approval_timeout_hours)} h; "
+                    f"for {operations or 'nothing'}")
+    else:
+        approval = "deployments need no approval"
+    return mark_safe(
+        f'\n      <div><dt>Subscription</dt><dd>{subscription}</dd></div>\n'
+        f'      <div><dt>Region</dt><dd>{conditional_escape(e.region)}</dd></div>\n'
+        f'      <div><dt>Resource group{pluralize(len(groups))}</dt><dd>'
+        f'{", ".join(f"<code>{conditional_escape(g)}</code>" for g in groups)}</dd></div>\n'
+        f"      <div><dt>Its resources' names</dt><dd>{pattern}</dd></div>\n"
+        f'      <div><dt>AKS cluster</dt><dd><code>{conditional_escape(e.aks_cluster)}</code></dd></div>\n'
+        f'      <div><dt>Redis</dt><dd>{redis}</dd></div>\n'
+        f'      <div><dt>Monthly budget</dt><dd>${budget}</dd></div>\n'
+        f'      <div><dt>Approval policy</dt><dd>{approval}</dd></div>\n    ')
