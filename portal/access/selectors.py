@@ -4,7 +4,6 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
 
 from portal.access.choices import REMEDIATION_TEMPLATE, AuditOutcome, FindingKind
 from portal.access.models import RbacAudit, RbacFinding
@@ -13,22 +12,6 @@ from portal.core.sql import column, fetch, table
 from portal.deployments.models import Deployment
 
 HISTORY = 10
-
-
-def rbac_environment_list() -> QuerySet[Environment]:
-    """Environments with their latest audit, and the latest one that could read (one query). The overview reads
-    rbac_environment_rows, its hand-written twin."""
-    latest = RbacAudit.objects.filter(environment=OuterRef("pk")).order_by("-ran_at", "-pk")
-    read = latest.filter(outcome=AuditOutcome.READ)
-    return Environment.objects.annotate(
-        audit_ran_at=Subquery(latest.values("ran_at")[:1]),
-        audit_outcome=Subquery(latest.values("outcome")[:1]),
-        audit_error=Subquery(latest.values("error")[:1]),
-        read_ran_at=Subquery(read.values("ran_at")[:1]),
-        read_present=Subquery(read.values("present_count")[:1]),
-        read_missing=Subquery(read.values("missing_count")[:1]),
-        read_unexpected=Subquery(read.values("unexpected_count")[:1]),
-    ).order_by("position", "name")
 
 
 class EnvironmentRbac(NamedTuple):
@@ -46,8 +29,8 @@ class EnvironmentRbac(NamedTuple):
 
 @cache
 def _overview_sql() -> str:
-    """rbac_environment_list's statement, written once a process (issue #11: the ORM took a quarter of the page
-    compiling its seven correlated subqueries): each environment joined to its latest audit `l` and its latest
+    """The overview's statement, written once a process (issue #11: the ORM took a quarter of the page compiling
+    its seven correlated subqueries): each environment joined to its latest audit `l` and its latest
     audit that could read `r`, each found by one subquery on the audits' (environment, ran_at) order."""
     a, e = RbacAudit, Environment
 
@@ -73,7 +56,8 @@ def _overview_fields() -> list:
 
 
 def rbac_environment_rows() -> list[EnvironmentRbac]:
-    """What rbac_environment_list gives the overview, as rows, in its order: one hand-written statement."""
+    """Environments (by position, then name) with their latest audit and the latest one that could read, as rows:
+    one hand-written statement."""
     return [EnvironmentRbac(*row) for row in fetch(_overview_sql(), [AuditOutcome.READ], _overview_fields())]
 
 

@@ -3,7 +3,6 @@ from functools import cache, lru_cache
 
 from django.core.cache import cache as _cache
 from django.db import connection
-from django.db.models import QuerySet
 
 from portal.audit.models import AuditEvent
 from portal.core.distinct import distinct_values_cte
@@ -16,21 +15,8 @@ LIST_FIELDS = ("at", "actor_name", "action", "object_type", "object_repr", "ip_a
 FILTER_COLUMNS = {"actors": "actor_name", "actions": "action", "object_types": "object_type"}
 
 
-def audit_event_list(*, actor: str = "", action: str = "", object_type: str = "", q: str = "") -> QuerySet:
-    qs = AuditEvent.objects.only(*LIST_FIELDS)
-    if actor:
-        qs = qs.filter(actor_name=actor)
-    if action:
-        qs = qs.filter(action=action)
-    if object_type:
-        qs = qs.filter(object_type=object_type)
-    if q:
-        qs = qs.filter(object_repr__icontains=q)
-    return qs
-
-
 # --- The log's rows (issue #11) --------------------------------------------------------------------------------
-# audit_event_list's rows, hand-written: the ORM spent longer compiling the page's two statements than PostgreSQL
+# The log's rows, hand-written: the ORM spent longer compiling the page's two statements than PostgreSQL
 # took to answer them, and made fifty model instances the template then read attribute by attribute. A row is a
 # tuple of LIST_FIELDS, converted as the ORM converts each field. The count follows page_of's rule (list_count):
 # counted on every request up to EXACT_COUNT events, above that counted once and kept LONG_COUNT_SECONDS (COUNT(*)
@@ -108,7 +94,7 @@ def _list_fields() -> list:
 
 
 def audit_event_rows(*, actor: str = "", action: str = "", object_type: str = "", q: str = "") -> AuditRows:
-    """audit_event_list's events (the same filters), newest first, as rows (AuditRows) for a Paginator."""
+    """The events of these filters (`=` on each, `icontains` for the search), newest first, as rows (AuditRows) for a Paginator."""
     return AuditRows(actor=actor, action=action, object_type=object_type, q=q)
 
 

@@ -150,23 +150,18 @@ def environment_get(*, name: str) -> Environment:
 
 
 def environment_for_page(*, name: str) -> Environment:
-    """The environment named `name` with its approver group, for its own pages (no node pools: its page reads
-    them with environment_node_pools, as rows rather than prefetched models, #11). One statement written once
+    """The environment named `name` with its approver group, for its own pages (no node pools: environment_page
+    reads them with it, as rows rather than prefetched models, #11). One statement written once
     (_environment_sql) and the instances made as the ORM makes them (from_db), rather than a select_related
     queryset compiled on every view (0.9 -> 0.3 ms, #11). Raises Environment.DoesNotExist as get() does."""
     return _environment_page(name, with_sync=False)[0]
 
 
-def environment_with_latest_sync(*, name: str) -> tuple[Environment, EnvironmentSync | None]:
-    """environment_for_page's environment and its latest sync (environment_latest_sync's), for its page: one
-    statement, the sync joined by its id, the environment's latest (#11: a round trip less)."""
-    return _environment_page(name, with_sync=True)[:2]
-
-
 def environment_page(*, name: str) -> tuple[Environment, EnvironmentSync | None, list[dict]]:
-    """environment_with_latest_sync's environment and sync, and its node pools (environment_node_pools' rows),
-    for its page: one statement, the pools joined (a row each, the environment's columns repeated), a round trip
-    less than reading them apart (#11)."""
+    """environment_for_page's environment, its latest sync (environment_latest_sync's) and its node pools by name
+    (the columns its page shows, taints decoded), for its page: one statement, the sync joined by its id and the
+    pools joined (a row each, the environment's columns repeated), two round trips less than reading them apart
+    (#11)."""
     return _environment_page(name, with_sync=True, with_pools=True)
 
 
@@ -220,20 +215,6 @@ def _environment_sql(with_sync: bool, with_pools: bool = False) -> tuple[str, li
     statement = (f"SELECT {', '.join(select)} FROM {sql.table(Environment)} e {joins} "
                  f"WHERE e.{sql.column(Environment, 'name')} = %s{order}")
     return statement, [*fields, group], sync_fields
-
-
-def environment_node_pools(*, environment: Environment) -> list[dict]:
-    """An environment's node pools by name, the columns its page shows: one query in SQL written once
-    (_columns), no prefetch machinery (it was two thirds of reading the environment, #11)."""
-    fields = ("name", "mode", "vm_size", "min_nodes", "max_nodes", "taints")
-    select, _ = _columns(NodePool, *fields)
-    qn = connection.ops.quote_name
-    pools = [dict(zip(fields, row)) for row in _fetch(
-        f"{select} WHERE {qn(NodePool._meta.get_field('environment').column)} = %s ORDER BY {qn('name')}",
-        [environment.pk])]
-    for pool in pools:
-        pool["taints"] = NodePool._meta.get_field("taints").from_db_value(pool["taints"], None, connection)
-    return pools
 
 
 def placement_count(*, environment: Environment) -> int:

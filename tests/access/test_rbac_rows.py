@@ -6,10 +6,12 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
 from django.template import engines
 
 from portal.access.choices import AuditOutcome
 from portal.access.models import RbacAudit, RbacFinding
+from portal.catalog.models import Environment
 from portal.access.selectors import FINDING_FIELDS, FindingRow
 from portal.access.templatetags.rbac import (
     history_rows,
@@ -18,6 +20,22 @@ from portal.access.templatetags.rbac import (
     unexpected_row,
     unexpected_rows,
 )
+
+
+def rbac_environment_list():
+    """The overview's environments as the ORM read them before #11 (seven correlated subqueries): the reference
+    rbac_environment_rows is held to."""
+    latest = RbacAudit.objects.filter(environment=OuterRef("pk")).order_by("-ran_at", "-pk")
+    read = latest.filter(outcome=AuditOutcome.READ)
+    return Environment.objects.annotate(
+        audit_ran_at=Subquery(latest.values("ran_at")[:1]),
+        audit_outcome=Subquery(latest.values("outcome")[:1]),
+        audit_error=Subquery(latest.values("error")[:1]),
+        read_ran_at=Subquery(read.values("ran_at")[:1]),
+        read_present=Subquery(read.values("present_count")[:1]),
+        read_missing=Subquery(read.values("missing_count")[:1]),
+        read_unexpected=Subquery(read.values("unexpected_count")[:1]),
+    ).order_by("position", "name")
 
 # The rows of templates/access/environment.html until issue #11.
 UNEXPECTED = """<tr data-role="{{ f.role_name }}"><th scope="row">{{ f.role_name }}</th>
@@ -123,7 +141,7 @@ def test_the_overview_rows_are_what_the_annotated_queryset_gave(db):
     """rbac_environment_rows (hand-written, #11) against rbac_environment_list (the ORM's): environments in order
     of position then name; never audited; latest failed after a read; only failed; two audits at the same moment
     (the later pk wins); the latest read older than a failed one."""
-    from portal.access.selectors import rbac_environment_list, rbac_environment_rows
+    from portal.access.selectors import rbac_environment_rows
     from tests.factories import EnvironmentFactory
 
     at = datetime(2026, 11, 30, 17, 4, 30, 862389, tzinfo=dt_timezone.utc)

@@ -150,7 +150,7 @@ def test_the_environment_page_lists_its_node_pools_by_name_with_their_taints(env
     NodePoolFactory(environment=dev, name="system", mode="System", taints=[])
     NodePoolFactory(environment=staging, name="other")
 
-    assert [pool["name"] for pool in selectors.environment_node_pools(environment=dev)] == ["system", "user"]
+    assert [pool["name"] for pool in selectors.environment_page(name="dev")[2]] == ["system", "user"]
     html = client_for(viewer).get(reverse("catalog:environment_detail", args=["dev"])).content.decode()
     assert ('<tr><th scope="row">system</th><td>System</td><td>Standard_D4s_v5</td><td class="num">1</td>'
             '<td class="num">5</td>\n        <td><span class="muted">none</span></td></tr>') in html
@@ -234,11 +234,9 @@ def test_environment_for_page_and_its_latest_sync_are_the_instances_the_orm_give
 
     for name, expected_sync in [("dev", sync), ("staging", None)]:                # the page's: both in one query
         with django_assert_num_queries(1):
-            environment, page_sync = selectors.environment_with_latest_sync(name=name)
+            environment, page_sync, _ = selectors.environment_page(name=name)
         assert _fields(environment) == _fields(selectors.environment_for_page(name=name))
         assert (page_sync and _fields(page_sync)) == (expected_sync and _fields(expected_sync))
-    with pytest.raises(Environment.DoesNotExist):
-        selectors.environment_with_latest_sync(name="nowhere")
 
 
 def test_an_agent_tables_page_reads_its_placements_with_it_and_agent_rows_gives_what_its_own_query_gave(
@@ -275,9 +273,9 @@ def test_an_environments_links_are_what_url_gives(envs):
 
 
 def test_the_environment_page_reads_its_environment_sync_and_node_pools_in_one_query(envs, django_assert_num_queries):
-    """#11: environment_page gives environment_with_latest_sync's environment and sync and environment_node_pools'
-    rows (taints decoded, by name), with no pools, one or several."""
-    from portal.catalog.models import Environment, EnvironmentSync
+    """#11: environment_page gives the ORM's environment (with its approver group), its latest sync and its node
+    pools' rows (taints decoded, by name), with no pools, one or several."""
+    from portal.catalog.models import Environment, EnvironmentSync, NodePool
     from tests.factories import NodePoolFactory
 
     dev, staging, prod = envs
@@ -288,11 +286,12 @@ def test_the_environment_page_reads_its_environment_sync_and_node_pools_in_one_q
     for env in envs:
         with django_assert_num_queries(1):
             environment, sync, pools = selectors.environment_page(name=env.name)
-        expected, expected_sync = selectors.environment_with_latest_sync(name=env.name)
+        expected = Environment.objects.select_related("approver_group").get(name=env.name)
+        expected_sync = EnvironmentSync.objects.filter(environment=env).first()  # its ordering: newest first
         assert _fields(environment) == _fields(expected)
         assert environment.approver_group == expected.approver_group
         assert (sync and _fields(sync)) == (expected_sync and _fields(expected_sync))
-        assert pools == selectors.environment_node_pools(environment=env)
+        assert pools == list(NodePool.objects.filter(environment=env).order_by("name").values(*selectors.POOL_COLUMNS))
     assert [pool["name"] for pool in selectors.environment_page(name="dev")[2]] == ["system", "user"]
     assert selectors.environment_page(name="prod")[2] == []
     with pytest.raises(Environment.DoesNotExist):
