@@ -335,17 +335,19 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 
 def _what_sql() -> tuple[str, str]:
     """The columns of a run `d`'s what (kind, template, cluster action, parameters, agent's slug) and its
-    environment's name, and the joins they need (environments `e`, agents `g`)."""
-    return (f"{_d('kind')}, {_d('template')}, {_d('cluster_action')}, {_d('parameters')}, g.{_col(Agent, 'slug')}, "
+    environment's name, and the join they need (environments `e`). The agent's slug is a scalar subquery, not a
+    join: a join more took PostgreSQL longer to plan (0.4 ms with the user's) than the page's rows to read."""
+    return (f"{_d('kind')}, {_d('template')}, {_d('cluster_action')}, {_d('parameters')}, "
+            f"(SELECT g.{_col(Agent, 'slug')} FROM {_table(Agent)} g WHERE g.{_col(Agent, 'id')} = {_d('agent')}), "
             f"e.{_col(Environment, 'name')}",
-            f" INNER JOIN {_table(Environment)} e ON e.{_col(Environment, 'id')} = {_d('environment')}"
-            f" LEFT OUTER JOIN {_table(Agent)} g ON g.{_col(Agent, 'id')} = {_d('agent')}")
+            f" INNER JOIN {_table(Environment)} e ON e.{_col(Environment, 'id')} = {_d('environment')}")
 
 
 def _user_sql(on: str) -> tuple[str, str]:
-    """A user's username, and the join to the user `u` whose id is `on`."""
+    """A user's username (the user `u` whose id is `on`, a scalar subquery, see _what_sql), and the join it needs
+    (none)."""
     user = get_user_model()
-    return f"u.{_col(user, 'username')}", f" LEFT OUTER JOIN {_table(user)} u ON u.{_col(user, 'id')} = {on}"
+    return f"(SELECT u.{_col(user, 'username')} FROM {_table(user)} u WHERE u.{_col(user, 'id')} = {on})", ""
 
 
 def _run_what(kind, template, cluster_action, parameters, agent_slug, parameters_of) -> str:
