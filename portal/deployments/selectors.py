@@ -420,6 +420,17 @@ def deployment_list_rows(*, environment: str = "", status: str = "", template: s
                      lambda limit, offset: run_rows(" AND ".join(where), params, limit=limit, offset=offset))
 
 
+@cache
+def _environment_names_sql() -> str:
+    return f"SELECT {_col(Environment, 'name')} FROM {_table(Environment)} ORDER BY {_col(Environment, 'position')} ASC"
+
+
+def environment_names() -> list[str]:
+    """The environments' names in their order (position), for the deployments page's filter: one statement written
+    once a process (the ORM's values_list took longer to build than to read)."""
+    return [name for (name,) in _fetch(_environment_names_sql(), [])]
+
+
 def running_now_rows() -> list[dict]:
     """The runs queued or running now, by environment (in their order), oldest first, as rows (run_rows)."""
     return run_rows(f"{_d('status')} IN ({', '.join('%s' for _ in ACTIVE)})", sorted(ACTIVE),

@@ -202,3 +202,13 @@ def test_the_approvals_pages_two_pending_lists_are_the_inbox_and_ones_own_in_one
     inbox, _ = selectors.approval_pending_rows(user=boss, can_decide=True)
     assert [r["what"] for r in inbox] == ["agent a-1", "agent a-2", "agent a-3", "agent a-4", "agent a-5",
                                           "agent a-6"]
+
+
+def test_environment_names_are_the_environments_in_their_order(db):
+    from portal.catalog.models import Environment
+
+    for position, name in [(2, "prod"), (0, "dev"), (1, "staging")]:
+        EnvironmentFactory(name=name, position=position)
+    ordered = Environment.objects.order_by("position").values_list("name", flat=True)
+    assert selectors.environment_names() == list(ordered)
+    assert selectors.environment_names() == ["dev", "staging", "prod"]
