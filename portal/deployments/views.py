@@ -35,7 +35,7 @@ def deployment_list(request):
     if request.htmx:  # the results only: no running-now table, no filter form
         return htmx_vary(render(request, "deployments/deployment_list.html#results", context))
     context.update(running=selectors.running_now_rows(), filters=filters,
-                   environments=Environment.objects.order_by("position").values_list("name", flat=True),
+                   environments=[(name, name) for name in selectors.environment_names()],
                    statuses=DeploymentStatus.choices)
     return htmx_vary(render(request, "deployments/deployment_list.html", context))
 

@@ -10,6 +10,7 @@ from django.template.defaultfilters import date as date_filter
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from portal.core import pagination
 from portal.deployments import selectors
 from portal.deployments.choices import ApprovalStatus, ClusterAction, DeploymentKind
 from portal.deployments.choices import DeploymentStatus as S
@@ -202,3 +203,27 @@ def test_the_approvals_pages_two_pending_lists_are_the_inbox_and_ones_own_in_one
     inbox, _ = selectors.approval_pending_rows(user=boss, can_decide=True)
     assert [r["what"] for r in inbox] == ["agent a-1", "agent a-2", "agent a-3", "agent a-4", "agent a-5",
                                           "agent a-6"]
+
+
+def test_environment_names_are_the_environments_in_their_order(db):
+    from portal.catalog.models import Environment
+
+    for position, name in [(2, "prod"), (0, "dev"), (1, "staging")]:
+        EnvironmentFactory(name=name, position=position)
+    ordered = Environment.objects.order_by("position").values_list("name", flat=True)
+    assert selectors.environment_names() == list(ordered)
+    assert selectors.environment_names() == ["dev", "staging", "prod"]
+
+
+def test_a_long_list_of_runs_is_counted_once_and_kept_as_list_count_keeps_it(platform, engineer, settings, monkeypatch):
+    """A count over EXACT_COUNT is read from the cache the next time (the rows stay live); a short one is exact."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "counts"}}
+    some_runs(platform, engineer)
+    with CaptureQueriesContext(connection) as short:
+        assert len(selectors.deployment_list_rows()) == 7 and len(selectors.deployment_list_rows()) == 7
+    assert len(short.captured_queries) == 2
+    monkeypatch.setattr(pagination, "EXACT_COUNT", 2)
+    assert len(selectors.my_run_rows(user=engineer)) == 3
+    with CaptureQueriesContext(connection) as long:
+        assert len(selectors.my_run_rows(user=engineer)) == 3
+    assert long.captured_queries == []

@@ -169,3 +169,35 @@ def test_the_approvals_page_writes_what_it_wrote(can_decide, pending, mine, rece
 def test_my_requests_writes_what_it_wrote(pending, runs_):
     context = {"pending": pending, "runs": runs_}
     assert content("deployments/my_requests.html", context) == old(OLD_MY_REQUESTS, context)
+
+
+# The deployments page's table include and filter selects as they were until the run_table and option_tags tags.
+OLD_INCLUDE = '<p>{% include "deployments/_table.html" with rows=rows empty="Nothing <is> here & there." %}</p>'
+OLD_OPTIONS = ('<select><option value="">All</option>{% for e in environments %}<option value="{{ e }}" '
+               '{% if e == filters.environment %}selected{% endif %}>{{ e }}</option>{% endfor %}</select>'
+               '<select>{% for value, label in statuses %}<option value="{{ value }}" '
+               '{% if value == filters.status %}selected{% endif %}>{{ label }}</option>{% endfor %}</select>')
+NEW_INCLUDE = '{% load runs %}<p>{% run_table rows "Nothing <is> here & there." %}</p>'
+NEW_OPTIONS = ('{% load runs %}<select><option value="">All</option>'
+               '{% option_tags environment_pairs filters.environment %}</select>'
+               '<select>{% option_tags statuses filters.status %}</select>')
+
+
+@pytest.mark.parametrize("rows", [[], runs(*RUNS), paged(runs(*RUNS)), paged([])],
+                         ids=["none", "every kind", "a page", "an empty page"])
+def test_the_run_table_tag_writes_what_the_include_wrote(rows):
+    context = {"rows": rows}
+    assert old(NEW_INCLUDE, context) == old(OLD_INCLUDE, context)
+
+
+@pytest.mark.parametrize("environment, status", [("", ""), ("prod", "failed"), ("R&D", "odd\""), ("nope", "queued")])
+def test_the_filter_options_write_what_their_loops_wrote(environment, status):
+    from portal.deployments.choices import DeploymentStatus
+
+    environments = ["dev", "R&D", 'a"b', "<prod>", "prod", "o'brien"]
+    statuses = [*DeploymentStatus.choices, ('odd"', "<Odd> & 'so'")]
+    context = {"environments": environments, "environment_pairs": [(e, e) for e in environments],
+               "statuses": statuses, "filters": {"environment": environment, "status": status}}
+    new = old(NEW_OPTIONS, context)
+    assert new == old(OLD_OPTIONS, context)
+    assert new.count(" selected>") == (environment in environments) + (status in dict(statuses))
