@@ -217,12 +217,6 @@ def deployment_last_succeeded(*, environment, template: str, agent_id: int | Non
             .exclude(pk=exclude_pk).order_by("-finished_at", "-pk").first())
 
 
-def my_runs(*, user) -> QuerySet[Deployment]:
-    """The signed-in person's runs, latest first (a queryset the view pages); their approval requests still
-    waiting are my_requests_pending's."""
-    return Deployment.objects.filter(requested_by=user).order_by("-created_at", "-pk")
-
-
 def _decidable_by(user) -> Q:
     """Of pending requests, those this user may decide: not their own, not decided by them yet, in their approver
     group where one is set."""
@@ -463,7 +457,8 @@ def running_now_rows() -> list[dict]:
 
 
 def my_run_rows(*, user) -> PagedRows:
-    """my_runs, latest first, as rows (run_rows) for page_of."""
+    """The signed-in person's runs, latest first, as rows (run_rows) for page_of (their approval requests still
+    waiting are my_requests_pending's)."""
     where = f"{_d('requested_by')} = %s"
     return PagedRows((_runs_count_sql(where, False), [user.pk]),
                      lambda limit, offset: run_rows(where, [user.pk], limit=limit, offset=offset))
