@@ -1,13 +1,11 @@
 """Page-number pagination for every list: ?page=&page_size=, answered with items, count and the next page."""
 
-import hashlib
 from typing import Any
 
-from django.core.cache import cache
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 
-from portal.core.pagination import EXACT_COUNT, LONG_COUNT_SECONDS, list_count
+from portal.core.pagination import list_count, sql_count
 from portal.core.sql import fetch
 
 MAX_PAGE_SIZE = 200
@@ -42,13 +40,7 @@ class Statement:
         self.fn, self.then = fn, then
 
     def count(self) -> int:
-        key = "list-count:" + hashlib.sha256(repr((self.count_sql, self.params)).encode()).hexdigest()
-        total = cache.get(key)
-        if total is None:
-            total = fetch(self.count_sql, self.params, [None])[0][0]
-            if total > EXACT_COUNT:
-                cache.set(key, total, LONG_COUNT_SECONDS)
-        return total
+        return sql_count(self.count_sql, self.params)
 
     def __getitem__(self, window: slice) -> list:
         start = window.start or 0

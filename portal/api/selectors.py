@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group
 
 from portal.api.pagination import Statement
 from portal.catalog.models import Agent, Environment
-from portal.core.sql import column, fetch, placeholders, table
-from portal.deployments.choices import IN_PROGRESS
+from portal.core.sql import column, fetch, table
 from portal.deployments.models import ApprovalDecision, ApprovalRequest, Deployment
+from portal.deployments.selectors import runs_where
 
 
 def _d(name: str) -> str:
@@ -66,21 +66,8 @@ def _runs_sql(where: str) -> tuple[str, str]:
 def run_rows(*, environment: str = "", status: str = "", template: str = "", item, then=None) -> Statement:
     """deployment_list's runs (the same filters: an environment's name, a status or "active", a template), latest
     first, each row (RUN_COLUMNS, in order) made a list item by `item`."""
-    where, params = [], []
-    if environment:
-        where.append(f"{_d('environment')} IN (SELECT {column(Environment, 'id')} FROM {table(Environment)}"
-                     f" WHERE {column(Environment, 'name')} = %s)")
-        params.append(environment)
-    if status == "active":
-        where.append(f"{_d('status')} IN ({placeholders(IN_PROGRESS)})")
-        params.extend(sorted(IN_PROGRESS))
-    elif status:
-        where.append(f"{_d('status')} = %s")
-        params.append(status)
-    if template:
-        where.append(f"{_d('template')} = %s")
-        params.append(template)
-    page, count = _runs_sql(" AND ".join(where))
+    where, params = runs_where(environment=environment, status=status, template=template)
+    page, count = _runs_sql(where)
     return Statement(page, count, params, _run_fields(), item, then=then)
 
 

@@ -1,13 +1,11 @@
-import hashlib
 from functools import cache, lru_cache
 
-from django.core.cache import cache as _cache
 from django.db import connection
 
 from portal.audit.models import AuditEvent
 from portal.core.distinct import distinct_values_cte
 from portal.core.errors import StaleEdit
-from portal.core.pagination import EXACT_COUNT, LONG_COUNT_SECONDS
+from portal.core.pagination import sql_count
 from portal.core.sql import column, fetch, table
 
 # What the audit log shows of an event (not who it was in the database, nor the browser it came from).
@@ -69,14 +67,7 @@ class AuditRows:
         return self._count
 
     def _counted(self) -> int:
-        sql = _count_sql(self._where)
-        key = "audit-count:" + hashlib.sha256(repr((sql, self._params)).encode()).hexdigest()
-        total = _cache.get(key)
-        if total is None:
-            total = fetch(sql, self._params, [None])[0][0]
-            if total > EXACT_COUNT:
-                _cache.set(key, total, LONG_COUNT_SECONDS)
-        return total
+        return sql_count(_count_sql(self._where), self._params)
 
     def __len__(self) -> int:
         return self.count()

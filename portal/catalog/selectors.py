@@ -1,4 +1,3 @@
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -221,21 +220,21 @@ def placement_count(*, environment: Environment) -> int:
     """How many agents are placed in `environment`: counted on every view up to pagination.EXACT_COUNT, a longer
     count kept LONG_COUNT_SECONDS, as page_of keeps a long list's (#11: counting dev's 10,000 placements was most
     of its page's database time). Kept by environment, so the key costs no compiled SQL."""
-    key = f"catalog:placement-count:{environment.pk}"
-    total = django_cache.get(key)
-    if total is None:
-        total = Placement.objects.filter(environment=environment.pk).count()
-        if total > pagination.EXACT_COUNT:
-            django_cache.set(key, total, pagination.LONG_COUNT_SECONDS)
-    return total
+    return pagination.kept_count(f"catalog:placement-count:{environment.pk}",
+                                 Placement.objects.filter(environment=environment.pk).count)
 
 
-def placement_list(*, environment: Environment) -> "PlacementPage":
+def placement_list(*, environment: Environment) -> pagination.PagedRows:
     """The agents placed in an environment, for its page (paged there, then finished by placement_rows): the
     columns its table shows, as dicts rather than placements, agents and teams with every column (#11), a page
     read by one statement written once (_placements_sql) rather than a queryset compiled on every view. The
     pager counts the environment's placements alone, without the joins the rows need (placement_count)."""
-    return PlacementPage(environment.pk, placement_count(environment=environment))
+    names = (*PLACEMENT_COLUMNS, "slug", "team")
+
+    def read(limit: int, offset: int) -> list[dict]:
+        return [dict(zip(names, row)) for row in _fetch(_placements_sql(), [environment.pk, limit, offset])]
+
+    return pagination.PagedRows(placement_count(environment=environment), read)
 
 
 PLACEMENT_COLUMNS = ("status", "status_detail", "redis_db", "redis_key_prefix", "cosmos_container", "blob_container",
@@ -251,27 +250,6 @@ def _placements_sql() -> str:
             f"INNER JOIN {sql.table(Team)} t ON t.{sql.column(Team, 'id')} = a.{sql.column(Agent, 'owner_team')} "
             f"WHERE p.{sql.column(Placement, 'environment')} = %s "
             f"ORDER BY a.{sql.column(Agent, 'slug')} ASC, p.{sql.column(Placement, 'id')} ASC LIMIT %s OFFSET %s")
-
-
-class PlacementPage:
-    """An environment's placements for page_of: counted already, and a page's slice read by one statement."""
-
-    ordered = True
-
-    def __init__(self, environment_id: int, count: int):
-        self._environment_id, self._count = environment_id, count
-
-    def count(self) -> int:
-        return self._count
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, key: slice) -> list[dict]:
-        start = key.start or 0
-        names = (*PLACEMENT_COLUMNS, "slug", "team")
-        return [dict(zip(names, row)) for row in _fetch(
-            _placements_sql(), [self._environment_id, max(0, key.stop - start), start])]
 
 
 def placement_rows(*, placements) -> list[dict]:
@@ -427,14 +405,7 @@ class AgentTable:
 
     def count(self) -> int:
         if self._count is None:
-            statement = f"SELECT COUNT(*) FROM {sql.table(Agent)} a{self._where}"
-            key = "agent-count:" + hashlib.sha256(repr((statement, self._params)).encode()).hexdigest()
-            total = django_cache.get(key)
-            if total is None:
-                [(total,)] = _fetch(statement, self._params)
-                if total > pagination.EXACT_COUNT:
-                    django_cache.set(key, total, pagination.LONG_COUNT_SECONDS)
-            self._count = total
+            self._count = pagination.sql_count(f"SELECT COUNT(*) FROM {sql.table(Agent)} a{self._where}", self._params)
         return self._count
 
     def __len__(self) -> int:

@@ -1,10 +1,12 @@
 """One way to page a list (issue #11): a page never renders every row of a table that grows with the platform."""
 
 import hashlib
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import QuerySet
 
 # A list up to this long is counted on every request; a longer one's total is counted once and kept for
@@ -27,18 +29,64 @@ def page_of(request, object_list, *, per_page: int | None = None, param: str = "
     return page
 
 
+def kept_count(key: str, count: Callable[[], int]) -> int:
+    """page_of's rule for a list's total: `count()` on every call up to EXACT_COUNT; a longer total kept
+    LONG_COUNT_SECONDS in the cache under `key` and read from there."""
+    total = cache.get(key)
+    if total is None:
+        total = count()
+        if total > EXACT_COUNT:
+            cache.set(key, total, LONG_COUNT_SECONDS)
+    return total
+
+
+def _count_key(sql: str, params) -> str:
+    return "list-count:" + hashlib.sha256(repr((sql, tuple(params))).encode()).hexdigest()
+
+
 def list_count(queryset: QuerySet) -> int:
     """How many rows `queryset` has: one COUNT, exact, kept LONG_COUNT_SECONDS in the cache (per statement) when
     it is over EXACT_COUNT and then read from there. One query or none, so a page's queries do not grow with its
     list (tests/core/test_scale_pages.py)."""
     sql, params = queryset.order_by().query.sql_with_params()
-    key = "list-count:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()
-    total = cache.get(key)
-    if total is None:
-        total = queryset.count()
-        if total > EXACT_COUNT:
-            cache.set(key, total, LONG_COUNT_SECONDS)
-    return total
+    return kept_count(_count_key(sql, params), queryset.count)
+
+
+def sql_count(sql: str, params: Sequence) -> int:
+    """list_count's count of a COUNT statement written by hand (the ORM took longer to build a list's COUNT than
+    PostgreSQL, which the cache spares, to answer it, #11)."""
+    def count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+    return kept_count(_count_key(sql, params), count)
+
+
+class PagedRows:
+    """Rows for page_of: counted once (`counted`: a number already known, the (sql, params) of a COUNT written by
+    hand, counted by sql_count, or a queryset, by list_count) and a page's slice read by `read(limit, offset)`,
+    one statement."""
+
+    ordered = True
+
+    def __init__(self, counted: int | tuple[str, Sequence] | QuerySet, read: Callable[[int, int], list]):
+        if isinstance(counted, int):
+            count = counted
+        elif isinstance(counted, tuple):
+            count = sql_count(*counted)
+        else:
+            count = list_count(counted.select_related(None))
+        self._count, self._read = count, read
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: slice) -> list:
+        start = key.start or 0
+        return self._read(max(0, key.stop - start), start)
 
 
 class Counted:

@@ -6,15 +6,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache as shared_cache
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from portal.catalog.models import Agent, Environment
 from portal.core.links import url_of_pk
-from portal.core import pagination
-from portal.core.pagination import list_count
+from portal.core.pagination import PagedRows
 from portal.core.sql import column as _col
 from portal.core.sql import table as _table
 from portal.deployments.choices import ACTIVE, IN_PROGRESS, ApprovalStatus, DeploymentStatus
@@ -352,46 +350,10 @@ def _run_what(kind, template, cluster_action, parameters, agent_slug, parameters
     return run_what(kind=kind, template=template, cluster_action=cluster_action, subject=subject)
 
 
-class PagedRows:
-    """Rows for page_of: counted as list_count counts `counted` (one COUNT, or none), and a page's slice read by
-    `read(limit, offset)`, one statement. `counted` is a queryset, or the (sql, params) of a COUNT written by hand
-    (_count_of: the ORM took longer to build a list's COUNT than PostgreSQL, which the cache spares, to answer it)."""
-
-    ordered = True
-
-    def __init__(self, counted: QuerySet | tuple[str, list], read: Callable[[int, int], list[dict]]):
-        count = _count_of(*counted) if isinstance(counted, tuple) else list_count(counted.select_related(None))
-        self._count, self._read = count, read
-
-    def count(self) -> int:
-        return self._count
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, key: slice) -> list[dict]:
-        start = key.start or 0
-        return self._read(max(0, key.stop - start), start)
-
-
-def _count_of(sql: str, params: list) -> int:
-    """list_count's count of a COUNT statement: exact, kept LONG_COUNT_SECONDS in the cache (per statement and
-    parameters) when over EXACT_COUNT and then read from there."""
-    key = "list-count:" + hashlib.sha256(repr((sql, list(params))).encode()).hexdigest()
-    total = shared_cache.get(key)
-    if total is None:
-        total = _fetch(sql, params)[0][0]
-        if total > pagination.EXACT_COUNT:
-            shared_cache.set(key, total, pagination.LONG_COUNT_SECONDS)
-    return total
-
-
 @lru_cache(maxsize=16)
-def _runs_count_sql(where: str, environment_joined: bool) -> str:
-    """The COUNT of the runs `d` matching `where`, the environments `e` joined only when `where` names them."""
-    join = (f" INNER JOIN {_table(Environment)} e ON e.{_col(Environment, 'id')} = {_d('environment')}"
-            if environment_joined else "")
-    return f"SELECT COUNT(*) FROM {_table(Deployment)} d{join}{f' WHERE {where}' if where else ''}"
+def _runs_count_sql(where: str) -> str:
+    """The COUNT of the runs `d` matching `where` (runs_where's: no join)."""
+    return f"SELECT COUNT(*) FROM {_table(Deployment)} d{f' WHERE {where}' if where else ''}"
 
 
 @lru_cache(maxsize=16)
@@ -419,11 +381,14 @@ def run_rows(where: str = "", params: list = (), *, order: str = "", limit: int 
             for pk, status, requested_by, created_at, *what, environment in _fetch(sql, params)]
 
 
-def deployment_list_rows(*, environment: str = "", status: str = "", template: str = "") -> PagedRows:
-    """deployment_list's runs (the same filters), latest first, as rows (run_rows) for page_of."""
+def runs_where(*, environment: str = "", status: str = "", template: str = "") -> tuple[str, list]:
+    """deployment_list's filters (an environment's name, a status or "active", a template) as the WHERE clause
+    ("" for none) of a statement over the runs `d`, and its parameters. The environment by a subquery on its name,
+    so the statement need not join the environments (its COUNT does not)."""
     where, params = [], []
     if environment:
-        where.append(f"e.{_col(Environment, 'name')} = %s")
+        where.append(f"{_d('environment')} IN (SELECT {_col(Environment, 'id')} FROM {_table(Environment)}"
+                     f" WHERE {_col(Environment, 'name')} = %s)")
         params.append(environment)
     if status == "active":
         where.append(f"{_d('status')} IN ({', '.join('%s' for _ in IN_PROGRESS)})")
@@ -434,8 +399,13 @@ def deployment_list_rows(*, environment: str = "", status: str = "", template: s
     if template:
         where.append(f"{_d('template')} = %s")
         params.append(template)
-    where = " AND ".join(where)
-    return PagedRows((_runs_count_sql(where, bool(environment)), params),
+    return " AND ".join(where), params
+
+
+def deployment_list_rows(*, environment: str = "", status: str = "", template: str = "") -> PagedRows:
+    """deployment_list's runs (the same filters), latest first, as rows (run_rows) for page_of."""
+    where, params = runs_where(environment=environment, status=status, template=template)
+    return PagedRows((_runs_count_sql(where), params),
                      lambda limit, offset: run_rows(where, params, limit=limit, offset=offset))
 
 
@@ -460,7 +430,7 @@ def my_run_rows(*, user) -> PagedRows:
     """The signed-in person's runs, latest first, as rows (run_rows) for page_of (their approval requests still
     waiting are my_requests_pending's)."""
     where = f"{_d('requested_by')} = %s"
-    return PagedRows((_runs_count_sql(where, False), [user.pk]),
+    return PagedRows((_runs_count_sql(where), [user.pk]),
                      lambda limit, offset: run_rows(where, [user.pk], limit=limit, offset=offset))
 
 

@@ -134,7 +134,7 @@ def test_rows_are_the_orm_s_rows_for_every_filter(filters, db):
 
 
 def test_a_long_log_s_count_is_kept_a_while_its_rows_are_live(db, monkeypatch):
-    monkeypatch.setattr("portal.audit.selectors.EXACT_COUNT", 3)
+    monkeypatch.setattr("portal.core.pagination.EXACT_COUNT", 3)
     cache.clear()
     _events()
     assert AuditRows().count() == 24 and AuditRows(action="a&b").count() == 8
