@@ -32,11 +32,22 @@ def page_of(request, object_list, *, per_page: int | None = None, param: str = "
 def kept_count(key: str, count: Callable[[], int]) -> int:
     """page_of's rule for a list's total: `count()` on every call up to EXACT_COUNT; a longer total kept
     LONG_COUNT_SECONDS in the cache under `key` and read from there."""
-    total = cache.get(key)
+    total = kept_total(key)
     if total is None:
-        total = count()
-        if total > EXACT_COUNT:
-            cache.set(key, total, LONG_COUNT_SECONDS)
+        total = keep_total(key, count())
+    return total
+
+
+def kept_total(key: str) -> int | None:
+    """The total kept under `key` by keep_total, or None: count it (in a statement of the caller's own, e.g. beside
+    other figures of the page) and give it to keep_total."""
+    return cache.get(key)
+
+
+def keep_total(key: str, total: int) -> int:
+    """Keep `total` under `key` if it is over EXACT_COUNT (kept_count's rule); returns it."""
+    if total > EXACT_COUNT:
+        cache.set(key, total, LONG_COUNT_SECONDS)
     return total
 
 

@@ -1,6 +1,7 @@
 """Costs: the reads. Each page is a fixed number of aggregate queries over the stored rows, however
 many rows, services or agents there are (tests pin the counts). Nothing here calls Azure."""
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache, cached_property
 
+from django.core.cache import cache as shared_cache
 from django.db import connection
 from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
 
@@ -26,6 +28,7 @@ from portal.costs.models import (
     CostIngestRun,
     CostMonth,
     CostMonthService,
+    ShowbackMonth,
 )
 from provisioning.cost.base import month_days, month_end, month_start
 
@@ -202,22 +205,27 @@ def _environment_statement(named: bool, policy: bool) -> tuple[str, list[Field |
     # The last run that ended: the later of each terminal status's last, each read from costingest_env_status
     # (status IN (...) made PostgreSQL sort every run of the environment, twice per environment).
     latest = "ORDER BY r.finished_at DESC, r.id DESC LIMIT 1"
+    columns = ", ".join(f"e.{f.column}" for f in env_fields)
+    # The last run's id is found per environment first (a materialized CTE, a few rows), then the run joined by its
+    # key: joined on the subquery itself, PostgreSQL hashed every ingest run ever stored, each view (#11).
     statement = f"""
-        SELECT {", ".join(f"e.{f.column}" for f in env_fields)},
+        WITH e AS MATERIALIZED (
+            SELECT {columns}, (SELECT u.id FROM ({" UNION ALL ".join(
+                f"SELECT * FROM (SELECT r.id, r.finished_at FROM {runs} r WHERE r.environment_id = e.id "
+                f"AND r.status = %s {latest}) u{at}" for at, _ in enumerate(terminal))}) u
+                               ORDER BY u.finished_at DESC, u.id DESC LIMIT 1) AS last_run_id
+            FROM {sql.table(Environment)} e {"WHERE e.name = %s" if named else ""})
+        SELECT {columns},
                (SELECT SUM(s.cost) FROM {sql.table(CostMonthService)} s WHERE s.environment_id = e.id AND s.month = %s),
                f.forecast, f.daily, f.as_of,
                (SELECT r.finished_at FROM {runs} r WHERE r.environment_id = e.id AND r.status = %s {latest}),
                l.finished_at, l.status, l.error_code, l.error, l.forecast_error,
                (SELECT COUNT(*) FROM {sql.table(BudgetAlert)} a WHERE a.environment_id = e.id AND a.month = %s)
                {", p.actual_thresholds, p.forecast_thresholds" if policy else ""}
-        FROM {sql.table(Environment)} e
+        FROM e
         LEFT JOIN {sql.table(CostForecast)} f ON f.environment_id = e.id AND f.month = %s
-        LEFT JOIN {runs} l ON l.id = (SELECT u.id FROM ({" UNION ALL ".join(
-            f"SELECT * FROM (SELECT r.id, r.finished_at FROM {runs} r WHERE r.environment_id = e.id "
-            f"AND r.status = %s {latest}) u{at}" for at, _ in enumerate(terminal))}) u
-                                      ORDER BY u.finished_at DESC, u.id DESC LIMIT 1)
+        LEFT JOIN {runs} l ON l.id = e.last_run_id
         {f"LEFT JOIN {sql.table(BudgetPolicy)} p ON p.environment_id = e.id" if policy else ""}
-        {"WHERE e.name = %s" if named else ""}
         ORDER BY e.position, e.name"""
     return statement, fields, terminal
 
@@ -227,8 +235,8 @@ def _environment_costs(period: Period, *, name: str | None = None, policy: bool 
     data and how its last ingest ended, how many budget alerts it had and, with `policy`, its alert thresholds: one
     statement (portal.core.sql: as a queryset of ten subqueries it cost more to build than to run)."""
     statement, fields, terminal = _environment_statement(name is not None, policy)
-    params = [period.month, IngestStatus.SUCCEEDED, period.month, period.month, *terminal,
-              *([name] if name is not None else [])]
+    params = [*terminal, *([name] if name is not None else []), period.month, IngestStatus.SUCCEEDED, period.month,
+              period.month]
     result = []
     for row in sql.fetch(statement, params, fields):
         env = Environment.from_db(connection.alias, ENVIRONMENT_FIELDS, row[:len(ENVIRONMENT_FIELDS)])
@@ -342,46 +350,78 @@ def _team_field() -> Field:
     return Agent._meta.get_field("owner_team").related_model._meta.get_field("name")
 
 
+class _AgentCount:
+    """How many agent rows a rollup has where a condition holds in a month (the "other N agents" of a table): an
+    exact count, kept in the cache with the month's cost version (ShowbackMonth.cost_writes, moved by every ingest
+    that writes the month's cost rollups, in the transaction that writes them) and counted again only when that
+    version moved (#11: counting 5,000-10,000 index entries was the largest part of the agent table's statement).
+    `column()`: SQL of two columns for the table's statement, the version and the count (given from the cache when
+    the version is the one kept; PostgreSQL and SQLite evaluate the CASE's count only when it is not); `of(version,
+    count)` keeps what the statement read and returns the count."""
+
+    def __init__(self, model: type, where: dict, month: date):
+        self.model, self.where, self.month = model, where, month
+        self.key = "cost-agent-count:" + hashlib.sha256(repr((model._meta.db_table, where)).encode()).hexdigest()
+        self.kept = shared_cache.get(self.key)      # (version, count) or None
+
+    def columns(self) -> tuple[str, list]:
+        narrowed = " AND ".join(f"c.{column} = %s" for column in self.where)
+        count = f"(SELECT COUNT(*) FROM {sql.table(self.model)} c WHERE {narrowed})"
+        version = f"(SELECT v.cost_writes FROM {sql.table(ShowbackMonth)} v WHERE v.month = %s)"
+        if self.kept is None:
+            return f"{version}, {count}", [self.month, *self.where.values()]
+        return (f"{version}, CASE WHEN {version} = %s THEN %s ELSE {count} END",
+                [self.month, self.month, *self.kept, *self.where.values()])
+
+    def of(self, version: int | None, count: int) -> int:
+        if version is not None and (self.kept is None or self.kept[0] != version):
+            shared_cache.set(self.key, (version, count), None)
+        return count
+
+
 def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str], tagged: Decimal) \
         -> tuple[list[Row], Rest | None]:
     """The dashboard's agents: the largest TOP_AGENTS by their cost in all environments (CostAgentTotal, read
     from its index), their cost in each environment (CostAgentMonth, by its unique key), their team and how
-    many agents there are: one statement."""
+    many agents there are (_AgentCount): one statement."""
     totals, months = sql.table(CostAgentTotal), sql.table(CostAgentMonth)
     per_column = "".join(f", (SELECT m.cost FROM {months} m WHERE m.environment_id = %s AND m.month = t.month "
                          f"AND m.agent = t.agent)" for _ in columns)
-    statement = (f"SELECT t.agent{per_column}, {_team_sql('t.agent')}, "
-                 f"(SELECT COUNT(*) FROM {totals} c WHERE c.month = %s) "
+    counted = _AgentCount(CostAgentTotal, {"month": period.month}, period.month)
+    count_columns, count_params = counted.columns()
+    statement = (f"SELECT t.agent{per_column}, {_team_sql('t.agent')}, {count_columns} "
                  f"FROM {totals} t WHERE t.month = %s ORDER BY t.cost DESC, t.agent LIMIT %s")
     cost = CostAgentMonth._meta.get_field("cost")
-    values = sql.fetch(statement, [*columns, period.month, period.month, TOP_AGENTS],
-                       [None, *(cost for _ in columns), _team_field(), None])
+    values = sql.fetch(statement, [*columns, *count_params, period.month, TOP_AGENTS],
+                       [None, *(cost for _ in columns), _team_field(), None, None])
     link = Agent.url_maker()
     rows = [_agent_row(agent, team, [amount or ZERO for amount in amounts], labels, link)
-            for agent, *amounts, team, _ in values]
+            for agent, *amounts, team, _, _ in values]
     top = _shares(sorted(rows, key=lambda row: (-row.total, row.key)), tagged)
-    return top, _rest(top, values[0][-1] if values else 0, tagged)
+    return top, _rest(top, counted.of(*values[0][-2:]) if values else 0, tagged)
 
 
-def _largest_agents(model: type, where: dict, total: Decimal) -> tuple[list[Row], Rest | None]:
+def _largest_agents(model: type, where: dict, total: Decimal, month: date) -> tuple[list[Row], Rest | None]:
     """The largest TOP_AGENTS rows of `model` (a rollup with one row per agent tag where `where` holds: column
-    names and values), read from its index by cost, with their teams and how many rows there are (one
-    statement), and the rest of `total`."""
+    names and values; its rows in `month`), read from its index by cost, with their teams and how many rows there
+    are (one statement, _AgentCount), and the rest of `total`."""
     table = sql.table(model)
-    narrowed = " AND ".join(f"{{t}}.{column} = %s" for column in where)
-    statement = (f"SELECT x.agent, x.cost, {_team_sql('x.agent')}, "
-                 f"(SELECT COUNT(*) FROM {table} c WHERE {narrowed.format(t='c')}) "
-                 f"FROM {table} x WHERE {narrowed.format(t='x')} ORDER BY x.cost DESC, x.agent LIMIT %s")
-    largest = sql.fetch(statement, [*where.values(), *where.values(), TOP_AGENTS],
-                        [None, model._meta.get_field("cost"), _team_field(), None])
+    narrowed = " AND ".join(f"x.{column} = %s" for column in where)
+    counted = _AgentCount(model, where, month)
+    count_columns, count_params = counted.columns()
+    statement = (f"SELECT x.agent, x.cost, {_team_sql('x.agent')}, {count_columns} "
+                 f"FROM {table} x WHERE {narrowed} ORDER BY x.cost DESC, x.agent LIMIT %s")
+    largest = sql.fetch(statement, [*count_params, *where.values(), TOP_AGENTS],
+                        [None, model._meta.get_field("cost"), _team_field(), None, None])
     link = Agent.url_maker()
-    top = _shares([_agent_row(agent, team, [cost], None, link) for agent, cost, team, _ in largest], total)
-    return top, _rest(top, largest[0][3] if largest else 0, total)
+    top = _shares([_agent_row(agent, team, [cost], None, link) for agent, cost, team, _, _ in largest], total)
+    return top, _rest(top, counted.of(*largest[0][-2:]) if largest else 0, total)
 
 
 def _top_agents_of(period: Period, environment: Environment, tagged: Decimal) -> tuple[list[Row], Rest | None]:
     """An environment's largest TOP_AGENTS agents (CostAgentMonth, read from its index) and the rest."""
-    return _largest_agents(CostAgentMonth, {"environment_id": environment.pk, "month": period.month}, tagged)
+    return _largest_agents(CostAgentMonth, {"environment_id": environment.pk, "month": period.month}, tagged,
+                           period.month)
 
 
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
@@ -751,9 +791,10 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
     # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
     where = {"environment_id": env.pk, "month": period.month, "service": service}
     if resource_group:
-        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total)
+        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total,
+                                                    period.month)
     else:
-        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total)
+        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total, period.month)
     return detail
 
 

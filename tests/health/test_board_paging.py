@@ -179,3 +179,29 @@ def test_the_board_reads_its_environment_as_the_orm_does(db):
     assert read == env and not read._state.adding and read._state.db == "default"
     assert read.get_absolute_url() == orm.get_absolute_url()
     assert environment_named(name="nope") is None and environment_named(name="QA-1") is None
+
+
+def test_a_long_boards_total_is_kept_as_a_lists_total_and_what_is_not_green_is_counted_live(dev_with_agents,
+                                                                                            monkeypatch):
+    """#11: every active check is counted under the pager's rule (pagination.EXACT_COUNT, LONG_COUNT_SECONDS), so
+    for a few seconds a new green check may not be counted yet; checks not green are always counted live, and the
+    total is never fewer than those."""
+    from django.core.cache import cache
+
+    from portal.core import pagination
+
+    monkeypatch.setattr(pagination, "EXACT_COUNT", 10)
+    assert health_board(environment=dev_with_agents, now=NOW).counts["green"] == 57         # counted, and kept
+    for i in range(3):                                                   # three more agents: one green, two red
+        agent = AgentFactory(slug=f"agent-n{i}")
+        HealthCheck.objects.create(environment=dev_with_agents, kind=CheckKind.WORKLOAD, target=agent.slug,
+                                   label=agent.slug, agent=agent, checked_at=NOW,
+                                   state=HealthState.GREEN if i == 0 else HealthState.RED)
+    kept = health_board(environment=dev_with_agents, now=NOW)
+    assert kept.counts == {"green": 55, "amber": 1, "red": 4, "unknown": 1}   # the kept total (61), red live
+    assert kept.page.paginator.count == 60
+    HealthCheck.objects.filter(environment=dev_with_agents, state=HealthState.GREEN).update(state=HealthState.RED)
+    assert health_board(environment=dev_with_agents, now=NOW).counts["green"] == 0          # never below zero
+    cache.clear()                                                        # the kept total expired: counted again
+    board = health_board(environment=dev_with_agents, now=NOW)
+    assert board.counts == {"green": 0, "amber": 1, "red": 62, "unknown": 1} and board.page.paginator.count == 63
