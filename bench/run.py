@@ -5,7 +5,9 @@
 Seed first (bench/seed.py). For each page: one request for its size and SQL (the X-Bench-* headers
 of bench.middleware), then `--concurrency` clients for `--duration` seconds with wrk (Debian: `apt-get
 install wrk`) or, without wrk, Python threads. Prints req/s, p50, p99, size, queries, SQL time and the
-ratio of req/s to the baseline page (signed in, base.html, no query of its own) as a Markdown table.
+ratio of req/s to the baseline page (signed in, base.html, no query of its own) as a Markdown table. The baseline is
+measured again right before each page (`--baseline each`, the default) and each ratio is to that measurement: the
+machine's speed drifts during a run (a VM's neighbours), and a ratio of two measurements minutes apart carried it.
 """
 
 import argparse
@@ -145,6 +147,9 @@ def main(argv=None):
                         help="seconds of the same load before each page's measured run, not counted (default 2): every "
                              "worker has compiled its templates and opened its connection, so p99 is the steady state")
     parser.add_argument("--only", default="", help="run only pages whose name contains this")
+    parser.add_argument("--baseline", choices=["each", "once"], default="each",
+                        help="measure the baseline page right before each page and give each page's ratio to that "
+                             "(default: the machine's speed drifts over a run) or once, first")
     parser.add_argument("--user", default="bench", help="the signed-in user (bench/seed.py creates `bench`)")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args(argv)
@@ -156,28 +161,37 @@ def main(argv=None):
         load = load_wrk if args.client == "wrk" else load_python
         print(f"{args.workers} gunicorn workers, {args.concurrency} clients ({args.client}), {args.duration} s a page, "
               f"database {connection.settings_dict['NAME']}\n")
-        print("| page | req/s | p50 ms | p99 ms | size | queries | SQL ms | vs baseline |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| page | req/s | p50 ms | p99 ms | size | queries | SQL ms | baseline req/s | vs baseline |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        every = pages()
+        base_name, base_path, base_extra = every[0]
+        base_headers = {"Cookie": cookie, **base_extra}
         baseline = None
-        for name, path, extra in pages():
+
+        def measure(path, headers):
+            get(port, path, headers)  # warm the workers' caches once
+            if args.warmup:
+                load(port, path, headers, concurrency=args.concurrency, duration=args.warmup)
+            return load(port, path, headers, concurrency=args.concurrency, duration=args.duration)
+
+        for name, path, extra in every:
             if args.only and args.only not in name and not name.startswith("baseline"):
                 continue
             headers = {"Cookie": cookie, **extra}
-            get(port, path, headers)  # warm the workers' caches once
             status, length, response_headers = get(port, path, headers)
             if status >= 300:  # a redirect is the sign-in page, not the page
-                print(f"| {name} | HTTP {status} | | | | | | |")
+                print(f"| {name} | HTTP {status} | | | | | | | |")
                 continue
-            if args.warmup:
-                load(port, path, headers, concurrency=args.concurrency, duration=args.warmup)
-            result = load(port, path, headers, concurrency=args.concurrency, duration=args.duration)
-            baseline = baseline or result["rps"]
+            if path != base_path and (args.baseline == "each" or baseline is None):
+                baseline = measure(base_path, base_headers)["rps"]   # the machine as it is now (each: paired)
+            result = measure(path, headers)
+            if path == base_path:
+                baseline = result["rps"]
             fmt = lambda v: "" if v is None else f"{v:,.0f}" if v >= 10 else f"{v:.1f}"  # noqa: E731
             print(f"| {name} | {fmt(result['rps'])} | {fmt(result['p50'])} | {fmt(result['p99'])} | {size(length)} "
                   f"| {response_headers.get('x-bench-queries', '?')} | {response_headers.get('x-bench-sql-ms', '?')} "
-                  f"| {100 * result['rps'] / baseline:.0f}%{' (errors: %d)' % result['errors'] if result['errors'] else ''} |",
-                  flush=True)
-
+                  f"| {fmt(baseline)} | {100 * result['rps'] / baseline:.0f}%"
+                  f"{' (errors: %d)' % result['errors'] if result['errors'] else ''} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -106,6 +106,9 @@ PORTAL_RBAC_HISTORY_DAYS = int(os.environ.get("PORTAL_RBAC_HISTORY_DAYS", "30"))
 PORTAL_COST_BACKFILL_MONTHS = int(os.environ.get("PORTAL_COST_BACKFILL_MONTHS", "5"))
 PORTAL_COST_MAX_THROTTLE_WAIT = float(os.environ.get("PORTAL_COST_MAX_THROTTLE_WAIT", "60"))
 PORTAL_PRICES_REGION = os.environ.get("PORTAL_PRICES_REGION", AZURE_LOCATION)
+# Finished cost ingest runs kept this many days (#11: the hourly sweep adds 24 per environment a day); each
+# environment's last succeeded and last failed run stay, whatever their age (the pages show both).
+PORTAL_COST_RUN_HISTORY_DAYS = int(os.environ.get("PORTAL_COST_RUN_HISTORY_DAYS", "30"))
 # Issue #11: the stored showback is rebuilt when it is older than this, whatever else says it is fresh (a backstop
 # for writes no updated_at records and for one committed while a build was reading; portal.costs.showback).
 PORTAL_SHOWBACK_MAX_AGE = int(os.environ.get("PORTAL_SHOWBACK_MAX_AGE", "600"))

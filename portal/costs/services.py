@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from portal.catalog.models import Environment
 from portal.core.outbox import enqueue
 from portal.core.transitions import transition
 from portal.costs import backends, selectors, showback
-from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, Basis, IngestStatus, RefreshStatus
+from portal.costs.choices import INGEST_ALLOWED_TRANSITIONS, INGEST_TERMINAL, Basis, IngestStatus, RefreshStatus
 from portal.costs.models import (
     BudgetAlert,
     BudgetPolicy,
@@ -388,7 +388,9 @@ def cost_forecast_store(*, environment: Environment, today: date, forecast: Fore
 
 
 def cost_ingest_request_all(*, user=None, request=None) -> list[int]:
-    """Queue an ingest of every environment (the scheduled sweep, or "Refresh now"), on commit."""
+    """Queue an ingest of every environment (the scheduled sweep, or "Refresh now"), on commit, after pruning
+    the old runs (cost_ingest_runs_prune)."""
+    cost_ingest_runs_prune()
     ids = list(Environment.objects.order_by("position", "name").values_list("pk", flat=True))
     with transaction.atomic():
         if user is not None:
@@ -397,6 +399,20 @@ def cost_ingest_request_all(*, user=None, request=None) -> list[int]:
         for pk in ids:
             enqueue("portal.costs.tasks.ingest_environment_costs", pk, key=f"cost-ingest:{pk}")
     return ids
+
+
+def cost_ingest_runs_prune(*, now=None) -> int:
+    """Delete finished ingest runs older than PORTAL_COST_RUN_HISTORY_DAYS, keeping each environment's last
+    succeeded and last failed run (the age of its data and its last error). Running ones stay. Returns how
+    many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PORTAL_COST_RUN_HISTORY_DAYS)
+    keep = [CostIngestRun.objects.filter(environment=OuterRef("environment"), status=status)
+            .order_by("-finished_at", "-pk").values("pk")[:1] for status in sorted(INGEST_TERMINAL)]
+    old = CostIngestRun.objects.filter(status__in=INGEST_TERMINAL, finished_at__lt=cutoff)
+    for latest in keep:     # IN, not =: an environment without a failed run has no such row (= NULL keeps all)
+        old = old.exclude(pk__in=latest)
+    deleted, _ = old.delete()
+    return deleted
 
 
 # --- Budgets and alerts -------------------------------------------------------------------------
