@@ -147,6 +147,9 @@ def main(argv=None):
                         help="seconds of the same load before each page's measured run, not counted (default 2): every "
                              "worker has compiled its templates and opened its connection, so p99 is the steady state")
     parser.add_argument("--only", default="", help="run only pages whose name contains this")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure each page (and, with --baseline each, its baseline) this many times and print "
+                             "the medians: on a busy machine one 10 s measurement moves by 10-15%%")
     parser.add_argument("--baseline", choices=["each", "once"], default="each",
                         help="measure the baseline page right before each page and give each page's ratio to that "
                              "(default: the machine's speed drifts over a run) or once, first")
@@ -182,15 +185,21 @@ def main(argv=None):
             if status >= 300:  # a redirect is the sign-in page, not the page
                 print(f"| {name} | HTTP {status} | | | | | | | |")
                 continue
-            if path != base_path and (args.baseline == "each" or baseline is None):
-                baseline = measure(base_path, base_headers)["rps"]   # the machine as it is now (each: paired)
-            result = measure(path, headers)
-            if path == base_path:
-                baseline = result["rps"]
+            pairs = []
+            for _ in range(max(1, args.repeat)):
+                if path != base_path and (args.baseline == "each" or baseline is None):
+                    baseline = measure(base_path, base_headers)["rps"]   # the machine as it is now (each: paired)
+                result = measure(path, headers)
+                pairs.append((result, result["rps"] if path == base_path else baseline))
+            result = {key: statistics.median(r[key] for r, _ in pairs if r[key] is not None)
+                      if any(r[key] is not None for r, _ in pairs) else None for key in ("rps", "p50", "p99")}
+            result["errors"] = sum(r["errors"] for r, _ in pairs)
+            ratio = statistics.median(r["rps"] / b for r, b in pairs if b)
+            baseline = statistics.median(b for _, b in pairs)
             fmt = lambda v: "" if v is None else f"{v:,.0f}" if v >= 10 else f"{v:.1f}"  # noqa: E731
             print(f"| {name} | {fmt(result['rps'])} | {fmt(result['p50'])} | {fmt(result['p99'])} | {size(length)} "
                   f"| {response_headers.get('x-bench-queries', '?')} | {response_headers.get('x-bench-sql-ms', '?')} "
-                  f"| {fmt(baseline)} | {100 * result['rps'] / baseline:.0f}%"
+                  f"| {fmt(baseline)} | {100 * ratio:.0f}%"
                   f"{' (errors: %d)' % result['errors'] if result['errors'] else ''} |", flush=True)
 
 if __name__ == "__main__":
