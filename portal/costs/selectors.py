@@ -355,9 +355,12 @@ class _AgentCount:
     exact count, kept in the cache with the month's cost version (ShowbackMonth.cost_writes, moved by every ingest
     that writes the month's cost rollups, in the transaction that writes them) and counted again only when that
     version moved (#11: counting 5,000-10,000 index entries was the largest part of the agent table's statement).
-    `column()`: SQL of two columns for the table's statement, the version and the count (given from the cache when
+    `columns()`: SQL of two columns for the table's statement, the version and the count (given from the cache when
     the version is the one kept; PostgreSQL and SQLite evaluate the CASE's count only when it is not); `of(version,
-    count)` keeps what the statement read and returns the count."""
+    count)` keeps what the statement read (a day: one key per table, month and filter viewed) and returns the
+    count."""
+
+    KEEP_SECONDS = 24 * 60 * 60
 
     def __init__(self, model: type, where: dict, month: date):
         self.model, self.where, self.month = model, where, month
@@ -375,7 +378,7 @@ class _AgentCount:
 
     def of(self, version: int | None, count: int) -> int:
         if version is not None and (self.kept is None or self.kept[0] != version):
-            shared_cache.set(self.key, (version, count), None)
+            shared_cache.set(self.key, (version, count), self.KEEP_SECONDS)
         return count
 
 
