@@ -351,10 +351,11 @@ def _team_field() -> Field:
 
 
 class _AgentCount:
-    """How many agent rows a rollup has where a condition holds in a month (the "other N agents" of a table): an
-    exact count, kept in the cache with the month's cost version (ShowbackMonth.cost_writes, moved by every ingest
-    that writes the month's cost rollups, in the transaction that writes them) and counted again only when that
-    version moved (#11: counting 5,000-10,000 index entries was the largest part of the agent table's statement).
+    """How many agent rows a rollup has where a condition holds (`where`: column names and values, the month's
+    among them; the "other N agents" of a table): an exact count, kept in the cache with the month's cost version
+    (ShowbackMonth.cost_writes, moved by every ingest that writes the month's cost rollups, in the transaction that
+    writes them) and counted again only when that version moved (#11: counting 5,000-10,000 index entries was the
+    largest part of the agent table's statement).
     `columns()`: SQL of two columns for the table's statement, the version and the count (given from the cache when
     the version is the one kept; PostgreSQL and SQLite evaluate the CASE's count only when it is not); `of(version,
     count)` keeps what the statement read (a day: one key per table, month and filter viewed) and returns the
@@ -362,9 +363,10 @@ class _AgentCount:
 
     KEEP_SECONDS = 24 * 60 * 60
 
-    def __init__(self, model: type, where: dict, month: date):
-        self.model, self.where, self.month = model, where, month
-        self.key = "cost-agent-count:" + hashlib.sha256(repr((model._meta.db_table, where)).encode()).hexdigest()
+    def __init__(self, model: type, where: dict):
+        self.model, self.where, self.month = model, where, where["month"]
+        key = repr((model._meta.db_table, sorted(where.items())))     # the same filter, whatever its order
+        self.key = "cost-agent-count:" + hashlib.sha256(key.encode()).hexdigest()
         self.kept = shared_cache.get(self.key)      # (version, count) or None
 
     def columns(self) -> tuple[str, list]:
@@ -390,7 +392,7 @@ def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str]
     totals, months = sql.table(CostAgentTotal), sql.table(CostAgentMonth)
     per_column = "".join(f", (SELECT m.cost FROM {months} m WHERE m.environment_id = %s AND m.month = t.month "
                          f"AND m.agent = t.agent)" for _ in columns)
-    counted = _AgentCount(CostAgentTotal, {"month": period.month}, period.month)
+    counted = _AgentCount(CostAgentTotal, {"month": period.month})
     count_columns, count_params = counted.columns()
     statement = (f"SELECT t.agent{per_column}, {_team_sql('t.agent')}, {count_columns} "
                  f"FROM {totals} t WHERE t.month = %s ORDER BY t.cost DESC, t.agent LIMIT %s")
@@ -404,13 +406,13 @@ def _top_agents_everywhere(period: Period, columns: list[int], labels: list[str]
     return top, _rest(top, counted.of(*values[0][-2:]) if values else 0, tagged)
 
 
-def _largest_agents(model: type, where: dict, total: Decimal, month: date) -> tuple[list[Row], Rest | None]:
+def _largest_agents(model: type, where: dict, total: Decimal) -> tuple[list[Row], Rest | None]:
     """The largest TOP_AGENTS rows of `model` (a rollup with one row per agent tag where `where` holds: column
-    names and values; its rows in `month`), read from its index by cost, with their teams and how many rows there
-    are (one statement, _AgentCount), and the rest of `total`."""
+    names and values, the month's among them), read from its index by cost, with their teams and how many rows
+    there are (one statement, _AgentCount), and the rest of `total`."""
     table = sql.table(model)
     narrowed = " AND ".join(f"x.{column} = %s" for column in where)
-    counted = _AgentCount(model, where, month)
+    counted = _AgentCount(model, where)
     count_columns, count_params = counted.columns()
     statement = (f"SELECT x.agent, x.cost, {_team_sql('x.agent')}, {count_columns} "
                  f"FROM {table} x WHERE {narrowed} ORDER BY x.cost DESC, x.agent LIMIT %s")
@@ -423,8 +425,7 @@ def _largest_agents(model: type, where: dict, total: Decimal, month: date) -> tu
 
 def _top_agents_of(period: Period, environment: Environment, tagged: Decimal) -> tuple[list[Row], Rest | None]:
     """An environment's largest TOP_AGENTS agents (CostAgentMonth, read from its index) and the rest."""
-    return _largest_agents(CostAgentMonth, {"environment_id": environment.pk, "month": period.month}, tagged,
-                           period.month)
+    return _largest_agents(CostAgentMonth, {"environment_id": environment.pk, "month": period.month}, tagged)
 
 
 def _pivot(values, key: str, columns: list, column_key: str, labels: list[str] | None = None) -> list[Row]:
@@ -794,10 +795,9 @@ def service_cost_detail(*, name: str, service: str, period: Period, resource_gro
     # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
     where = {"environment_id": env.pk, "month": period.month, "service": service}
     if resource_group:
-        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total,
-                                                    period.month)
+        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total)
     else:
-        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total, period.month)
+        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total)
     return detail
 
 
