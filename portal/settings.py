@@ -112,6 +112,10 @@ PORTAL_COST_RUN_HISTORY_DAYS = int(os.environ.get("PORTAL_COST_RUN_HISTORY_DAYS"
 # Issue #11: the stored showback is rebuilt when it is older than this, whatever else says it is fresh (a backstop
 # for writes no updated_at records and for one committed while a build was reading; portal.costs.showback).
 PORTAL_SHOWBACK_MAX_AGE = int(os.environ.get("PORTAL_SHOWBACK_MAX_AGE", "600"))
+# Issue #11: the tables of the cost dashboard, an environment's and a service's cost page are kept rendered per web
+# process while the version of what they show holds (portal.costs.selectors.Versions: an ingest, a budget, a forecast,
+# an agent or team edited moves it) and at most this many seconds (what no version records: a deletion); 0 keeps none.
+PORTAL_COST_PAGE_SECONDS = int(os.environ.get("PORTAL_COST_PAGE_SECONDS", "600"))
 
 
 def _secret_key():
@@ -483,8 +487,8 @@ if PRODUCTION:
 # page of the long lists; log lines a poll of a run sends at most.
 PORTAL_SYNC_HISTORY_DAYS = int(os.environ.get("PORTAL_SYNC_HISTORY_DAYS", "7"))
 PORTAL_PAGE_SIZE = int(os.environ.get("PORTAL_PAGE_SIZE", "50"))
-# The home page's and the health overview's counts of placements and checks per environment are counted at most
-# once in this many seconds per web process (#11); 0 counts on every view.
+# The home page's and the health overview's counts of placements and checks per environment, and each page of an
+# environment's health board, are read at most once in this many seconds per web process (#11); 0 reads every view.
 PORTAL_SUMMARY_SECONDS = int(os.environ.get("PORTAL_SUMMARY_SECONDS", "10"))
 PORTAL_LOG_PAGE_LINES = int(os.environ.get("PORTAL_LOG_PAGE_LINES", "500"))
 # Issue 8 (production mode that holds, branch i8b): trusted proxies, login throttling, CSP.

@@ -128,6 +128,8 @@ class Team(models.Model):
     email = models.EmailField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams",
                                      help_text="They may confirm, cancel and retry their team's runs.")
+    # #11: the cost pages keep their agent tables (with team names) until a team or an agent changed after.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

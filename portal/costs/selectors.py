@@ -615,20 +615,100 @@ def _days(period: Period, actual: dict[date, Decimal], forecasts: list) -> list[
     return days
 
 
+# --- What a page shows, as a version (#11) -------------------------------------------------------
+
+def _environment_key(cost: EnvironmentCost) -> tuple:
+    """Everything a cost page shows of an environment's row, as read."""
+    env, forecast = cost.environment, cost.stored_forecast
+    return (env.pk, env.name, env.tier, env.position, env.monthly_budget, cost.actual, cost.forecast, cost.data_at,
+            cost.last_run_at, cost.last_run_status, cost.last_error, cost.forecast_error,
+            (forecast.as_of, forecast.daily) if forecast is not None else None, cost.thresholds, cost.alerts)
+
+
+class Versions:
+    """The version of what a cost page shows, under which its tables are kept rendered (the pages' `{% cache %}`,
+    for PORTAL_COST_PAGE_SECONDS): the page, its month and today (what is current, the forecast's days), its
+    environments' rows as the page read them (cost, forecast, budget, names, last runs, alerts), and one small
+    query: the cost version of the months it reads (ShowbackMonth.cost_writes: every ingest that writes a month's
+    rollups moves it, in the transaction that writes them; a sum of counters that only grow), the last change of an
+    agent and of a team (the agent tables show the team of each tag). What no version records (an agent deleted)
+    shows within PORTAL_COST_PAGE_SECONDS. At 10,000 agents the tables' four statements and their rendering were
+    most of a cost page's time, for data that changes once an hour (issue #11)."""
+
+    def __init__(self, months: list[date]):
+        self.months = months
+
+    @cached_property
+    def changes(self) -> tuple:
+        team = Agent._meta.get_field("owner_team").related_model
+        statement = (f"SELECT (SELECT SUM(v.cost_writes) FROM {sql.table(ShowbackMonth)} v "
+                     f"WHERE v.month BETWEEN %s AND %s), "
+                     f"(SELECT MAX({sql.column(Agent, 'updated_at')}) FROM {sql.table(Agent)}), "
+                     f"(SELECT MAX({sql.column(team, 'updated_at')}) FROM {sql.table(team)})")
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [min(self.months), max(self.months)])
+            return tuple(cursor.fetchone())
+
+    def of(self, page: str, period: Period, environments: list[EnvironmentCost]) -> str:
+        parts = (page, period.month, period.today, self.changes, [_environment_key(e) for e in environments])
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 # --- The pages ----------------------------------------------------------------------------------
 
+class _Table:
+    """A table of a page (`services`, `top`, ...) read from the page's `tables`, on first use: where the page is
+    kept rendered (portal/costs/templates, `{% cache %}` keyed on `version`), none is read (#11)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, page, owner=None):
+        return self if page is None else getattr(page.tables, self.name)
+
+
 @dataclass
-class Dashboard(TopAgents):
-    period: Period
-    environments: list[EnvironmentCost]
+class DashboardTables:
     services: list[Row]
     top: list[Row]
     rest: Rest | None
     trend: list[Row]                 # key: "2026-11"; amounts per environment
     trend_months: list[date]
     days: list[Day]
+
+
+@dataclass
+class Dashboard(TopAgents):
+    period: Period
+    environments: list[EnvironmentCost]
     alerts: list[BudgetAlert]
+    versions: "Versions"
     currency: str = "USD"
+    services = _Table()
+    top = _Table()
+    rest = _Table()
+    trend = _Table()
+    trend_months = _Table()
+    days = _Table()
+
+    @cached_property
+    def tables(self) -> DashboardTables:
+        """Two statements: the month's and the trend's rollups, the largest agents."""
+        environments, period = self.environments, self.period
+        columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
+        months = period.trend_months()
+        rows = _month_rows(period, months=months)
+        services, tagged = _by_service(rows.of_month(period.month), columns, names)
+        links = [url_maker("costs:service", name) for name in names]
+        for row in services:
+            row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
+        top, rest = _top_agents_everywhere(period, columns, names, tagged)
+        return DashboardTables(services=services, top=top, rest=rest, trend=_trend(rows.trend, months, columns, names),
+                               trend_months=months, days=_days(period, rows.days, _stored_forecasts(environments)))
+
+    @property
+    def version(self) -> str:
+        return self.versions.of("dashboard", self.period, self.environments)
 
     @cached_property
     def agents(self) -> list[Row]:
@@ -670,24 +750,15 @@ class Dashboard(TopAgents):
 
 
 def cost_dashboard(*, period: Period) -> Dashboard:
-    """Every environment's month: three statements (four with budget alerts), however many rows, services or
-    agents."""
+    """Every environment's month: one statement (two with budget alerts), then two for its tables when they are
+    read (Dashboard.tables) and one for its version (Versions) when that is."""
     environments = _environment_costs(period)
-    columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
-    months = period.trend_months()
-    rows = _month_rows(period, months=months)
-    services, tagged = _by_service(rows.of_month(period.month), columns, names)
-    links = [url_maker("costs:service", name) for name in names]
-    for row in services:
-        row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
-    top, rest = _top_agents_everywhere(period, columns, names, tagged)
     alerts = []
     if any(e.alerts for e in environments):
         alerts = list(BudgetAlert.objects.filter(month=period.month).select_related("environment")
                       .order_by("environment__position", "basis", "threshold"))
-    return Dashboard(period=period, environments=environments, services=services, top=top, rest=rest,
-                     trend=_trend(rows.trend, months, columns, names), trend_months=months,
-                     days=_days(period, rows.days, _stored_forecasts(environments)), alerts=alerts)
+    return Dashboard(period=period, environments=environments, alerts=alerts,
+                     versions=Versions(period.trend_months()))
 
 
 def _trend(values, months: list[date], columns: list, labels: list[str]) -> list[Row]:
@@ -704,46 +775,67 @@ def _trend(values, months: list[date], columns: list, labels: list[str]) -> list
 
 
 @dataclass
-class EnvironmentDetail(TopAgents):
-    period: Period
-    cost: EnvironmentCost
+class EnvironmentTables:
     services: list[Row]
     top: list[Row]
     rest: Rest | None
     trend: list[Row]
     trend_months: list[date]
     days: list[Day]
+
+
+@dataclass
+class EnvironmentDetail(TopAgents):
+    period: Period
+    cost: EnvironmentCost
     alerts: list[BudgetAlert]
     thresholds: dict[str, list[int]]
+    versions: "Versions"
+    services = _Table()
+    top = _Table()
+    rest = _Table()
+    trend = _Table()
+    trend_months = _Table()
+    days = _Table()
 
     @property
     def environment(self) -> Environment:
         return self.cost.environment
 
+    @cached_property
+    def tables(self) -> EnvironmentTables:
+        """Two statements: the month's and the trend's rollups, the largest agents."""
+        env, period = self.environment, self.period
+        months = period.trend_months()
+        rows = _month_rows(period, months=months, environment=env)
+        services, tagged = _by_service(rows.of_month(period.month), [env.pk])
+        links = url_maker("costs:service", env.name)
+        for row in services:
+            row.url = links(row.key)
+        top, rest = _top_agents_of(period, env, tagged)
+        return EnvironmentTables(services=services, top=top, rest=rest,
+                                 trend=_trend(rows.trend, months, [env.pk], [env.name]), trend_months=months,
+                                 days=_days(period, rows.days, _stored_forecasts([self.cost])))
+
+    @property
+    def version(self) -> str:
+        return self.versions.of("environment", self.period, [self.cost])
+
 
 def environment_cost_detail(*, name: str, period: Period) -> EnvironmentDetail:
     """One environment's month: by service (the drill-down's first step), by agent tag, day by day
-    with the forecast, the last six months: three statements (four with budget alerts). Raises
-    Environment.DoesNotExist."""
+    with the forecast, the last six months: one statement (two with budget alerts), then two for its tables when
+    they are read (EnvironmentDetail.tables). Raises Environment.DoesNotExist."""
     found = _environment_costs(period, name=name, policy=True)
     if not found:
         raise Environment.DoesNotExist(name)
     cost = found[0]
-    env = cost.environment
-    months = period.trend_months()
-    rows = _month_rows(period, months=months, environment=env)
-    services, tagged = _by_service(rows.of_month(period.month), [env.pk])
-    links = url_maker("costs:service", env.name)
-    for row in services:
-        row.url = links(row.key)
-    top, rest = _top_agents_of(period, env, tagged)
     alerts = []
     if cost.alerts:
-        alerts = list(BudgetAlert.objects.filter(environment=env, month=period.month).order_by("basis", "threshold"))
-    return EnvironmentDetail(period=period, cost=cost, services=services, top=top, rest=rest,
-                             trend=_trend(rows.trend, months, [env.pk], [env.name]), trend_months=months,
-                             days=_days(period, rows.days, _stored_forecasts(found)), alerts=alerts,
-                             thresholds=cost.thresholds)
+        alerts = list(BudgetAlert.objects.filter(environment=cost.environment, month=period.month)
+                      .order_by("basis", "threshold"))
+    return EnvironmentDetail(period=period, cost=cost, alerts=alerts, thresholds=cost.thresholds,
+                             versions=Versions(period.trend_months()))
 
 
 def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
@@ -755,15 +847,24 @@ def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
 
 
 @dataclass
+class ServiceTables:
+    resource_groups: list[Row]
+    top: list[Row]
+    rest: Rest | None
+    days: list[Day]
+
+
+@dataclass
 class ServiceDetail(TopAgents):
     period: Period
     cost: EnvironmentCost
     service: str
     resource_group: str
-    resource_groups: list[Row]
-    top: list[Row]
-    rest: Rest | None
-    days: list[Day]
+    versions: "Versions"
+    resource_groups = _Table()
+    top = _Table()
+    rest = _Table()
+    days = _Table()
 
     @property
     def environment(self) -> Environment:
@@ -775,30 +876,37 @@ class ServiceDetail(TopAgents):
             return sum((r.total for r in self.resource_groups if r.key == self.resource_group), ZERO)
         return sum((r.total for r in self.resource_groups), ZERO)
 
+    @cached_property
+    def tables(self) -> ServiceTables:
+        """Two statements: the month's rollups of the service, by resource group and by day; its largest agent tags
+        (untagged included), read from an index, and how many there are (the rest is the total less the top).
+        Narrowed to a resource group, CostMonth has one row per agent tag."""
+        env, period, resource_group = self.environment, self.period, self.resource_group
+        rows = _month_rows(period, months=[period.month], key="resource_group", environment=env,
+                           service=self.service, resource_group=resource_group)
+        groups = _pivot(rows.values, "resource_group", [env.pk], "environment_id")
+        total = sum((r.total for r in groups if not resource_group or r.key == resource_group), ZERO)
+        where = {"environment_id": env.pk, "month": period.month, "service": self.service}
+        if resource_group:
+            top, rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, total)
+        else:
+            top, rest = _largest_agents(CostAgentService, where, total)
+        return ServiceTables(resource_groups=groups, top=top, rest=rest, days=_days(period, rows.days, []))
+
+    @property
+    def version(self) -> str:
+        return self.versions.of(f"service {self.service!r} {self.resource_group!r}", self.period, [self.cost])
+
 
 def service_cost_detail(*, name: str, service: str, period: Period, resource_group: str = "") -> ServiceDetail:
     """One service of one environment in a month: by resource group (the drill-down's next step), by
-    agent tag and by day, optionally narrowed to one resource group. Raises Environment.DoesNotExist."""
+    agent tag and by day, optionally narrowed to one resource group: one statement, then two for its tables when
+    they are read (ServiceDetail.tables). Raises Environment.DoesNotExist."""
     found = _environment_costs(period, name=name)
     if not found:
         raise Environment.DoesNotExist(name)
-    cost = found[0]
-    env = cost.environment
-    resource_group = resource_group.lower()
-    column = [env.pk]
-    rows = _month_rows(period, months=[period.month], key="resource_group", environment=env, service=service,
-                       resource_group=resource_group)
-    groups = _pivot(rows.values, "resource_group", column, "environment_id")
-    detail = ServiceDetail(period=period, cost=cost, service=service, resource_group=resource_group,
-                           resource_groups=groups, top=[], rest=None, days=_days(period, rows.days, []))
-    # The largest agent tags (untagged included), read from an index, and how many there are; the rest is the
-    # total less the top. Narrowed to a resource group, CostMonth has one row per agent tag.
-    where = {"environment_id": env.pk, "month": period.month, "service": service}
-    if resource_group:
-        detail.top, detail.rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, detail.total)
-    else:
-        detail.top, detail.rest = _largest_agents(CostAgentService, where, detail.total)
-    return detail
+    return ServiceDetail(period=period, cost=found[0], service=service, resource_group=resource_group.lower(),
+                         versions=Versions([period.month]))
 
 
 def cost_environments() -> list[Environment]:

@@ -1,9 +1,11 @@
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts.decorators import require_perm
@@ -33,7 +35,9 @@ def _wants_csv(request) -> bool:
 
 
 def _page(request, template, context):
-    """The page, or its results fragment for htmx."""
+    """The page, or its results fragment for htmx. Its tables are kept rendered for `kept` seconds under the page's
+    version (selectors.Versions), their data and charts read only when they are not (a SimpleLazyObject)."""
+    context["kept"] = settings.PORTAL_COST_PAGE_SECONDS
     if request.htmx and not request.htmx.boosted:
         template = f"{template}#results"
     return htmx_vary(render(request, template, context))
@@ -49,11 +53,11 @@ def dashboard(request):
     data = selectors.cost_dashboard(period=period)
     context = {
         "form": form, "period": period, "dashboard": data,
-        "charts": {
+        "charts": SimpleLazyObject(lambda: {
             "services": charts.bars(data.services, data.columns, title="This month by service"),
             "month": charts.month_line(data.days, data.total_budget, title="The month against the budget"),
             "trend": charts.trend(data.trend, data.columns, data.total_budget, title="The last six months"),
-        },
+        }),
     }
     return _page(request, "costs/dashboard.html", context)
 
@@ -72,11 +76,11 @@ def environment(request, name):
     budget = data.environment.monthly_budget
     context = {
         "form": form, "period": period, "detail": data,
-        "charts": {
+        "charts": SimpleLazyObject(lambda: {
             "services": charts.bars(data.services, [name], title=f"{name} by service"),
             "month": charts.month_line(data.days, budget, title=f"{name}: the month against the budget"),
             "trend": charts.trend(data.trend, [name], budget, title=f"{name}: the last six months"),
-        },
+        }),
     }
     return _page(request, "costs/environment.html", context)
 
@@ -98,7 +102,8 @@ def service(request, name, service):
     context = {
         "form": form, "period": period, "detail": data,
         "keep": f"&{urlencode({'resource_group': data.resource_group})}" if data.resource_group else "",
-        "charts": {"month": charts.month_line(data.days, None, title=f"{service} in {name}, day by day")},
+        "charts": SimpleLazyObject(lambda: {
+            "month": charts.month_line(data.days, None, title=f"{service} in {name}, day by day")}),
     }
     return _page(request, "costs/service.html", context)
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache as shared_cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Value
@@ -263,7 +264,24 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
     """The status board of one environment: counts of every active check by state, node pools and shared
     resources, and one page of agents, those not green first, each with its 7-day uptime. Two queries (three where
     HTTP probes run) however many agents there are, each reading index ranges no longer than what it shows or
-    counts: the counts (_board_summary), then the checks of the pools, the resources and the page's agents."""
+    counts: the counts (_board_summary), then the checks of the pools, the resources and the page's agents.
+    Read at most once every PORTAL_SUMMARY_SECONDS per web process and page (#11: at 10,000 agents the board's two
+    statements and its rows were most of its time; the checks run every minute or two, and each viewer's board
+    polls every 30 s). What the page words from the time (ages, "stale") is worded when it is rendered."""
+    seconds = settings.PORTAL_SUMMARY_SECONDS
+    if seconds <= 0 or now is not None or per_page is not None or not str(page or 1).isdigit() or len(str(page)) > 6:
+        return _health_board(environment=environment, now=now, page=page, per_page=per_page)
+    key = f"health-board:{environment.pk}:{timezone.localdate()}:{int(page or 1)}"
+    board = shared_cache.get(key)
+    if board is None:
+        board = _health_board(environment=environment, page=page)
+        shared_cache.set(key, board, seconds)
+    board.environment = environment
+    return board
+
+
+def _health_board(*, environment: Environment, now=None, page: int | str | None = None,
+                  per_page: int | None = None) -> Board:
     board = Board(environment=environment)
     summary = _board_summary(environment)
     red, amber, unknown = (summary[state] for state in RANKED_STATES[:-1])

@@ -28,8 +28,9 @@ from tests.factories import (
 # a role is missing (its remediation runs are read), 8 here.
 PINNED = {"home": 7, "agent_list": 8, "environment_detail": 8, "audit": 8, "deployments": 9,
           "health": 7, "health_board": 8, "readiness": 10, "rbac": 6, "rbac_environment": 8,
-          # cost pages without cost rows (no agent tag to look up); tests/costs pins them with rows
-          "costs": 8, "costs_environment": 8, "costs_service": 8,
+          # cost pages without cost rows (no agent tag to look up), their version included (the agents changed:
+          # their tables are read); tests/costs pins them with rows, and viewed again at the same version
+          "costs": 9, "costs_environment": 9, "costs_service": 9,
           # showback builds its stored month first here (no ingest ran, and the agents changed): the freshness
           # check, then in a savepoint the month's row locked, the environments, a DELETE and an INSERT for each
           # of its three tables, their ANALYZE and the row updated; then its read (tests/costs pins the page that

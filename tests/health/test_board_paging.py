@@ -205,3 +205,51 @@ def test_a_long_boards_total_is_kept_as_a_lists_total_and_what_is_not_green_is_c
     cache.clear()                                                        # the kept total expired: counted again
     board = health_board(environment=dev_with_agents, now=NOW)
     assert board.counts == {"green": 0, "amber": 1, "red": 62, "unknown": 1} and board.page.paginator.count == 63
+
+
+def test_a_page_of_the_board_is_read_once_in_the_summary_seconds_and_worded_when_shown(
+        dev_with_agents, client_for, viewer, settings):
+    """#11: each page of the board is read at most once every PORTAL_SUMMARY_SECONDS per process: a result recorded
+    meanwhile shows when they have passed; the ages are worded from the clock at every view."""
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.health.services import Observation, health_result_record
+    from provisioning.health import CheckResult
+
+    settings.PORTAL_SUMMARY_SECONDS = 10
+    url = reverse("health:board", args=["dev"])
+    client = client_for(viewer)
+    with time_machine.travel(NOW + timedelta(minutes=1, seconds=58), tick=False) as clock:
+        with CaptureQueriesContext(connection) as read:
+            html = client.get(url).content.decode()
+        assert "last checked a minute ago" in html and 'data-state="red"' in html
+        agent = Agent.objects.get(slug="agent-b005")
+        health_result_record(environment=dev_with_agents, observation=Observation(
+            CheckResult(CheckKind.WORKLOAD, agent.slug, HealthState.GREEN, "recovered", {}), agent.slug, agent,
+            agent.slug))
+        clock.shift(5)
+        with CaptureQueriesContext(connection) as kept:
+            html = client.get(url).content.decode()
+        assert len(kept) == len(read) - 2                                 # the summary and the checks: kept
+        assert "recovered" not in html                                    # the board as read 5 s ago,
+        assert "last checked 2\xa0minutes ago" in html                    # its age worded now
+        clock.shift(6)
+        html = client.get(url).content.decode()
+        assert "last checked 11\xa0seconds ago" in html and "recovered" in html     # read again
+        assert health_board(environment=dev_with_agents).counts["red"] == 1          # and kept so
+
+
+def test_the_board_is_read_on_every_view_with_zero_summary_seconds(dev_with_agents, client_for, viewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(viewer)
+    url = reverse("health:board", args=["dev"])
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(url)
+        counts.append(len(ctx))
+    assert counts[0] == counts[1]
