@@ -27,15 +27,17 @@ Before reading, one query checks the stored month (showback_snapshot); it is reb
   deletion) and for a change committed while a build was reading.
 The ingest rebuilds the months it stored that are stale (showback_refresh), so the page after it does not wait.
 """
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache as shared_cache
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.utils import timezone
@@ -196,13 +198,15 @@ class ShowbackSQL:
 
 @dataclass(frozen=True)
 class SnapshotState:
-    """A month's ShowbackMonth row, with the latest change of a placement or an agent (`changed_at`)."""
+    """A month's ShowbackMonth row, with the latest change of a placement or an agent (`changed_at`) and of a team
+    (`teams_at`: their names are joined as the stored rows are read)."""
 
     built_at: datetime | None
     environments: list[int]
     cost_writes: int
     built_cost_writes: int
     changed_at: datetime | None = None
+    teams_at: datetime | None = None
 
     def stale(self, ids: Iterable[int], *, now: datetime) -> bool:
         """Whether to rebuild before reading `ids` (every environment, or one). Compared "at or after": under a
@@ -222,15 +226,18 @@ _STATE_FIELDS = [ShowbackMonth._meta.get_field(name)
 
 
 def _state(month: date) -> SnapshotState | None:
-    """The month's state and what changed last: one query (the MAX of each updated_at is read from its index)."""
+    """The month's state and what changed last: one query (the MAX of each updated_at is read from its index; the
+    teams are a few rows)."""
     statement = (f"SELECT s.built_at, s.environments, s.cost_writes, s.built_cost_writes, "
                  f"(SELECT MAX({sql.column(Placement, 'updated_at')}) FROM {sql.table(Placement)}), "
-                 f"(SELECT MAX({sql.column(Agent, 'updated_at')}) FROM {sql.table(Agent)}) "
+                 f"(SELECT MAX({sql.column(Agent, 'updated_at')}) FROM {sql.table(Agent)}), "
+                 f"(SELECT MAX({sql.column(Team, 'updated_at')}) FROM {sql.table(Team)}) "
                  f"FROM {sql.table(ShowbackMonth)} s WHERE s.month = %s")
-    fields = [*_STATE_FIELDS, Placement._meta.get_field("updated_at"), Agent._meta.get_field("updated_at")]
-    for built_at, environments, writes, built_writes, placements_at, agents_at in sql.fetch(statement, [month], fields):
+    fields = [*_STATE_FIELDS, *(model._meta.get_field("updated_at") for model in (Placement, Agent, Team))]
+    for built_at, environments, writes, built_writes, placements_at, agents_at, teams_at in sql.fetch(
+            statement, [month], fields):
         return SnapshotState(built_at, environments, writes, built_writes,
-                             max(filter(None, (placements_at, agents_at)), default=None))
+                             max(filter(None, (placements_at, agents_at)), default=None), teams_at)
     return None
 
 
@@ -241,7 +248,8 @@ def showback_snapshot(*, month: date, ids: Iterable[int]) -> SnapshotState:
     state = _state(month)
     if state is not None and not state.stale(ids, now=timezone.now()):
         return state
-    return showback_build(month=month, ids=ids, seen=state)
+    built = showback_build(month=month, ids=ids, seen=state)
+    return replace(built, teams_at=state.teams_at) if state is not None else built
 
 
 def showback_build(*, month: date, ids: Iterable[int] = (), seen: SnapshotState | None = None) -> SnapshotState:
@@ -360,12 +368,12 @@ class StoredShowback:
         return f"(SELECT tm.name FROM {sql.table(Team)} tm WHERE tm.id = {alias}.team_id)"
 
 
-def _stored(period: Period, environments: list[Environment]) -> tuple[StoredShowback, datetime]:
-    """The month's stored showback over `environments`, rebuilt first when stale, and when it was built."""
+def _stored(period: Period, environments: list[Environment]) -> tuple[StoredShowback, SnapshotState]:
+    """The month's stored showback over `environments`, rebuilt first when stale, and its state."""
     state = showback_snapshot(month=period.month, ids=[e.pk for e in environments])
     if len(environments) > 1 and {e.pk for e in environments} != set(state.environments):
         raise ValueError("The stored showback is read for every environment or for one.")
-    return StoredShowback(period.month, environments), state.built_at
+    return StoredShowback(period.month, environments), state
 
 
 # The page's statement returns rows of these kinds, in columns kind, environment_id, name, n, a, b, c, label and
@@ -453,6 +461,27 @@ def _read(rows: StoredShowback, *, limit: int, offset: int) -> _Read:
                  teams=teams, teams_rest=rest)
 
 
+def _kept_read(rows: StoredShowback, state: SnapshotState, *, limit: int, offset: int) -> _Read:
+    """_read, kept per web process while the stored showback it read is the one stored (`state.built_at`: every
+    rebuild moves it), no team changed (their names are joined as the rows are read) and the environments read are
+    named as they were, at most PORTAL_SHOWBACK_MAX_AGE seconds (#11: the page's statement and its rows were half
+    its time at 10,000 agents, for a snapshot rebuilt once an hour)."""
+    seconds = settings.PORTAL_SHOWBACK_MAX_AGE
+    if seconds <= 0 or state.built_at is None:
+        return _read(rows, limit=limit, offset=offset)
+    version = (rows.month, [(e.pk, e.name) for e in rows.environments], state.built_at, state.teams_at, limit, offset)
+    key = "showback-read:" + hashlib.sha256(repr(version).encode()).hexdigest()
+    read = shared_cache.get(key)
+    if read is None:
+        read = _read(rows, limit=limit, offset=offset)
+        shared_cache.set(key, read, seconds)
+    else:                                     # the environments as read now (their budgets, tiers)
+        live = {e.pk: e for e in rows.environments}
+        for summary in read.environments:
+            summary.environment = live.get(summary.environment.pk, summary.environment)
+    return read
+
+
 def cost_showback(*, period: Period, environment: str = "", page: int | str | None = None,
                   per_page: int = TOP_AGENTS, environments: list[Environment] | None = None) -> Showback:
     """Each agent's direct and shared cost in each environment for the month, read from the month's stored showback
@@ -461,17 +490,18 @@ def cost_showback(*, period: Period, environment: str = "", page: int | str | No
     freshness check, however many agents there are. `environments`: the environments to show, every one or one
     (all, or the one named `environment`, when not given)."""
     envs = environments if environments is not None else _environments(environment)
-    rows, built_at = _stored(period, envs)
+    rows, state = _stored(period, envs)
     try:
         number = int(page)  # as Paginator.get_page: not a number, page 1; below 1 or past the last, the last
     except (TypeError, ValueError):
         number = 1
     offset = (number - 1) * per_page if 0 < number < 2 ** 31 // per_page else 0
-    read = _read(rows, limit=per_page, offset=offset)
+    read = _kept_read(rows, state, limit=per_page, offset=offset)
     shown = Paginator(range(read.count), per_page).get_page(number if 0 < number < 2 ** 31 // per_page else -1)
     if shown.start_index() - 1 != offset and read.count:    # asked past the last page (or before the first)
         offset = shown.start_index() - 1
-        read = _read(rows, limit=per_page, offset=offset)
+        read = _kept_read(rows, state, limit=per_page, offset=offset)
+    built_at = state.built_at
     upto = read.before + sum((row.total for row in read.agents), ZERO)
     rest_count = read.count - shown.end_index() if read.count else 0
     return Showback(period=period, environments=read.environments, agents=read.agents, teams=read.teams,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -220,3 +221,28 @@ def test_the_build_leaves_the_planner_statistics_of_what_it_stored(costs):
         [(estimated,)] = cursor.fetchall()
     assert ShowbackRow.objects.count() > 0
     assert estimated == ShowbackRow.objects.count()
+
+
+def test_a_page_of_the_stored_showback_is_read_once_until_it_is_rebuilt_or_a_team_is_renamed(costs, client_for,
+                                                                                              viewer):
+    """#11: a page's read of the stored showback is kept per process under the build it read (and the teams, whose
+    names are joined as it is read): a second view runs only the freshness check; a rebuild or a team renamed shows
+    at the next view."""
+    client = client_for(viewer)
+    url = reverse("costs:showback") + "?month=2026-11"
+    client.get(url)                                           # built, and read
+    cache.clear()                                             # another process: the stored showback read
+    with CaptureQueriesContext(connection) as read:
+        client.get(url)
+    with CaptureQueriesContext(connection) as kept:
+        html = client.get(url).content.decode()
+    assert len(kept) == len(read) - 1 and "$100.02" in html
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=1), tick=False):      # auto_now: a later time
+        team = Agent.objects.get(slug="crm-support-assistance").owner_team
+        team.name = "Support, renamed"
+        team.save()
+        assert "Support, renamed" in client.get(url).content.decode()
+        store_costs(costs["dev"], search=Decimal(170))                               # an ingest: rebuilt
+        assert "$170.00" in client.get(url).content.decode()
+        assert "$170.00" in client.get(url).content.decode()                          # and kept so
