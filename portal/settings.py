@@ -110,7 +110,8 @@ PORTAL_PRICES_REGION = os.environ.get("PORTAL_PRICES_REGION", AZURE_LOCATION)
 # environment's last succeeded and last failed run stay, whatever their age (the pages show both).
 PORTAL_COST_RUN_HISTORY_DAYS = int(os.environ.get("PORTAL_COST_RUN_HISTORY_DAYS", "30"))
 # Issue #11: the stored showback is rebuilt when it is older than this, whatever else says it is fresh (a backstop
-# for writes no updated_at records and for one committed while a build was reading; portal.costs.showback).
+# for writes no updated_at records and for one committed while a build was reading; portal.costs.showback); a web
+# process keeps a page's read of it at most this long.
 PORTAL_SHOWBACK_MAX_AGE = int(os.environ.get("PORTAL_SHOWBACK_MAX_AGE", "600"))
 # Issue #11: the tables of the cost dashboard, an environment's and a service's cost page are kept rendered per web
 # process while the version of what they show holds (portal.costs.selectors.Versions: an ingest, a budget, a forecast,

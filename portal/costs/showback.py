@@ -26,6 +26,8 @@ Before reading, one query checks the stored month (showback_snapshot); it is reb
 - it is PORTAL_SHOWBACK_MAX_AGE seconds old: the backstop for what no updated_at records (QuerySet.update(), a
   deletion) and for a change committed while a build was reading.
 The ingest rebuilds the months it stored that are stale (showback_refresh), so the page after it does not wait.
+Each web process keeps a page's read of the stored showback (_kept_read) under the build it read, the teams' last
+change and the environments' names, so a second view runs only the check.
 """
 import hashlib
 from collections import defaultdict
