@@ -632,8 +632,8 @@ class Versions:
     query: the cost version of the months it reads (ShowbackMonth.cost_writes: every ingest that writes a month's
     rollups moves it, in the transaction that writes them; a sum of counters that only grow), the last change of an
     agent and of a team (the agent tables show the team of each tag). What no version records (an agent deleted)
-    shows within PORTAL_COST_PAGE_SECONDS. At 10,000 agents the tables' four statements and their rendering were
-    most of a cost page's time, for data that changes once an hour (issue #11)."""
+    shows within PORTAL_COST_PAGE_SECONDS. At 10,000 agents the tables' statements and their rendering were most
+    of a cost page's time, for data that changes once an hour (issue #11)."""
 
     def __init__(self, months: list[date]):
         self.months = months
@@ -658,7 +658,7 @@ class Versions:
 
 class _Table:
     """A table of a page (`services`, `top`, ...) read from the page's `tables`, on first use: where the page is
-    kept rendered (portal/costs/templates, `{% cache %}` keyed on `version`), none is read (#11)."""
+    kept rendered (templates/costs/, `{% cache %}` keyed on `version`), none is read (#11)."""
 
     def __set_name__(self, owner, name):
         self.name = name
