@@ -668,7 +668,9 @@ class _Table:
 
 
 @dataclass
-class DashboardTables:
+class MonthTables:
+    """The tables of the dashboard and of an environment's page."""
+
     services: list[Row]
     top: list[Row]
     rest: Rest | None
@@ -677,13 +679,9 @@ class DashboardTables:
     days: list[Day]
 
 
-@dataclass
-class Dashboard(TopAgents):
-    period: Period
-    environments: list[EnvironmentCost]
-    alerts: list[BudgetAlert]
-    versions: "Versions"
-    currency: str = "USD"
+class _MonthPage(TopAgents):
+    """A page with MonthTables, read on first use (`tables`)."""
+
     services = _Table()
     top = _Table()
     rest = _Table()
@@ -691,8 +689,17 @@ class Dashboard(TopAgents):
     trend_months = _Table()
     days = _Table()
 
+
+@dataclass
+class Dashboard(_MonthPage):
+    period: Period
+    environments: list[EnvironmentCost]
+    alerts: list[BudgetAlert]
+    versions: "Versions"
+    currency: str = "USD"
+
     @cached_property
-    def tables(self) -> DashboardTables:
+    def tables(self) -> MonthTables:
         """Two statements: the month's and the trend's rollups, the largest agents."""
         environments, period = self.environments, self.period
         columns, names = [e.environment.pk for e in environments], [e.name for e in environments]
@@ -703,7 +710,7 @@ class Dashboard(TopAgents):
         for row in services:
             row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
         top, rest = _top_agents_everywhere(period, columns, names, tagged)
-        return DashboardTables(services=services, top=top, rest=rest, trend=_trend(rows.trend, months, columns, names),
+        return MonthTables(services=services, top=top, rest=rest, trend=_trend(rows.trend, months, columns, names),
                                trend_months=months, days=_days(period, rows.days, _stored_forecasts(environments)))
 
     @property
@@ -775,35 +782,19 @@ def _trend(values, months: list[date], columns: list, labels: list[str]) -> list
 
 
 @dataclass
-class EnvironmentTables:
-    services: list[Row]
-    top: list[Row]
-    rest: Rest | None
-    trend: list[Row]
-    trend_months: list[date]
-    days: list[Day]
-
-
-@dataclass
-class EnvironmentDetail(TopAgents):
+class EnvironmentDetail(_MonthPage):
     period: Period
     cost: EnvironmentCost
     alerts: list[BudgetAlert]
     thresholds: dict[str, list[int]]
     versions: "Versions"
-    services = _Table()
-    top = _Table()
-    rest = _Table()
-    trend = _Table()
-    trend_months = _Table()
-    days = _Table()
 
     @property
     def environment(self) -> Environment:
         return self.cost.environment
 
     @cached_property
-    def tables(self) -> EnvironmentTables:
+    def tables(self) -> MonthTables:
         """Two statements: the month's and the trend's rollups, the largest agents."""
         env, period = self.environment, self.period
         months = period.trend_months()
@@ -813,9 +804,9 @@ class EnvironmentDetail(TopAgents):
         for row in services:
             row.url = links(row.key)
         top, rest = _top_agents_of(period, env, tagged)
-        return EnvironmentTables(services=services, top=top, rest=rest,
-                                 trend=_trend(rows.trend, months, [env.pk], [env.name]), trend_months=months,
-                                 days=_days(period, rows.days, _stored_forecasts([self.cost])))
+        return MonthTables(services=services, top=top, rest=rest,
+                           trend=_trend(rows.trend, months, [env.pk], [env.name]), trend_months=months,
+                           days=_days(period, rows.days, _stored_forecasts([self.cost])))
 
     @property
     def version(self) -> str:

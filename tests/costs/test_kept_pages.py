@@ -153,3 +153,48 @@ def test_none_is_kept_with_zero_seconds(costed, client_for, viewer, settings):
     client = client_for(viewer)
     counted = view(client, "dashboard")[1]
     assert view(client, "dashboard")[1] == counted
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_the_agents_csv_is_kept_until_what_it_holds_changes_and_sent_compressed_where_accepted(
+        costed, client_for, viewer, page, clock):
+    import gzip
+
+    client = client_for(viewer)
+    url = PAGES[page] + "&format=csv&table=agents"
+
+    def csv(**headers) -> tuple[bytes, int]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url, headers=headers)
+            body = response.getvalue()
+        if response.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        assert "Accept-Encoding" in response["Vary"] and response["Content-Type"] == "text/csv; charset=utf-8"
+        return body, len(ctx)
+
+    first, read = csv()
+    assert b"search-bot,Search," in first and b"120.00" in first
+    again, kept = csv(accept_encoding="gzip, deflate, br")
+    assert again == first and kept == read - 2                     # the table's own two queries not run
+    store(costed["dev"], DAY, tagged=Decimal(345), untagged=Decimal(500))
+    assert b"345.00" in csv()[0]                                   # an ingest: at once
+    clock.shift(1)
+    team = Agent.objects.get(slug="search-bot").owner_team
+    team.name = "Relevance"
+    team.save()
+    assert b"search-bot,Relevance," in csv(accept_encoding="gzip")[0]
+
+
+def test_an_agents_csv_longer_than_it_keeps_is_streamed_and_not_kept(costed, client_for, viewer, monkeypatch):
+    from portal.costs import exports
+
+    monkeypatch.setattr(exports, "KEEP_BYTES", 10)
+    client = client_for(viewer)
+    url = PAGES["dashboard"] + "&format=csv&table=agents"
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as ctx:
+            body = b"".join(client.get(url).streaming_content)
+        counts.append(len(ctx))
+        assert body.startswith(b"month,agent,team,") and b"search-bot,Search," in body
+    assert counts[0] == counts[1]                                   # read again: nothing kept

@@ -22,8 +22,11 @@ from tests.factories import AgentFactory, PlacementFactory, TeamFactory
 # the same version, their tables are kept rendered and their statements not run (PINNED_KEPT).
 PINNED = {"dashboard": 10, "environment": 10, "service": 9, "showback": 8,
           # a table's CSV runs only its own query (and the environments as its columns), streamed
-          "dashboard_csv": 6, "environment_csv": 6, "service_csv": 6, "showback_csv": 7}
-PINNED_KEPT = {"dashboard": 8, "environment": 8, "service": 7}
+          # and the agents' CSV of the dashboard, an environment, a service reads its version first (two queries:
+          # exports.kept_export); kept, it runs neither of its own
+          "dashboard_csv": 8, "environment_csv": 8, "service_csv": 8, "showback_csv": 7}
+PINNED_KEPT = {"dashboard": 8, "environment": 8, "service": 7, "dashboard_csv": 6, "environment_csv": 6,
+               "service_csv": 6}
 
 
 def pages(today: date):

@@ -94,3 +94,19 @@ def test_the_rest_count_is_kept_until_an_ingest_moves_the_month_and_then_counted
           for i in range(31))])
     assert f"The other {11 + untagged} agents" in client.get(url).content.decode()   # the version moved: counted
     assert cache.get(key) == (version + 1, 31 + untagged)
+
+
+@pytest.mark.parametrize("url", [reverse("costs:dashboard") + MONTH + "&format=csv&table=agents",
+                                 reverse("costs:showback") + MONTH + "&format=csv&table=agents"])
+def test_a_csv_is_compressed_for_a_client_that_accepts_it_and_holds_the_same_rows(thirty_agents, client_for, viewer,
+                                                                                  url):
+    """#11: the agents' CSV at 10,000 agents was ~300 KB; sent gzip-compressed to a browser (which accepts it)."""
+    import gzip
+
+    client = client_for(viewer)
+    plain = client.get(url)
+    packed = client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain and packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"] and packed["Content-Type"] == plain["Content-Type"]
+    body = plain.getvalue()
+    assert body.count(b"\n") > 30 and gzip.decompress(packed.getvalue()) == body        # every agent, and the header
