@@ -3,6 +3,7 @@ from django.contrib import admin
 from portal.audit.admin_audit import AuditedAdminMixin
 from portal.catalog.models import Agent, Environment, EnvironmentSync, NodePool, Placement, Team
 from portal.catalog.services import ENVIRONMENT_EDITABLE
+from portal.costs import services as cost_services
 
 
 class NodePoolInline(admin.TabularInline):
@@ -21,6 +22,17 @@ class EnvironmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ENVIRONMENT_EDITABLE if obj is not None else ()
+
+    # Its cost rows go with it (cascade); the totals across environments of the months it had are summed again.
+    def delete_model(self, request, obj):
+        months = cost_services.cost_months_of(environment=obj)
+        super().delete_model(request, obj)
+        cost_services.cost_environment_removed(months=months)
+
+    def delete_queryset(self, request, queryset):
+        months = [month for env in queryset for month in cost_services.cost_months_of(environment=env)]
+        super().delete_queryset(request, queryset)
+        cost_services.cost_environment_removed(months=months)
 
 
 @admin.register(Team)

@@ -332,8 +332,8 @@ def cost_month_refresh(*, environment: Environment, month: date) -> int:
     first, last = month_start(month), month_end(month)
     env = environment.pk
     qn = connection.ops.quote_name
-    entry, monthly, day, service, agent, by_service, total = (qn(m._meta.db_table) for m in (
-        CostEntry, CostMonth, CostDay, CostMonthService, CostAgentMonth, CostAgentService, CostAgentTotal))
+    entry, monthly, day, service, agent, by_service = (qn(m._meta.db_table) for m in (
+        CostEntry, CostMonth, CostDay, CostMonthService, CostAgentMonth, CostAgentService))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # the locks of _cost_entries_copy, in its order
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ENTRIES_LOCK, env])
@@ -369,11 +369,36 @@ def cost_month_refresh(*, environment: Environment, month: date) -> int:
             f"INSERT INTO {by_service} (environment_id, month, service, agent, cost) "
             f"SELECT environment_id, month, service, agent, SUM(cost) FROM {monthly} "
             f"WHERE environment_id = %s AND month = %s GROUP BY environment_id, month, service, agent", [env, first])
-        cursor.execute(f"DELETE FROM {total} WHERE month = %s", [first])
-        cursor.execute(f"INSERT INTO {total} (month, agent, cost) SELECT month, agent, SUM(cost) FROM {agent} "
-                       f"WHERE month = %s GROUP BY month, agent", [first])
+        _agent_totals_rebuild(cursor, first)
     showback.showback_costs_changed(month=first)
     return stored
+
+
+def _agent_totals_rebuild(cursor, first: date) -> None:
+    """The month's CostAgentTotal summed again from CostAgentMonth (the caller holds the month's ROLLUP_LOCK)."""
+    qn = connection.ops.quote_name
+    total, agent = qn(CostAgentTotal._meta.db_table), qn(CostAgentMonth._meta.db_table)
+    cursor.execute(f"DELETE FROM {total} WHERE month = %s", [first])
+    cursor.execute(f"INSERT INTO {total} (month, agent, cost) SELECT month, agent, SUM(cost) FROM {agent} "
+                   f"WHERE month = %s GROUP BY month, agent", [first])
+
+
+def cost_months_of(*, environment: Environment) -> list[date]:
+    """The months the environment has cost rolled up for (CostAgentMonth): what its deletion changes."""
+    return sorted(set(CostAgentMonth.objects.filter(environment=environment).values_list("month", flat=True)))
+
+
+@transaction.atomic
+def cost_environment_removed(*, months: Iterable[date]) -> None:
+    """After an environment was deleted (its cost rows with it, by cascade): each of `months`' totals across the
+    environments (CostAgentTotal, the dashboard's largest agents) summed again without it, and the change counted
+    for the month's stored showback and the cost pages' version."""
+    with connection.cursor() as cursor:
+        for first in sorted(set(months)):
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, first.toordinal()])
+            _agent_totals_rebuild(cursor, first)
+            showback.showback_costs_changed(month=first)
 
 
 def cost_forecast_store(*, environment: Environment, today: date, forecast: Forecast) -> CostForecast:

@@ -164,3 +164,28 @@ def test_the_dashboard_read_from_the_rollups_shows_the_raw_sums(envs):
     assert board.trend[-1].total == sum(by_service.values())
     assert [(r.key, r.total) for r in board.agents_top] == sorted(by_agent.items(), key=lambda kv: (-kv[1], kv[0]))
     assert board.agents_rest is None and [r.key for r in board.agents] == [r.key for r in board.agents_top]
+
+
+def test_deleting_an_environment_in_the_admin_sums_the_totals_across_environments_again(envs, make_user,
+                                                                                        client_for):
+    """Its cost rows go by cascade; CostAgentTotal (the dashboard's largest agents) spans the environments, so
+    each month the environment had is summed again without it, and the cost pages' version moves."""
+    from django.urls import reverse
+
+    from portal.catalog.models import Environment
+    from portal.costs.models import ShowbackMonth
+
+    slugs = ["ecommerce-catalog-search", "crm-support-assistance"]
+    for env in envs.values():
+        services.cost_ingest_run(environment_id=env.pk, today=TODAY, backfill=1, backend=SandboxCost(agents=slugs))
+    november = month_start(TODAY)
+    writes = ShowbackMonth.objects.get(month=november).cost_writes
+    client = client_for(make_user("root", is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:catalog_environment_delete", args=[envs["staging"].pk]), {"post": "yes"})
+
+    assert response.status_code == 302 and not Environment.objects.filter(name="staging").exists()
+    assert not CostEntry.objects.filter(environment_id=envs["staging"].pk).exists()
+    assert every_rollup_equals_the_raw_sum()                       # the totals too: without staging's cost
+    assert {month for month, _ in CostAgentTotal.objects.values_list("month", "agent")} == {
+        november, month_start(date(2026, 10, 1))}
+    assert ShowbackMonth.objects.get(month=november).cost_writes == writes + 1
