@@ -18,7 +18,7 @@ from django.core.cache import cache as shared_cache
 from django.db import connection
 from django.db.models import Sum
 from django.http import Http404, StreamingHttpResponse
-from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
+from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
 
@@ -90,15 +90,23 @@ CSV = "text/csv; charset=utf-8"
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence] | Written) \
         -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_lines(header, rows), content_type=CSV)
+    return _attachment(filename, _lines(header, rows))
+
+
+def _attachment(filename: str, content: Iterable[str | bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(content, content_type=CSV)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def export(tables: dict[str, Callable[[], Table]], table: str, *, prefix: str) -> StreamingHttpResponse:
+def _table(tables: dict[str, Callable[[], Table]], table: str) -> Callable[[], Table]:
     if table not in tables:
         raise Http404(f"No table {table!r} here: {', '.join(tables)}.")
-    header, rows = tables[table]()
+    return tables[table]
+
+
+def export(tables: dict[str, Callable[[], Table]], table: str, *, prefix: str) -> StreamingHttpResponse:
+    header, rows = _table(tables, table)()
     return csv_response(f"{prefix}-{table}.csv", header, rows)
 
 
@@ -111,34 +119,29 @@ def kept_export(request, tables: dict[str, Callable[[], Table]], table: str, *, 
     rollup rows), kept per web process with its gzip-compressed copy for PORTAL_COST_PAGE_SECONDS under the version
     of what it holds: `version` (the request's filter), the month's cost version and the last change of an agent and
     of a team (selectors.Versions), the environments as columns and today. Sent compressed to a client that accepts
-    it. A body longer than KEEP_BYTES is streamed as export() does (#11)."""
-    if table not in tables:
-        raise Http404(f"No table {table!r} here: {', '.join(tables)}.")
+    it. A body longer than KEEP_BYTES is streamed as export() does, uncompressed: the caller compresses it (#11)."""
+    read = _table(tables, table)
     key = repr((version, table, period.month, period.today, selectors.Versions([period.month]).changes, _columns()))
     key = "costs-csv:" + hashlib.sha256(key.encode()).hexdigest()
     filename = f"{prefix}-{table}.csv"
     kept = shared_cache.get(key)
     if kept is None:
-        header, rows = tables[table]()
-        lines = (line.encode() if isinstance(line, str) else line for line in _lines(header, rows))
+        lines = (line.encode() if isinstance(line, str) else line for line in _lines(*read()))
         chunks, size = [], 0
         for chunk in lines:
             chunks.append(chunk)
             size += len(chunk)
             if size > KEEP_BYTES:
-                response = StreamingHttpResponse(chain(chunks, lines), content_type=CSV)
-                response["Content-Disposition"] = f'attachment; filename="{filename}"'
-                return GZipMiddleware(lambda _: response)(request)
+                return _attachment(filename, chain(chunks, lines))
         body = b"".join(chunks)
         kept = (body, compress_string(body))
         shared_cache.set(key, kept, settings.PORTAL_COST_PAGE_SECONDS)
     packed = bool(re_accepts_gzip.search(request.headers.get("accept-encoding", "")))
-    response = StreamingHttpResponse([kept[packed]], content_type=CSV)      # as export()'s, in one chunk
+    response = _attachment(filename, [kept[packed]])          # as export()'s, in one chunk
     response["Content-Length"] = len(kept[packed])
     if packed:
         response["Content-Encoding"] = "gzip"
     patch_vary_headers(response, ("Accept-Encoding",))
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

@@ -711,7 +711,7 @@ class Dashboard(_MonthPage):
             row.urls = [link(row.key) if amount else "" for link, amount in zip(links, row.amounts)]
         top, rest = _top_agents_everywhere(period, columns, names, tagged)
         return MonthTables(services=services, top=top, rest=rest, trend=_trend(rows.trend, months, columns, names),
-                               trend_months=months, days=_days(period, rows.days, _stored_forecasts(environments)))
+                           trend_months=months, days=_days(period, rows.days, _stored_forecasts(environments)))
 
     @property
     def version(self) -> str:
@@ -837,6 +837,11 @@ def budget_thresholds(*, environment: Environment) -> dict[str, list[int]]:
     return {Basis.ACTUAL: list(policy.actual_thresholds), Basis.FORECAST: list(policy.forecast_thresholds)}
 
 
+def _groups_total(groups: list[Row], resource_group: str) -> Decimal:
+    """A service's cost: every resource group's, or the one chosen."""
+    return sum((r.total for r in groups if not resource_group or r.key == resource_group), ZERO)
+
+
 @dataclass
 class ServiceTables:
     resource_groups: list[Row]
@@ -863,9 +868,7 @@ class ServiceDetail(TopAgents):
 
     @property
     def total(self) -> Decimal:
-        if self.resource_group:
-            return sum((r.total for r in self.resource_groups if r.key == self.resource_group), ZERO)
-        return sum((r.total for r in self.resource_groups), ZERO)
+        return _groups_total(self.resource_groups, self.resource_group)
 
     @cached_property
     def tables(self) -> ServiceTables:
@@ -876,7 +879,7 @@ class ServiceDetail(TopAgents):
         rows = _month_rows(period, months=[period.month], key="resource_group", environment=env,
                            service=self.service, resource_group=resource_group)
         groups = _pivot(rows.values, "resource_group", [env.pk], "environment_id")
-        total = sum((r.total for r in groups if not resource_group or r.key == resource_group), ZERO)
+        total = _groups_total(groups, resource_group)
         where = {"environment_id": env.pk, "month": period.month, "service": self.service}
         if resource_group:
             top, rest = _largest_agents(CostMonth, {**where, "resource_group": resource_group}, total)

@@ -473,14 +473,10 @@ def _kept_read(rows: StoredShowback, state: SnapshotState, *, limit: int, offset
         return _read(rows, limit=limit, offset=offset)
     version = (rows.month, [(e.pk, e.name) for e in rows.environments], state.built_at, state.teams_at, limit, offset)
     key = "showback-read:" + hashlib.sha256(repr(version).encode()).hexdigest()
-    read = shared_cache.get(key)
-    if read is None:
-        read = _read(rows, limit=limit, offset=offset)
-        shared_cache.set(key, read, seconds)
-    else:                                     # the environments as read now (their budgets, tiers)
-        live = {e.pk: e for e in rows.environments}
-        for summary in read.environments:
-            summary.environment = live.get(summary.environment.pk, summary.environment)
+    read = shared_cache.get_or_set(key, lambda: _read(rows, limit=limit, offset=offset), seconds)
+    live = {e.pk: e for e in rows.environments}          # the environments as read now (their budgets, tiers)
+    for summary in read.environments:
+        summary.environment = live.get(summary.environment.pk, summary.environment)
     return read
 
 
@@ -503,11 +499,10 @@ def cost_showback(*, period: Period, environment: str = "", page: int | str | No
     if shown.start_index() - 1 != offset and read.count:    # asked past the last page (or before the first)
         offset = shown.start_index() - 1
         read = _kept_read(rows, state, limit=per_page, offset=offset)
-    built_at = state.built_at
     upto = read.before + sum((row.total for row in read.agents), ZERO)
     rest_count = read.count - shown.end_index() if read.count else 0
     return Showback(period=period, environments=read.environments, agents=read.agents, teams=read.teams,
-                    page=shown, teams_rest=read.teams_rest, computed_at=built_at,
+                    page=shown, teams_rest=read.teams_rest, computed_at=state.built_at,
                     rest=Rest(count=rest_count, total=read.grand - upto) if rest_count else None)
 
 

@@ -31,11 +31,13 @@ def _csv(request, tables, *, prefix, period=None, version=()):
     (gzip) for a client that accepts it, as browsers do (#11: every agent's row at 10,000 agents is ~300 KB, ~20 KB
     compressed). A CSV holds no secret, so compressing it does not expose one (BREACH; the HTML pages, which hold the
     CSRF token, are not compressed). With `period` (the dashboard, an environment, a service), the agents table's
-    is kept under the version of what it holds (exports.kept_export; `version`: the request's filter)."""
+    is kept under the version of what it holds (exports.kept_export, sent compressed as kept: the middleware leaves
+    an encoded response alone; `version`: the request's filter)."""
     table = request.GET.get("table") or next(iter(tables))
     if period is not None and table == "agents" and settings.PORTAL_COST_PAGE_SECONDS > 0:
-        return exports.kept_export(request, tables, table, prefix=prefix, period=period, version=version)
-    response = exports.export(tables, table, prefix=prefix)
+        response = exports.kept_export(request, tables, table, prefix=prefix, period=period, version=version)
+    else:
+        response = exports.export(tables, table, prefix=prefix)
     return GZipMiddleware(lambda _: response)(request)
 
 

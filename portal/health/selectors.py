@@ -272,10 +272,7 @@ def health_board(*, environment: Environment, now=None, page: int | str | None =
     if seconds <= 0 or now is not None or per_page is not None or not str(page or 1).isdigit() or len(str(page)) > 6:
         return _health_board(environment=environment, now=now, page=page, per_page=per_page)
     key = f"health-board:{environment.pk}:{timezone.localdate()}:{int(page or 1)}"
-    board = shared_cache.get(key)
-    if board is None:
-        board = _health_board(environment=environment, page=page)
-        shared_cache.set(key, board, seconds)
+    board = shared_cache.get_or_set(key, lambda: _health_board(environment=environment, page=page), seconds)
     board.environment = environment
     return board
 
