@@ -50,12 +50,8 @@ def _counts_by_environment(*, placements: bool) -> dict[tuple[str, int], Counter
     seconds = settings.PORTAL_SUMMARY_SECONDS
     if seconds <= 0:
         return _count_by_environment(placements=placements)
-    key = f"catalog:environment-counts:{placements}"
-    counts = django_cache.get(key)
-    if counts is None:
-        counts = _count_by_environment(placements=placements)
-        django_cache.set(key, counts, seconds)
-    return counts
+    return django_cache.get_or_set(f"catalog:environment-counts:{placements}",
+                                   lambda: _count_by_environment(placements=placements), seconds)
 
 
 def _count_by_environment(*, placements: bool) -> dict[tuple[str, int], Counter]:
